@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './index.js';
+
+const minimal = {
+  services: { auth: { targets: ['http://127.0.0.1:8089'] }, sessions: { targets: ['http://127.0.0.1:8087'] } },
+  routes: [{ prefix: '/auth', service: 'auth', auth: 'public' }],
+};
+
+function issuesOf(input: unknown): string[] {
+  try {
+    parseConfig(input);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('parseConfig', () => {
+  it('fills defaults and parses units', () => {
+    const cfg = parseConfig({ ...minimal, server: { limits: { body: '1mb' }, timeouts: { request: '2m' } } });
+    expect(cfg.server.port).toBe(8080);
+    expect(cfg.server.limits).toEqual({ body: 1024 * 1024, headers: 16 * 1024 });
+    expect(cfg.server.timeouts.request).toBe(120_000);
+    expect(cfg.server.timeouts.headers).toBe(10_000);
+    expect(cfg.services.auth!.targets).toEqual([{ url: 'http://127.0.0.1:8089', weight: 1 }]);
+    expect(cfg.services.auth!.timeout).toBe(30_000);
+    expect(cfg.routes[0]).toMatchObject({ prefix: '/auth', stripPrefix: true, auth: 'public', websocket: true });
+    expect(cfg.builtins.health).toEqual({ path: '/health', auth: 'public', scopes: [] });
+  });
+
+  it('accepts an empty config', () => {
+    expect(parseConfig(undefined).routes).toEqual([]);
+  });
+
+  it('names an unknown service and suggests the closest', () => {
+    expect(issuesOf({ ...minimal, routes: [{ prefix: '/s', service: 'sesions' }] })).toContain(
+      'routes[0].service: unknown service "sesions" (did you mean "sessions"?)',
+    );
+  });
+
+  it('names unknown keys with a suggestion', () => {
+    const issues = issuesOf({ ...minimal, server: { prot: 1 }, routes: [{ prefx: '/a', service: 'auth' }] });
+    expect(issues).toContain('server.prot: unknown key (did you mean "port"?)');
+    expect(issues).toContain('routes[0].prefx: unknown key (did you mean "prefix"?)');
+  });
+
+  it('explains bad units and URLs', () => {
+    const issues = issuesOf({
+      server: { limits: { body: 'ten' }, timeouts: { request: 'soon' } },
+      services: { a: { targets: ['ftp://x'] } },
+    });
+    expect(issues.some((i) => i.startsWith('server.limits.body: "ten" is not a size'))).toBe(true);
+    expect(issues.some((i) => i.startsWith('server.timeouts.request: "soon" is not a duration'))).toBe(true);
+    expect(issues.some((i) => i.startsWith('services.a.targets[0]: expected an http:// or https:// URL'))).toBe(true);
+  });
+
+  it('requires targets for static services', () => {
+    expect(issuesOf({ services: { a: {} } })).toContain(
+      'services.a.targets: a service needs at least one target (or "discovery: consul")',
+    );
+    expect(() => parseConfig({ services: { a: { discovery: 'consul' } } })).not.toThrow();
+  });
+
+  it('rejects prefixes that are not plain paths', () => {
+    expect(issuesOf({ ...minimal, routes: [{ prefix: '/a/../b', service: 'auth' }] })[0]).toMatch(/plain path/);
+    expect(issuesOf({ ...minimal, routes: [{ prefix: 'auth', service: 'auth' }] })[0]).toMatch(/starts with "\/"/);
+  });
+
+  it('parses rate overrides', () => {
+    const cfg = parseConfig({ ...minimal, routes: [{ prefix: '/a', service: 'auth', rateLimit: '5/10s' }] });
+    expect(cfg.routes[0]!.rateLimit).toEqual({ limit: 5, windowMs: 10_000 });
+  });
+});

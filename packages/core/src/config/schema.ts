@@ -1,0 +1,255 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { didYouMean } from './suggest.js';
+import { parseDuration, parseRate, parseSize } from './units.js';
+
+/** `30s`, `500ms`, `2m`, or a number of milliseconds. */
+export const duration = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (write it like "30s", "500ms" or "2m")` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** `10mb`, `16kb`, or a number of bytes. */
+export const size = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    const bytes = parseSize(v);
+    if (bytes === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${v}" is not a size (write it like "10mb", "16kb" or "512b")` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+/** `100/min`, `10/s`, `5/10s`. */
+export const rate = z.string().transform((v, ctx) => {
+  const r = parseRate(v);
+  if (r === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a rate (write it like "100/min", "10/s" or "1000/hour")` });
+    return z.NEVER;
+  }
+  return r;
+});
+
+const cidr = z.string().refine(
+  (v) => {
+    const [addr, bits, extra] = v.split('/');
+    if (extra !== undefined || !addr || !isIP(addr)) return false;
+    if (bits === undefined) return true;
+    const n = Number(bits);
+    return Number.isInteger(n) && n >= 0 && n <= (isIP(addr) === 4 ? 32 : 128);
+  },
+  { message: 'expected an IP address or a CIDR like "10.0.0.0/8"' },
+);
+
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const method = z
+  .string()
+  .transform((m) => m.toUpperCase())
+  .pipe(z.enum(HTTP_METHODS, { message: `expected one of ${HTTP_METHODS.join(', ')}` }));
+
+const upstreamUrl = z.string().refine(
+  (v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && !u.username && !u.hash;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected an http:// or https:// URL like "http://lucid-auth-service:8089"' },
+);
+
+const target = z.union([
+  upstreamUrl.transform((url) => ({ url, weight: 1 })),
+  z.strictObject({ url: upstreamUrl, weight: z.number().int().min(1).max(1000).default(1) }),
+]);
+
+const authPolicy = z.enum(['required', 'public'], { message: 'expected "required" or "public"' });
+
+const healthCheck = z.strictObject({
+  path: z.string().startsWith('/').default('/health'),
+  interval: duration.default(10_000),
+  timeout: duration.default(2_000),
+  healthyThreshold: z.number().int().min(1).default(2),
+  unhealthyThreshold: z.number().int().min(1).default(3),
+});
+
+const tls = z.strictObject({
+  ca: z.string().optional(),
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  servername: z.string().optional(),
+  rejectUnauthorized: z.boolean().default(true),
+});
+
+export const serviceSchema = z
+  .strictObject({
+    targets: z.array(target).default([]),
+    discovery: z.enum(['static', 'consul']).default('static'),
+    /** Options for the discovery provider (e.g. Consul's service name, tag, datacenter). */
+    consul: z
+      .strictObject({
+        service: z.string().optional(),
+        tag: z.string().optional(),
+        dc: z.string().optional(),
+        ns: z.string().optional(),
+      })
+      .default({}),
+    /** Time allowed for the upstream's response headers. */
+    timeout: duration.default(30_000),
+    timeouts: z
+      .strictObject({ connect: duration.default(5_000), idle: duration.default(60_000) })
+      .default({ connect: 5_000, idle: 60_000 }),
+    health: z
+      .union([z.string().startsWith('/').transform((path) => healthCheck.parse({ path })), healthCheck, z.literal(false)])
+      .optional(),
+    balancer: z.enum(['least-request', 'round-robin']).default('least-request'),
+    retry: z
+      .strictObject({
+        attempts: z.number().int().min(0).max(5).default(1),
+        /** Retries allowed as a fraction of requests over the last 10s, so retries cannot multiply an outage. */
+        budget: z.number().min(0).max(1).default(0.2),
+      })
+      .default({ attempts: 1, budget: 0.2 }),
+    breaker: z
+      .strictObject({ failures: z.number().int().min(1).default(5), cooldown: duration.default(10_000) })
+      .default({ failures: 5, cooldown: 10_000 }),
+    tls: tls.optional(),
+    /** Forward the client's Host header instead of the target's. */
+    preserveHost: z.boolean().default(false),
+  })
+  .superRefine((svc, ctx) => {
+    if (svc.discovery === 'static' && svc.targets.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets'],
+        message: 'a service needs at least one target (or "discovery: consul")',
+      });
+    }
+  });
+
+export const routeSchema = z.strictObject({
+  /** Path prefix, matched on segment boundaries; `:name` segments match any one segment. */
+  prefix: z
+    .string()
+    .startsWith('/', { message: 'a prefix starts with "/"' })
+    .refine((p) => !/[?#%\\]|\/\/|\/\.\.?(\/|$)/.test(p), { message: 'a prefix is a plain path like "/auth"' }),
+  service: z.string(),
+  name: z.string().optional(),
+  methods: z.array(method).nonempty().optional(),
+  host: z.string().toLowerCase().optional(),
+  stripPrefix: z.boolean().default(true),
+  auth: authPolicy.default('required'),
+  scopes: z.array(z.string()).default([]),
+  /** Claims that must equal (one of) the given values, e.g. `{ role: [admin, ops] }`. */
+  claims: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
+  /** `false` turns limiting off; a rate overrides the tier's; an object overrides per tier. */
+  rateLimit: z.union([z.literal(false), rate, z.record(z.string(), rate)]).optional(),
+  timeout: duration.optional(),
+  websocket: z.boolean().default(true),
+});
+
+const builtin = (path: string) =>
+  z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        path: z.string().startsWith('/').default(path),
+        auth: authPolicy.default('public'),
+        scopes: z.array(z.string()).default([]),
+      }),
+    ])
+    .default({ path, auth: 'public', scopes: [] });
+
+export const serverSchema = z.strictObject({
+  host: z.string().default('0.0.0.0'),
+  port: z.number().int().min(0).max(65_535).default(8080),
+  /** CIDRs whose X-Forwarded-For / -Proto / -Host are believed. */
+  trustProxy: z.array(cidr).default([]),
+  limits: z
+    .strictObject({ body: size.default(10 * 1024 ** 2), headers: size.default(16 * 1024) })
+    .default({ body: 10 * 1024 ** 2, headers: 16 * 1024 }),
+  timeouts: z
+    .strictObject({
+      headers: duration.default(10_000),
+      request: duration.default(60_000),
+      // Longer than common load balancers' idle timeout (AWS ALB: 60s), so they close first.
+      keepAlive: duration.default(65_000),
+      shutdown: duration.default(30_000),
+    })
+    .default({ headers: 10_000, request: 60_000, keepAlive: 65_000, shutdown: 30_000 }),
+  cors: z
+    .strictObject({
+      origins: z.array(z.string()).default([]),
+      credentials: z.boolean().default(false),
+      methods: z.array(method).default([...HTTP_METHODS]),
+      headers: z.array(z.string()).default(['authorization', 'content-type', 'x-request-id']),
+      exposeHeaders: z.array(z.string()).default(['x-request-id', 'retry-after', 'ratelimit', 'ratelimit-policy']),
+      maxAge: duration.default(600_000),
+    })
+    .optional(),
+  allowedHosts: z.array(z.string().toLowerCase()).default(['*']),
+  /** Which engine forwards plain HTTP; WebSockets always use http-proxy-3. */
+  engine: z.enum(['undici', 'http-proxy']).default('undici'),
+});
+
+export const gatewayConfigSchema = z
+  .strictObject({
+    name: z.string().default('lucid-api-gateway'),
+    server: serverSchema.default(serverSchema.parse({})),
+    logging: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        pretty: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+        accessLog: z.boolean().default(true),
+      })
+      .default({ level: 'info', pretty: 'auto', accessLog: true }),
+    builtins: z
+      .strictObject({
+        root: builtin('/'),
+        health: builtin('/health'),
+        metrics: builtin('/metrics'),
+      })
+      .default({
+        root: { path: '/', auth: 'public', scopes: [] },
+        health: { path: '/health', auth: 'public', scopes: [] },
+        metrics: { path: '/metrics', auth: 'public', scopes: [] },
+      }),
+    /** Interval of the background upstream checks that feed /health. */
+    health: z
+      .strictObject({ interval: duration.default(10_000), timeout: duration.default(2_000) })
+      .default({ interval: 10_000, timeout: 2_000 }),
+    services: z.record(z.string().regex(/^[a-zA-Z0-9_.-]+$/), serviceSchema).default({}),
+    routes: z.array(routeSchema).default([]),
+    // Sections owned by plugins; each plugin validates its own (the CLI composes the full schema).
+    auth: z.unknown().optional(),
+    rateLimit: z.unknown().optional(),
+    mesh: z.unknown().optional(),
+  })
+  .superRefine((cfg, ctx) => {
+    const names = Object.keys(cfg.services);
+    cfg.routes.forEach((route, i) => {
+      if (!(route.service in cfg.services)) {
+        const hint = didYouMean(route.service, names);
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', i, 'service'],
+          message: `unknown service "${route.service}"${hint ? ` (did you mean "${hint}"?)` : names.length ? ` (known: ${names.join(', ')})` : ' (add it under "services")'}`,
+        });
+      }
+    });
+  });
+
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+export type ServiceConfig = z.output<typeof serviceSchema>;
+export type RouteConfig = z.output<typeof routeSchema>;
+export type ServerConfig = z.output<typeof serverSchema>;
+export type HealthCheckConfig = z.output<typeof healthCheck>;

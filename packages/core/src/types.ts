@@ -1,0 +1,229 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { GatewayConfig, RouteConfig, ServiceConfig } from './config/schema.js';
+
+/** What a verified identity carries; plugins fill it (`@lucid/middleware-auth` sets it from JWT claims). */
+export interface UserClaims {
+  sub?: string;
+  [claim: string]: unknown;
+}
+
+export interface GatewayState {
+  /** Verified claims. Only an authentication plugin sets this; never derived from client headers. */
+  user?: UserClaims;
+  /** Rate-limit tier, from verified claims only. */
+  tier?: string;
+  [key: string]: unknown;
+}
+
+/** One upstream endpoint. `id` is stable across discovery updates (the URL's origin). */
+export interface Target {
+  id: string;
+  url: URL;
+  weight: number;
+  /** Extra data from discovery (Consul node, tags, SPIFFE id, ...). */
+  meta?: Record<string, string>;
+}
+
+/** A route as the gateway runs it: the validated config plus what was resolved at build time. */
+export interface Route {
+  /** Stable label for metrics and logs: the route's name, else its prefix (never a raw path). */
+  id: string;
+  kind: 'proxy' | 'builtin';
+  config: RouteConfig;
+  /** The service config; undefined for built-ins (health, metrics, root). */
+  service: ServiceConfig | undefined;
+  serviceName: string | undefined;
+}
+
+export interface RouteMatch {
+  route: Route;
+  params: Record<string, string>;
+  /** The normalized path to forward (prefix stripped when the route says so), without the query. */
+  upstreamPath: string;
+}
+
+export interface GatewayContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly requestId: string;
+  /** The client's address: the socket peer, or the first untrusted hop of X-Forwarded-For from a trusted proxy. */
+  readonly clientIp: string;
+  /** `http` or `https`, as the client spoke to the first trusted hop. */
+  readonly protocol: 'http' | 'https';
+  /** The normalized path (no query). Routing, authorization and forwarding all use this one value. */
+  readonly path: string;
+  /** The raw query string including its leading `?`, or empty. */
+  readonly search: string;
+  route: RouteMatch;
+  state: GatewayState;
+  /** A pino child logger bound to this request's id (created on first use). */
+  readonly log: Logger;
+  /** Headers to add to the upstream request (after the client's, which are already sanitized). */
+  readonly upstreamHeaders: OutgoingHttpHeaders;
+  /** Headers to add to the client's response, whatever answers (upstream or an error). */
+  readonly responseHeaders: OutgoingHttpHeaders;
+  /** The request body to forward: the client's request, or a wrapper (e.g. a size limit) around it. */
+  body: import('node:stream').Readable;
+  /** Set by the proxy: which target served the request (for the access log). */
+  target?: Target;
+  /** Milliseconds (performance.now()) when the gateway received the request. */
+  readonly startedAt: number;
+}
+
+export type Next = () => Promise<void>;
+
+/** The onion: do work, `await next()` to continue, or throw a `GatewayError` to answer. */
+export type Middleware = (ctx: GatewayContext, next: Next) => Promise<void>;
+
+export interface ComponentHealth {
+  healthy: boolean;
+  /** Extra detail shown under /health (never secrets). */
+  detail?: Record<string, unknown>;
+}
+
+/** What a plugin gets once, when the gateway is built. */
+export interface PluginSetup {
+  config: GatewayConfig;
+  logger: Logger;
+  /** The gateway's one metrics registry; register plugin metrics here. */
+  registry: Registry;
+  /** Metric name prefix (`lucid_gateway_`), so all of the gateway's metrics read alike. */
+  metricPrefix: string;
+}
+
+/**
+ * A plugin adds middleware to routes and/or provides discovery, with a lifecycle.
+ * `middleware(route)` is called once per route when the gateway is built (and again on
+ * reload): check options there, not per request.
+ */
+export interface GatewayPlugin {
+  name: string;
+  /**
+   * Where this plugin's middleware runs in a route's chain; lower runs first.
+   * Authentication is 100, rate limiting 200, user middleware 500 by default.
+   */
+  order?: number;
+  setup?(setup: PluginSetup): void;
+  middleware?(route: Route): Middleware | undefined;
+  discovery?: Discovery;
+  /** TLS for upstream connections of a service (e.g. Consul Connect mTLS); asked once per service. */
+  upstreamTls?(serviceName: string, service: ServiceConfig): TlsProvider | undefined;
+  start?(gateway: Gateway): Promise<void>;
+  stop?(): Promise<void>;
+  health?(): Promise<ComponentHealth>;
+}
+
+export const PLUGIN_ORDER = { preAuth: 50, auth: 100, rateLimit: 200, user: 500 } as const;
+
+export interface DiscoveryWatchOptions {
+  /** The service's config (its `consul` block carries tag, dc, ns, ...). */
+  service: ServiceConfig;
+}
+
+/** A source of live targets. `watch` returns a function that stops watching. */
+export interface Discovery {
+  name: string;
+  watch(serviceName: string, onTargets: (targets: Target[]) => void, options: DiscoveryWatchOptions): () => void;
+  /** Optional staleness / error report for /health. */
+  health?(): Promise<ComponentHealth>;
+}
+
+/** Forwards one prepared request to one target and streams the answer back to the client. */
+export interface ProxyEngine {
+  readonly name: string;
+  forward(ctx: GatewayContext, target: Target, outgoing: OutgoingRequest): Promise<ForwardResult>;
+  close(): Promise<void>;
+}
+
+export interface OutgoingRequest {
+  /** Path and query to send (already normalized and stripped). */
+  path: string;
+  headers: OutgoingHttpHeaders;
+  /** Response-header timeout in ms. */
+  timeout: number;
+  /** Transport options for this service (TLS, connect timeout, idle timeout). */
+  transport: TransportOptions;
+}
+
+export interface TransportOptions {
+  /** A key naming this transport; engines keep one connection pool per (origin, key). */
+  key: string;
+  connectTimeout: number;
+  idleTimeout: number;
+  tls?: TlsOptions | undefined;
+}
+
+export interface TlsOptions {
+  ca?: string | Buffer | Array<string | Buffer>;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  servername?: string;
+  rejectUnauthorized?: boolean;
+  /** Extra check of the peer certificate (e.g. a SPIFFE identity); return an Error to refuse. */
+  checkServerIdentity?: (host: string, cert: import('node:tls').PeerCertificate) => Error | undefined;
+}
+
+/** Current TLS material; `version` changes when certificates rotate, so engines open fresh pools. */
+export interface TlsProvider {
+  current(): (TlsOptions & { version: string }) | undefined;
+}
+
+export interface ForwardResult {
+  status: number;
+  /** Bytes of response body sent to the client. */
+  bytes: number;
+}
+
+export interface GatewayHealth {
+  status: 'healthy' | 'degraded' | 'unhealthy';
+  service: string;
+  version: string;
+  services: Record<string, boolean>;
+  components?: Record<string, ComponentHealth>;
+}
+
+export interface CloseOptions {
+  /** How long in-flight requests may take to finish before connections are cut. */
+  graceMs?: number;
+}
+
+export interface Gateway {
+  readonly config: GatewayConfig;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  /** Use as `http.createServer(gateway.handler)`. */
+  handler(req: IncomingMessage, res: ServerResponse): void;
+  /** Use as `server.on('upgrade', gateway.upgrade)`. */
+  upgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void;
+  /** Starts plugins and a `node:http` server with the configured limits. Resolves with the bound address. */
+  listen(opts?: { port?: number; host?: string }): Promise<{ port: number; host: string }>;
+  /** Stops accepting, lets in-flight requests finish up to `graceMs`, then closes everything. */
+  close(opts?: CloseOptions): Promise<void>;
+  /** Swaps in a new config atomically; in-flight requests finish on the routes they started on. */
+  reload(config: unknown): Promise<void>;
+  routes(): RouteSummary[];
+  health(): Promise<GatewayHealth>;
+  /** True once started and until draining begins. */
+  readonly ready: boolean;
+}
+
+export interface RouteSummary {
+  id: string;
+  kind: 'proxy' | 'builtin';
+  prefix: string;
+  host: string | undefined;
+  methods: string[];
+  service: string | undefined;
+  stripPrefix: boolean;
+  auth: 'required' | 'public';
+  scopes: string[];
+}
+
+export interface ResponseLike {
+  res: ServerResponse;
+  headers: OutgoingHttpHeaders;
+}
+
+export type { GatewayConfig, RouteConfig, ServiceConfig };

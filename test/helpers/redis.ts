@@ -1,0 +1,56 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { freePort } from './net.js';
+
+export interface RedisServer {
+  port: number;
+  url: string;
+  /** Stops the server (SIGKILL-free: SIGTERM, then waits for exit). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port. */
+  start(): Promise<void>;
+}
+
+/**
+ * Starts a real `redis-server` (the Debian package) on a free loopback port, with no persistence.
+ * Resolves once it logs that it accepts connections.
+ */
+export async function startRedis(extraArgs: string[] = []): Promise<RedisServer> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+
+  const start = async () => {
+    const proc = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child = proc;
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const onData = (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('Ready to accept connections')) {
+          proc.stdout?.off('data', onData);
+          proc.stdout?.resume();
+          resolve();
+        }
+      };
+      proc.stdout?.on('data', onData);
+      proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
+      proc.once('error', reject);
+    });
+  };
+
+  const stop = async () => {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = once(proc, 'exit');
+    proc.kill('SIGTERM');
+    await exited;
+  };
+
+  await start();
+  return { port, url: `redis://127.0.0.1:${port}`, stop, start };
+}
