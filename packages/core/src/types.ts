@@ -31,6 +31,8 @@ export interface Route {
   /** Stable label for metrics and logs: the route's name, else its prefix (never a raw path). */
   id: string;
   kind: 'proxy' | 'builtin';
+  /** Match the prefix itself only, not paths below it (the root built-in `/`). */
+  exact: boolean;
   config: RouteConfig;
   /** The service config; undefined for built-ins (health, metrics, root). */
   service: ServiceConfig | undefined;
