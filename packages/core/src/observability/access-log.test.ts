@@ -1,0 +1,84 @@
+import type { IncomingMessage } from 'node:http';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { GatewayContext } from '../types.js';
+import { logAccess } from './access-log.js';
+import { createLogger } from './logger.js';
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line));
+      cb();
+    },
+  });
+  return { logger: createLogger({ level: 'info', pretty: false, accessLog: true }, stream), lines };
+}
+
+const req = {
+  method: 'POST',
+  url: '/auth/login?token=secret-q',
+  headers: { authorization: 'Bearer secret-h', cookie: 'sid=secret-c' },
+} as unknown as IncomingMessage;
+
+function ctxOf(extra: Partial<GatewayContext>): GatewayContext {
+  return {
+    req,
+    requestId: 'req-1',
+    clientIp: '203.0.113.7',
+    path: '/auth/login',
+    startedAt: performance.now() - 12.3456,
+    ...extra,
+  } as GatewayContext;
+}
+
+describe('logAccess', () => {
+  it('writes exactly the request fields, without headers or query', () => {
+    const { logger, lines } = capture();
+    const route = { route: { id: '/auth' } } as GatewayContext['route'];
+    const target = { id: 'http://127.0.0.1:8089', url: new URL('http://127.0.0.1:8089'), weight: 1 };
+    logAccess(logger, ctxOf({ route, target }), 201, 42);
+
+    expect(lines).toHaveLength(1);
+    const line = lines[0]!;
+    expect(line).toMatchObject({
+      msg: 'request',
+      level: 'info',
+      reqId: 'req-1',
+      method: 'POST',
+      path: '/auth/login',
+      route: '/auth',
+      status: 201,
+      upstream: 'http://127.0.0.1:8089',
+      bytes: 42,
+      ip: '203.0.113.7',
+    });
+    expect(line.ms).toBeGreaterThanOrEqual(12.34);
+    expect(Number.isInteger((line.ms as number) * 100)).toBe(true);
+    expect(Object.keys(line).sort()).toEqual(
+      [
+        'bytes',
+        'ip',
+        'level',
+        'method',
+        'ms',
+        'msg',
+        'name',
+        'path',
+        'reqId',
+        'route',
+        'status',
+        'time',
+        'upstream',
+      ].sort(),
+    );
+    expect(JSON.stringify(line)).not.toMatch(/secret-/);
+  });
+
+  it('logs unrouted requests with null route and upstream', () => {
+    const { logger, lines } = capture();
+    logAccess(logger, ctxOf({ route: undefined as unknown as GatewayContext['route'] }), 404, 120);
+    expect(lines[0]).toMatchObject({ route: null, upstream: null, status: 404, bytes: 120 });
+  });
+});

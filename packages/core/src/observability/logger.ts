@@ -1,0 +1,53 @@
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
+import type { GatewayConfig } from '../config/schema.js';
+
+export type { Logger };
+
+/** Paths pino censors wherever they appear in a logged object; credentials never reach a log. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers.cookie',
+  '*.authorization',
+  '*.cookie',
+  '*["set-cookie"]',
+  '*["proxy-authorization"]',
+];
+
+export type LoggerOptionsInput = GatewayConfig['logging'] & {
+  /** The `name` field on every line; defaults to `lucid-gateway`. */
+  name?: string;
+};
+
+/**
+ * The one logger factory of the gateway and its CLI: JSON lines (pino), written asynchronously
+ * to stdout, or pretty-printed when `pretty` is true or `'auto'` on a terminal.
+ * Pass a `destination` to capture the lines (tests, embedding apps); it is used as given.
+ *
+ * @example
+ * const logger = createLogger(config.logging);
+ * logger.info({ port }, 'listening');
+ */
+export function createLogger(opts: LoggerOptionsInput, destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
+    level: opts.level,
+    base: { name: opts.name ?? 'lucid-gateway' },
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // Level names rather than numbers, so log pipelines can filter without a lookup table.
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  if (destination) return pino(options, destination);
+  const pretty = opts.pretty === true || (opts.pretty === 'auto' && process.stdout.isTTY === true);
+  if (pretty) {
+    return pino({
+      ...options,
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' },
+      },
+    });
+  }
+  // Async writes keep logging off the request's critical path; pino flushes them on exit.
+  return pino(options, pino.destination({ dest: 1, sync: false }));
+}
