@@ -59,7 +59,12 @@ export function isGatewayError(err: unknown): err is GatewayError {
  * Writes an RFC 9457 problem answer. Never includes a stack or an internal address.
  * When headers were already sent, the only honest signal left is to abort the connection.
  */
-export function sendProblem(res: ServerResponse, err: GatewayError, requestId: string): void {
+export function sendProblem(
+  res: ServerResponse,
+  err: GatewayError,
+  requestId: string,
+  extraHeaders?: OutgoingHttpHeaders,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -78,9 +83,12 @@ export function sendProblem(res: ServerResponse, err: GatewayError, requestId: s
     'content-type': 'application/problem+json',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
+    ...extraHeaders,
     'x-request-id': requestId,
     ...err.headers,
   };
+  // The rest of an oversized body is not worth reading: close instead of draining it.
+  if (err.code === 'GW_BODY_TOO_LARGE') headers.connection = 'close';
   res.writeHead(spec.status, headers);
   res.end(res.req?.method === 'HEAD' ? undefined : body);
 }

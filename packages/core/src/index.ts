@@ -1,3 +1,14 @@
 export * from './config/index.js';
 export * from './errors.js';
 export * from './types.js';
+export { createGateway, METRIC_PREFIX, type CreateGatewayOptions } from './gateway.js';
+export { normalizePath } from './http/normalize-path.js';
+export { clientAddress, compileTrust, type ClientAddress } from './http/client-address.js';
+export { Router, type RouteMiss } from './routing/router.js';
+export { compose } from './pipeline/compose.js';
+export { createLogger } from './observability/logger.js';
+export { createMetrics, type GatewayMetrics } from './observability/metrics.js';
+export { UndiciEngine } from './proxy/undici-engine.js';
+export { HttpProxyEngine } from './proxy/http-proxy-engine.js';
+export { UpstreamPool, targetFromUrl } from './upstream/pool.js';
+export { VERSION } from './version.js';

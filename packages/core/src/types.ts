@@ -54,6 +54,10 @@ export interface GatewayContext {
   readonly clientIp: string;
   /** `http` or `https`, as the client spoke to the first trusted hop. */
   readonly protocol: 'http' | 'https';
+  /** Who the client is and what it asked for, with X-Forwarded-* believed only from trusted proxies. */
+  readonly forwarded: import('./http/client-address.js').ClientAddress;
+  /** W3C trace context sent upstream (the client's when well-formed, else a new one). */
+  readonly traceparent: string;
   /** The normalized path (no query). Routing, authorization and forwarding all use this one value. */
   readonly path: string;
   /** The raw query string including its leading `?`, or empty. */
@@ -199,6 +203,8 @@ export interface Gateway {
   handler(req: IncomingMessage, res: ServerResponse): void;
   /** Use as `server.on('upgrade', gateway.upgrade)`. */
   upgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void;
+  /** Starts plugins and background checks; for embedding (`listen()` calls it). Idempotent. */
+  start(): Promise<void>;
   /** Starts plugins and a `node:http` server with the configured limits. Resolves with the bound address. */
   listen(opts?: { port?: number; host?: string }): Promise<{ port: number; host: string }>;
   /** Stops accepting, lets in-flight requests finish up to `graceMs`, then closes everything. */

@@ -1,0 +1,45 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { ClientAddress } from './http/client-address.js';
+import type { GatewayContext, GatewayState, RouteMatch, Target } from './types.js';
+
+/** One request's state. A class with fixed fields, so V8 keeps one shape for every request. */
+export class RequestContext implements GatewayContext {
+  readonly startedAt = performance.now();
+  path = '';
+  search = '';
+  route: RouteMatch = undefined as unknown as RouteMatch;
+  state: GatewayState = {};
+  readonly upstreamHeaders: OutgoingHttpHeaders = {};
+  readonly responseHeaders: OutgoingHttpHeaders = {};
+  body: Readable;
+  target: Target | undefined = undefined;
+  #log: Logger | undefined = undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly requestId: string,
+    readonly traceparent: string,
+    readonly forwarded: ClientAddress,
+    private readonly rootLogger: Logger,
+  ) {
+    this.body = req;
+  }
+
+  get clientIp(): string {
+    return this.forwarded.ip;
+  }
+
+  get protocol(): 'http' | 'https' {
+    return this.forwarded.protocol;
+  }
+
+  /** Created on first use: most requests never log anything but their access line. */
+  get log(): Logger {
+    this.#log ??= this.rootLogger.child({ reqId: this.requestId });
+    return this.#log;
+  }
+}

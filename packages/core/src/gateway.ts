@@ -1,0 +1,365 @@
+import { type IncomingMessage, type Server, ServerResponse, createServer } from 'node:http';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { healthHandler } from './builtins/health.js';
+import { metricsHandler } from './builtins/metrics.js';
+import { rootHandler } from './builtins/root.js';
+import { parseConfig } from './config/index.js';
+import type { GatewayConfig } from './config/schema.js';
+import { RequestContext } from './context.js';
+import { GatewayError, isGatewayError, sendProblem } from './errors.js';
+import { clientAddress } from './http/client-address.js';
+import { normalizePath } from './http/normalize-path.js';
+import { requestIdOf, traceparentOf } from './http/request-id.js';
+import { logAccess } from './observability/access-log.js';
+import { createLogger } from './observability/logger.js';
+import { type GatewayMetrics, createMetrics } from './observability/metrics.js';
+import { HttpProxyEngine } from './proxy/http-proxy-engine.js';
+import { UndiciEngine } from './proxy/undici-engine.js';
+import { type BuiltinHandlers, Runtime } from './runtime.js';
+import type {
+  CloseOptions,
+  ComponentHealth,
+  Gateway,
+  GatewayHealth,
+  GatewayPlugin,
+  ProxyEngine,
+  RouteSummary,
+} from './types.js';
+import { VERSION } from './version.js';
+
+export const METRIC_PREFIX = 'lucid_gateway_';
+
+export interface CreateGatewayOptions {
+  plugins?: GatewayPlugin[];
+  /** A pino logger; by default one is made from `config.logging`. */
+  logger?: Logger;
+  /** A prom-client registry to share with the host app; by default the gateway has its own. */
+  registry?: Registry;
+  /** Replace the engine for plain HTTP (WebSockets always go through http-proxy-3). */
+  engine?: ProxyEngine;
+}
+
+type UpgradeContext = RequestContext & { upgrade?: { socket: Duplex; head: Buffer } };
+
+/**
+ * Builds a gateway from a config (validated here; throws a `ConfigError` naming each problem).
+ *
+ * @example
+ * const gateway = createGateway(config, { plugins: [jwtAuth(config.auth)] });
+ * http.createServer(gateway.handler).listen(8080); // or: await gateway.listen()
+ */
+export function createGateway(config: unknown, options: CreateGatewayOptions = {}): Gateway {
+  return new LucidGateway(parseConfig(config), options);
+}
+
+class LucidGateway implements Gateway {
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly #metrics: GatewayMetrics;
+  readonly #plugins: GatewayPlugin[];
+  readonly #engine: ProxyEngine;
+  readonly #wsEngine = new HttpProxyEngine();
+  readonly #builtins: BuiltinHandlers;
+  #runtime: Runtime;
+  #server: Server | undefined;
+  #started = false;
+  #draining = false;
+  #closed: Promise<void> | undefined;
+
+  constructor(config: GatewayConfig, options: CreateGatewayOptions) {
+    this.logger = options.logger ?? createLogger(config.logging);
+    this.registry = options.registry ?? new Registry();
+    this.#metrics = createMetrics(this.registry, METRIC_PREFIX);
+    this.#plugins = options.plugins ?? [];
+    this.#engine = options.engine ?? (config.server.engine === 'http-proxy' ? this.#wsEngine : new UndiciEngine());
+    for (const plugin of this.#plugins) {
+      plugin.setup?.({ config, logger: this.logger, registry: this.registry, metricPrefix: METRIC_PREFIX });
+    }
+    this.#builtins = {
+      root: rootHandler({
+        name: config.name,
+        version: VERSION,
+        docs: 'https://github.com/lucid-gateway/lucid-gateway#readme',
+        prefixes: () => this.#runtime.routes.filter((r) => r.kind === 'proxy').map((r) => r.config.prefix),
+      }),
+      health: healthHandler({
+        name: config.name,
+        version: VERSION,
+        services: () => this.#serviceHealth(),
+        components: () => this.#componentHealth(),
+        ready: () => this.ready,
+      }),
+      metrics: metricsHandler(this.registry),
+    };
+    this.#runtime = this.#build(config);
+  }
+
+  get config(): GatewayConfig {
+    return this.#runtime.config;
+  }
+
+  get ready(): boolean {
+    return this.#started && !this.#draining;
+  }
+
+  /** The per-request entry point; everything on this path is precompiled in the runtime. */
+  handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const rt = this.#runtime;
+    rt.inFlight++;
+    const ctx = new RequestContext(req, res, requestIdOf(req), traceparentOf(req), clientAddress(req, rt.trust), this.logger);
+    this.#metrics.requestStarted();
+    if (this.#draining) res.shouldKeepAlive = false;
+    res.once('close', () => this.#finish(ctx, rt));
+    this.#handle(ctx, rt).catch((err) => this.#fail(ctx, err));
+  };
+
+  upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const rt = this.#runtime;
+    rt.inFlight++;
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    const ctx: UpgradeContext = new RequestContext(
+      req,
+      res,
+      requestIdOf(req),
+      traceparentOf(req),
+      clientAddress(req, rt.trust),
+      this.logger,
+    );
+    ctx.upgrade = { socket, head };
+    socket.on('error', () => socket.destroy());
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      rt.requestDone();
+    };
+    socket.once('close', finish);
+    this.#handleUpgrade(ctx, rt)
+      .catch((err) => {
+        this.#fail(ctx, err);
+        res.once('finish', () => socket.end());
+      })
+      .finally(() => {
+        if (socket.destroyed) finish();
+      });
+  };
+
+  async #handle(ctx: RequestContext, rt: Runtime): Promise<void> {
+    this.#route(ctx, rt);
+    if (ctx.route === undefined) return; // answered by CORS preflight
+    rt.limitBody(ctx);
+    await rt.chains.get(ctx.route.route)!(ctx);
+  }
+
+  async #handleUpgrade(ctx: UpgradeContext, rt: Runtime): Promise<void> {
+    this.#route(ctx, rt);
+    const chain = ctx.route && rt.upgradeChains.get(ctx.route.route);
+    if (!chain) throw new GatewayError('GW_ROUTE_NOT_FOUND', { detail: 'no WebSocket route for this path' });
+    await chain(ctx);
+  }
+
+  /** Normalize once, check host and CORS, then route: one path serves routing, authorization and forwarding. */
+  #route(ctx: RequestContext, rt: Runtime): void {
+    const { path, search } = normalizePath(ctx.req.url ?? '');
+    ctx.path = path;
+    ctx.search = search;
+    rt.checkHost?.(ctx);
+    if (rt.cors?.(ctx)) return;
+    const match = rt.router.match(ctx.req.method ?? 'GET', ctx.forwarded.host, path);
+    if ('miss' in match) {
+      throw match.miss === 404
+        ? new GatewayError('GW_ROUTE_NOT_FOUND', { detail: `no route for ${path}` })
+        : new GatewayError('GW_METHOD_NOT_ALLOWED', { headers: { allow: match.allow.join(', ') } });
+    }
+    ctx.route = match;
+  }
+
+  #fail(ctx: RequestContext, err: unknown): void {
+    let problem: GatewayError;
+    if (isGatewayError(err)) {
+      problem = err;
+      if (problem.status >= 500) ctx.log.warn({ code: problem.code, cause: describeCause(problem.cause) }, problem.message);
+    } else {
+      ctx.log.error({ err }, 'unhandled error');
+      problem = new GatewayError('GW_INTERNAL');
+    }
+    sendProblem(ctx.res, problem, ctx.requestId, ctx.responseHeaders);
+  }
+
+  #finish(ctx: RequestContext, rt: Runtime): void {
+    rt.requestDone();
+    const res = ctx.res;
+    const status = res.writableFinished ? res.statusCode : 499;
+    this.#metrics.requestFinished(
+      ctx.route?.route.id ?? 'unmatched',
+      ctx.req.method ?? 'GET',
+      status,
+      (performance.now() - ctx.startedAt) / 1000,
+    );
+    if (rt.config.logging.accessLog) {
+      const bytes = (ctx as { bytesSent?: number }).bytesSent ?? Number(res.getHeader('content-length') ?? 0);
+      logAccess(this.logger, ctx, status, bytes);
+    }
+  }
+
+  #build(config: GatewayConfig): Runtime {
+    return new Runtime(config, {
+      plugins: this.#plugins,
+      logger: this.logger,
+      metrics: this.#metrics,
+      engine: this.#engine,
+      wsEngine: this.#wsEngine,
+      builtins: this.#builtins,
+    });
+  }
+
+  /** Starts plugins and background checks without a server of our own (for embedding). */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#runtime.start();
+    for (const plugin of this.#plugins) await plugin.start?.(this);
+    this.#started = true;
+  }
+
+  async listen(opts: { port?: number; host?: string } = {}): Promise<{ port: number; host: string }> {
+    const { server: cfg } = this.#runtime.config;
+    const server = createServer(
+      {
+        maxHeaderSize: cfg.limits.headers,
+        headersTimeout: cfg.timeouts.headers,
+        requestTimeout: cfg.timeouts.request,
+        keepAliveTimeout: cfg.timeouts.keepAlive,
+        // Duplicate headers stay as Node joins them; the auth plugin checks rawHeaders where it matters.
+        joinDuplicateHeaders: false,
+        requireHostHeader: true,
+      },
+      this.handler,
+    );
+    server.on('upgrade', this.upgrade);
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => rejectBadRequest(err, socket));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? cfg.port, opts.host ?? cfg.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    await this.start();
+    const addr = server.address() as { port: number; address: string };
+    this.logger.info({ port: addr.port, host: addr.address, routes: this.#runtime.routes.length }, 'gateway listening');
+    return { port: addr.port, host: addr.address };
+  }
+
+  close(opts: CloseOptions = {}): Promise<void> {
+    this.#closed ??= this.#close(opts.graceMs ?? this.#runtime.config.server.timeouts.shutdown);
+    return this.#closed;
+  }
+
+  async #close(graceMs: number): Promise<void> {
+    this.#draining = true;
+    // Leave service discovery first, so no new traffic is sent here while we drain.
+    for (const plugin of [...this.#plugins].reverse()) {
+      await plugin.stop?.().catch((err: unknown) => this.logger.warn({ err, plugin: plugin.name }, 'plugin stop failed'));
+    }
+    const server = this.#server;
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+        timer.unref();
+      });
+      await Promise.race([closed, deadline]);
+      clearTimeout(timer);
+      server.closeAllConnections();
+      await closed;
+    }
+    this.#runtime.stop();
+    await Promise.all([this.#engine.close(), this.#engine === this.#wsEngine ? undefined : this.#wsEngine.close()]);
+    this.logger.flush?.();
+  }
+
+  async reload(input: unknown): Promise<void> {
+    const config = parseConfig(input);
+    const next = this.#build(config);
+    const previous = this.#runtime;
+    if (JSON.stringify(previous.config.server) !== JSON.stringify(config.server)) {
+      this.logger.warn('server settings (port, limits, timeouts) apply on restart, not on reload');
+    }
+    if (this.#started) next.start();
+    this.#runtime = next;
+    previous.retire();
+    this.logger.info({ routes: next.routes.length }, 'config reloaded');
+  }
+
+  routes(): RouteSummary[] {
+    return this.#runtime.routes.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      prefix: r.config.prefix,
+      host: r.config.host,
+      methods: r.config.methods ?? ['*'],
+      service: r.serviceName,
+      stripPrefix: r.config.stripPrefix,
+      auth: r.config.auth,
+      scopes: r.config.scopes,
+    }));
+  }
+
+  async health(): Promise<GatewayHealth> {
+    const services = this.#serviceHealth();
+    const components = await this.#componentHealth();
+    const up = Object.values(services).filter(Boolean).length;
+    const total = Object.keys(services).length;
+    const componentsUp = Object.values(components).every((c) => c.healthy);
+    const status = total > 0 && up === 0 ? 'unhealthy' : up === total && componentsUp ? 'healthy' : 'degraded';
+    return { status, service: this.config.name, version: VERSION, services, components };
+  }
+
+  #serviceHealth(): Record<string, boolean> {
+    const out: Record<string, boolean> = {};
+    for (const [name, pool] of this.#runtime.pools) out[name] = pool.healthy();
+    return out;
+  }
+
+  async #componentHealth(): Promise<Record<string, ComponentHealth>> {
+    const out: Record<string, ComponentHealth> = {};
+    await Promise.all(
+      this.#plugins.map(async (p) => {
+        const check = p.health ?? p.discovery?.health?.bind(p.discovery);
+        if (!check) return;
+        try {
+          out[p.name] = await check.call(p);
+        } catch (err) {
+          out[p.name] = { healthy: false, detail: { error: (err as Error).message } };
+        }
+      }),
+    );
+    return out;
+  }
+}
+
+/** Answers what Node's parser refused (bad syntax, headers too large, timeouts) and closes. */
+function rejectBadRequest(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+    socket.destroy();
+    return;
+  }
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+function describeCause(cause: unknown): string | undefined {
+  if (cause === undefined) return undefined;
+  const e = cause as { code?: string; message?: string };
+  return e.code ?? e.message;
+}

@@ -1,0 +1,87 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { GatewayContext, Target } from '../types.js';
+
+/** RFC 9110 §7.6.1 connection-specific headers, plus the non-standard ones proxies also drop. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  // Answered by the gateway's own server (100-continue) before the request is forwarded.
+  'expect',
+]);
+
+/** Headers the gateway sets itself from what it knows; a client's copies are never forwarded. */
+const GATEWAY_OWNED = new Set([
+  'host',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-real-ip',
+  'forwarded',
+  'x-request-id',
+  'traceparent',
+]);
+
+/** Header names listed in a `Connection` header: they are hop-by-hop for this message only. */
+function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const set = new Set<string>();
+  for (const token of String(value).split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name !== '' && name !== 'close' && name !== 'keep-alive') set.add(name);
+  }
+  return set.size ? set : undefined;
+}
+
+/**
+ * The headers sent upstream: the client's minus hop-by-hop and gateway-owned ones, then the
+ * gateway's own (forwarding, request id, trace) and what middleware added.
+ */
+export function upstreamRequestHeaders(ctx: GatewayContext, target: Target, preserveHost: boolean): OutgoingHttpHeaders {
+  const incoming = ctx.req.headers;
+  const listed = connectionListed(incoming.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in incoming) {
+    if (HOP_BY_HOP.has(name) || GATEWAY_OWNED.has(name) || listed?.has(name)) continue;
+    out[name] = incoming[name];
+  }
+  out.host = preserveHost && ctx.forwarded.host ? ctx.forwarded.host : target.url.host;
+  out['x-forwarded-for'] = ctx.forwarded.forwardedFor;
+  out['x-forwarded-proto'] = ctx.protocol;
+  if (ctx.forwarded.host !== undefined) out['x-forwarded-host'] = ctx.forwarded.host;
+  out['x-request-id'] = ctx.requestId;
+  out.traceparent = ctx.traceparent;
+  const extra = ctx.upstreamHeaders;
+  for (const name in extra) out[name] = extra[name];
+  return out;
+}
+
+/** The upstream's response headers minus hop-by-hop ones, plus what the gateway adds to every answer. */
+export function clientResponseHeaders(ctx: GatewayContext, upstream: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const listed = connectionListed(upstream.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in upstream) {
+    if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    out[name] = upstream[name];
+  }
+  const extra = ctx.responseHeaders;
+  for (const name in extra) out[name] = extra[name];
+  out['x-request-id'] = ctx.requestId;
+  return out;
+}
+
+/** Strips hop-by-hop headers in place (for engines that copy the upstream's headers themselves). */
+export function stripHopByHop(headers: IncomingHttpHeaders): void {
+  const listed = connectionListed(headers.connection);
+  for (const name of Object.keys(headers)) {
+    if (HOP_BY_HOP.has(name) || listed?.has(name)) delete headers[name];
+  }
+}

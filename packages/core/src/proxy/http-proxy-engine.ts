@@ -1,0 +1,126 @@
+import { Agent as HttpAgent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { createProxyServer } from 'http-proxy-3';
+import type { ForwardResult, GatewayContext, OutgoingRequest, ProxyEngine, Target, TransportOptions } from '../types.js';
+import { stripHopByHop } from './headers.js';
+import { hasRequestBody } from './request-body.js';
+import { ClientAbortedError } from './undici-engine.js';
+import { UpstreamTimeoutError } from './upstream-error.js';
+
+const kCtx = Symbol('lucid.ctx');
+const kTimeout = Symbol('lucid.responseTimeout');
+const kBytes = Symbol('lucid.bytes');
+
+type CarriesCtx = IncomingMessage & { [kCtx]?: GatewayContext; [kBytes]?: number };
+
+/**
+ * Forwards with http-proxy-3 over node:http keep-alive agents (one per target and transport).
+ * It also carries WebSocket upgrades, whichever engine serves plain HTTP.
+ */
+export class HttpProxyEngine implements ProxyEngine {
+  readonly name = 'http-proxy';
+  readonly #agents = new Map<string, HttpAgent>();
+  readonly #proxy = createProxyServer({ xfwd: false, ws: true, prependPath: true, changeOrigin: false });
+
+  constructor() {
+    // Registered once: per-request work finds its context on the request.
+    this.#proxy.on('proxyReq', (proxyReq: ClientRequest, _req: IncomingMessage, _res: unknown, options: unknown) => {
+      const ms = (options as { [kTimeout]?: number })[kTimeout];
+      if (!ms) return;
+      const timer = setTimeout(() => proxyReq.destroy(new UpstreamTimeoutError(ms)), ms);
+      proxyReq.once('response', () => clearTimeout(timer));
+      proxyReq.once('close', () => clearTimeout(timer));
+    });
+    this.#proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
+      stripHopByHop(proxyRes.headers);
+      const ctx = (req as CarriesCtx)[kCtx];
+      if (ctx) {
+        const extra = ctx.responseHeaders;
+        for (const name in extra) proxyRes.headers[name] = extra[name] as string;
+        proxyRes.headers['x-request-id'] = ctx.requestId;
+      }
+      (req as CarriesCtx)[kBytes] = 0;
+      proxyRes.on('data', (chunk: Buffer) => {
+        (req as CarriesCtx)[kBytes]! += chunk.length;
+      });
+      // A reset mid-body must reach the client as a cut connection, not a body that looks complete.
+      proxyRes.once('close', () => {
+        if (!proxyRes.complete) res.destroy();
+      });
+    });
+  }
+
+  forward(ctx: GatewayContext, target: Target, outgoing: OutgoingRequest): Promise<ForwardResult> {
+    const { req, res } = ctx;
+    (req as CarriesCtx)[kCtx] = ctx;
+    req.url = outgoing.path;
+    req.headers = outgoing.headers as IncomingMessage['headers'];
+    return new Promise<ForwardResult>((resolve, reject) => {
+      let failed = false;
+      const onClose = () => {
+        if (failed) return;
+        if (res.writableFinished) resolve({ status: res.statusCode, bytes: (req as CarriesCtx)[kBytes] ?? 0 });
+        else reject(new ClientAbortedError());
+      };
+      res.once('close', onClose);
+      this.#proxy.web(
+        req,
+        res,
+        {
+          target: target.url,
+          agent: this.#agent(target, outgoing.transport),
+          ...(outgoing.transport.tls ?? {}),
+          buffer: hasRequestBody(req) && ctx.body !== req ? ctx.body : undefined,
+          [kTimeout]: outgoing.timeout,
+        } as never,
+        (err: Error) => {
+          failed = true;
+          res.off('close', onClose);
+          reject(res.destroyed && !res.headersSent ? new ClientAbortedError() : err);
+        },
+      );
+    });
+  }
+
+  /** Joins a client WebSocket to the target once the upstream answers 101; both close together. */
+  upgrade(ctx: GatewayContext, socket: Duplex, head: Buffer, target: Target, outgoing: OutgoingRequest): Promise<void> {
+    const { req } = ctx;
+    req.url = outgoing.path;
+    req.headers = {
+      ...outgoing.headers,
+      connection: 'Upgrade',
+      upgrade: String(ctx.req.headers.upgrade ?? 'websocket'),
+    } as IncomingMessage['headers'];
+    return new Promise<void>((resolve, reject) => {
+      this.#proxy.ws(
+        req,
+        socket,
+        head,
+        { target: target.url, agent: this.#agent(target, outgoing.transport), ...(outgoing.transport.tls ?? {}) } as never,
+        (err: Error) => {
+          socket.destroy();
+          reject(err);
+        },
+      );
+      socket.once('close', () => resolve());
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const agent of this.#agents.values()) agent.destroy();
+    this.#agents.clear();
+    this.#proxy.close();
+  }
+
+  #agent(target: Target, transport: TransportOptions): HttpAgent {
+    const key = `${transport.key}|${target.id}`;
+    let agent = this.#agents.get(key);
+    if (agent === undefined) {
+      const opts = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: transport.idleTimeout, scheduling: 'lifo' as const };
+      agent = target.url.protocol === 'https:' ? new HttpsAgent({ ...opts, ...(transport.tls ?? {}) }) : new HttpAgent(opts);
+      this.#agents.set(key, agent);
+    }
+    return agent;
+  }
+}

@@ -1,0 +1,158 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { type Dispatcher, Pool } from 'undici';
+import type { ForwardResult, GatewayContext, OutgoingRequest, ProxyEngine, Target, TransportOptions } from '../types.js';
+import { clientResponseHeaders } from './headers.js';
+import { hasRequestBody } from './request-body.js';
+
+export interface UndiciEngineOptions {
+  /** Most connections kept to one target; bounds what one upstream can make the gateway hold. */
+  connectionsPerTarget?: number;
+}
+
+/**
+ * Forwards plain HTTP with undici's dispatcher API: one keep-alive `Pool` per target and transport,
+ * request and response bodies streamed with backpressure, nothing buffered.
+ */
+export class UndiciEngine implements ProxyEngine {
+  readonly name = 'undici';
+  readonly #pools = new Map<string, Pool>();
+  readonly #connections: number;
+
+  constructor(opts: UndiciEngineOptions = {}) {
+    this.#connections = opts.connectionsPerTarget ?? 256;
+  }
+
+  forward(ctx: GatewayContext, target: Target, outgoing: OutgoingRequest): Promise<ForwardResult> {
+    const pool = this.#pool(target, outgoing.transport);
+    return new Promise<ForwardResult>((resolve, reject) => {
+      const handler = new StreamToClient(ctx, resolve, reject);
+      pool.dispatch(
+        {
+          path: outgoing.path,
+          method: ctx.req.method as Dispatcher.HttpMethod,
+          headers: outgoing.headers as Record<string, string | string[]>,
+          body: hasRequestBody(ctx.req) ? ctx.body : null,
+          headersTimeout: outgoing.timeout,
+          bodyTimeout: outgoing.transport.idleTimeout,
+          // Retries are the gateway's decision (it knows the method, the budget and other targets).
+          idempotent: false,
+        },
+        handler,
+      );
+    });
+  }
+
+  /** Closes the pools of targets that are gone (after discovery changes). */
+  retain(liveTargetIds: ReadonlySet<string>): void {
+    for (const [key, pool] of this.#pools) {
+      const id = key.slice(key.indexOf('|') + 1);
+      if (!liveTargetIds.has(id)) {
+        this.#pools.delete(key);
+        void pool.close().catch(() => {});
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())));
+  }
+
+  #pool(target: Target, transport: TransportOptions): Pool {
+    const tls = transport.tls;
+    const key = `${transport.key}|${target.id}`;
+    let pool = this.#pools.get(key);
+    if (pool === undefined) {
+      pool = new Pool(target.url.origin, {
+        connections: this.#connections,
+        pipelining: 1,
+        connectTimeout: transport.connectTimeout,
+        keepAliveTimeout: 4_000,
+        // Leaves a margin before the upstream's advertised keep-alive timeout, so we do not reuse a
+        // socket it is about to close (the idle keep-alive race).
+        keepAliveTimeoutThreshold: 1_500,
+        connect: tls ? { ...tls, timeout: transport.connectTimeout } : { timeout: transport.connectTimeout },
+      });
+      this.#pools.set(key, pool);
+    }
+    return pool;
+  }
+}
+
+/** Streams one upstream answer into the client's response. One object per request, no closures. */
+class StreamToClient implements Dispatcher.DispatchHandler {
+  #controller: Dispatcher.DispatchController | undefined;
+  #status = 0;
+  #bytes = 0;
+  #settled = false;
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    private readonly resolve: (r: ForwardResult) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {
+    ctx.res.once('close', this.#onClientClose);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.ctx.res.destroyed) controller.abort(new ClientAbortedError());
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
+    if (statusCode < 200) return; // informational answers (100, 103) are not relayed
+    const res = this.ctx.res;
+    if (res.destroyed) {
+      controller.abort(new ClientAbortedError());
+      return;
+    }
+    this.#status = statusCode;
+    res.writeHead(statusCode, statusMessage || undefined, clientResponseHeaders(this.ctx, headers));
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#bytes += chunk.length;
+    if (!this.ctx.res.write(chunk)) {
+      controller.pause();
+      this.ctx.res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.ctx.res.end();
+    this.#settle(undefined);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    // After the status line went out the only honest signal is a cut connection, never a body
+    // that looks complete: the gateway's error path destroys the response when headers were sent.
+    this.#settle(err);
+  }
+
+  #onClientClose = () => {
+    if (!this.ctx.res.writableFinished && !this.#settled) this.#controller?.abort(new ClientAbortedError());
+  };
+
+  #settle(err: Error | undefined) {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.ctx.res.off('close', this.#onClientClose);
+    if (err === undefined) this.resolve({ status: this.#status, bytes: this.#bytes });
+    else this.reject(err);
+  }
+}
+
+/** The client went away; the upstream request is aborted with this. */
+export class ClientAbortedError extends Error {
+  readonly code = 'GW_CLIENT_ABORTED';
+  constructor() {
+    super('client closed the connection');
+    this.name = 'ClientAbortedError';
+  }
+}

@@ -1,0 +1,152 @@
+import type { Logger } from 'pino';
+import { allowedHosts } from './builtins/allowed-hosts.js';
+import { bodyLimit } from './builtins/body-limit.js';
+import { cors } from './builtins/cors.js';
+import { routeSchema } from './config/schema.js';
+import type { GatewayConfig, RouteConfig } from './config/schema.js';
+import { ConfigError } from './config/errors.js';
+import { type TrustCheck, compileTrust } from './http/client-address.js';
+import type { GatewayMetrics } from './observability/metrics.js';
+import { type Handler, compose } from './pipeline/compose.js';
+import { forwardTo, upgradeTo } from './proxy/forward.js';
+import type { HttpProxyEngine } from './proxy/http-proxy-engine.js';
+import { Router } from './routing/router.js';
+import type { GatewayContext, GatewayPlugin, ProxyEngine, Route } from './types.js';
+import { UpstreamPool } from './upstream/pool.js';
+
+/** Handlers for the built-in routes, keyed by which built-in. */
+export type BuiltinHandlers = Record<'root' | 'health' | 'metrics', Handler>;
+
+export interface RuntimeDeps {
+  plugins: readonly GatewayPlugin[];
+  logger: Logger;
+  metrics: GatewayMetrics;
+  engine: ProxyEngine;
+  wsEngine: HttpProxyEngine;
+  builtins: BuiltinHandlers;
+}
+
+/**
+ * Everything derived from one config: routes, chains, pools. Built whole, then swapped in one
+ * assignment on reload; requests in flight keep the runtime they started with.
+ */
+export class Runtime {
+  readonly router: Router;
+  readonly routes: Route[];
+  readonly chains = new Map<Route, Handler>();
+  readonly upgradeChains = new Map<Route, Handler>();
+  readonly pools = new Map<string, UpstreamPool>();
+  readonly trust: TrustCheck | undefined;
+  readonly checkHost: ((ctx: GatewayContext) => void) | undefined;
+  readonly cors: ((ctx: GatewayContext) => boolean) | undefined;
+  readonly limitBody: (ctx: GatewayContext) => void;
+  inFlight = 0;
+  #retired = false;
+  readonly #unwatch: Array<() => void> = [];
+
+  constructor(
+    readonly config: GatewayConfig,
+    deps: RuntimeDeps,
+  ) {
+    const { plugins, logger, metrics } = deps;
+    this.trust = compileTrust(config.server.trustProxy);
+    this.checkHost = allowedHosts(config.server.allowedHosts);
+    this.cors = cors(config.server.cors);
+    this.limitBody = bodyLimit(config.server.limits.body);
+
+    for (const [name, service] of Object.entries(config.services)) {
+      const pool = new UpstreamPool(name, service, { logger, metrics });
+      this.pools.set(name, pool);
+      if (service.discovery !== 'static') {
+        const provider = plugins.find((p) => p.discovery?.name === service.discovery)?.discovery;
+        if (!provider) {
+          throw new ConfigError([
+            {
+              path: `services.${name}.discovery`,
+              message: `"${service.discovery}" discovery needs its plugin (configure mesh.${service.discovery})`,
+            },
+          ]);
+        }
+        this.#unwatch.push(provider.watch(name, (targets) => pool.setTargets(targets), { service }));
+      }
+    }
+
+    this.routes = [...config.routes.map((r) => proxyRoute(r, config)), ...builtinRoutes(config, logger)];
+    const ordered = [...plugins].sort((a, b) => (a.order ?? 500) - (b.order ?? 500));
+    for (const route of this.routes) {
+      const chain = ordered.flatMap((p) => p.middleware?.(route) ?? []);
+      if (route.kind === 'builtin') {
+        this.chains.set(route, compose(chain, deps.builtins[route.id.slice('builtin:'.length) as keyof BuiltinHandlers]));
+        continue;
+      }
+      const pool = this.pools.get(route.serviceName!)!;
+      const tlsProvider = plugins.map((p) => p.upstreamTls?.(route.serviceName!, route.service!)).find(Boolean);
+      this.chains.set(route, compose(chain, forwardTo(route, { pool, engine: deps.engine, metrics, tlsProvider })));
+      if (route.config.websocket) {
+        this.upgradeChains.set(route, compose(chain, upgradeTo(route, { pool, engine: deps.wsEngine, metrics, tlsProvider })));
+      }
+    }
+    this.router = new Router(this.routes);
+  }
+
+  start(): void {
+    for (const pool of this.pools.values()) pool.start();
+  }
+
+  /** Stops background work once the last request that started on this runtime has finished. */
+  retire(): void {
+    this.#retired = true;
+    if (this.inFlight === 0) this.stop();
+  }
+
+  requestDone(): void {
+    if (--this.inFlight === 0 && this.#retired) this.stop();
+  }
+
+  stop(): void {
+    for (const unwatch of this.#unwatch.splice(0)) unwatch();
+    for (const pool of this.pools.values()) pool.stop();
+  }
+}
+
+function proxyRoute(config: RouteConfig, gateway: GatewayConfig): Route {
+  return {
+    id: config.name ?? (config.host ? `${config.host}${config.prefix}` : config.prefix),
+    kind: 'proxy',
+    exact: false,
+    config,
+    service: gateway.services[config.service],
+    serviceName: config.service,
+  };
+}
+
+/** Built-in routes (`/`, `/health`, `/metrics`), skipped where a configured route claims the same path. */
+function builtinRoutes(config: GatewayConfig, logger: Logger): Route[] {
+  const taken = new Set(config.routes.filter((r) => !r.host).map((r) => r.prefix));
+  const out: Route[] = [];
+  for (const key of ['root', 'health', 'metrics'] as const) {
+    const spec = config.builtins[key];
+    if (spec === false) continue;
+    if (taken.has(spec.path)) {
+      logger.warn({ builtin: key, path: spec.path }, 'a configured route uses the built-in path; the route wins');
+      continue;
+    }
+    out.push({
+      id: `builtin:${key}`,
+      kind: 'builtin',
+      exact: key === 'root',
+      config: routeSchema.parse({
+        prefix: spec.path,
+        service: `builtin:${key}`,
+        auth: spec.auth,
+        scopes: spec.scopes,
+        methods: ['GET', 'HEAD'],
+        websocket: false,
+        rateLimit: false,
+      }),
+      service: undefined,
+      serviceName: undefined,
+    });
+  }
+  return out;
+}
