@@ -1,0 +1,72 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+/** How to reach Redis: one of `url`, `sentinels` (+ `name`), or `cluster`. */
+export interface RedisConnectionOptions {
+  /** `redis://[user:pass@]host:port[/db]` or `rediss://...` for TLS. */
+  url?: string | undefined;
+  /** Sentinel addresses (`host:port` or `redis://host:port`); with `name`, the master's name. */
+  sentinels?: string[] | undefined;
+  name?: string | undefined;
+  /** Cluster seed nodes (`redis://host:port`); credentials are taken from the first. */
+  cluster?: string[] | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
+  /** Bound on every command: a Redis that is down or stuck answers in this many ms. */
+  commandTimeout: number;
+  connectTimeout: number;
+}
+
+export type RedisClient = Redis | Cluster;
+
+function hostPort(address: string): { host: string; port: number } {
+  const url = new URL(address.includes('://') ? address : `redis://${address}`);
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 6379) };
+}
+
+/**
+ * An ioredis client that fails fast: no offline queue (a command sent while disconnected is refused
+ * at once instead of waiting for a reconnect), a command timeout, and endless background reconnects.
+ * It connects only when `connect()` is called.
+ */
+export function createRedisClient(options: RedisConnectionOptions): RedisClient {
+  const common: RedisOptions = {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    commandTimeout: options.commandTimeout,
+    connectTimeout: options.connectTimeout,
+    maxRetriesPerRequest: 0,
+    // Keep trying in the background; requests meanwhile take the store-error path.
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+    ...(options.username !== undefined && { username: options.username }),
+    ...(options.password !== undefined && { password: options.password }),
+  };
+
+  if (options.cluster?.length) {
+    const first = new URL(options.cluster[0]!);
+    const tls = first.protocol === 'rediss:' ? { tls: {} } : {};
+    return new Cluster(options.cluster.map(hostPort), {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+      redisOptions: {
+        ...common,
+        ...tls,
+        ...(first.username &&
+          options.username === undefined && { username: decodeURIComponent(first.username) }),
+        ...(first.password &&
+          options.password === undefined && { password: decodeURIComponent(first.password) }),
+      },
+    });
+  }
+
+  if (options.sentinels?.length) {
+    return new Redis({
+      ...common,
+      sentinels: options.sentinels.map(hostPort),
+      name: options.name ?? 'mymaster',
+      sentinelCommandTimeout: options.commandTimeout,
+    });
+  }
+
+  return new Redis(options.url ?? 'redis://127.0.0.1:6379', common);
+}
