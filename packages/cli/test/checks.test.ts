@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { semanticProblems } from '../src/config/checks.js';
+import { fullConfigSchema } from '../src/config/schema.js';
+
+const services = { a: { targets: ['http://127.0.0.1:1'] }, b: { targets: ['http://127.0.0.1:2'] } };
+const auth = { jwt: { secret: 'x'.repeat(32) } };
+
+function check(input: Record<string, unknown>, severity: 'error' | 'warning' = 'error'): string[] {
+  return semanticProblems(fullConfigSchema.parse({ services, ...input }))
+    .filter((p) => p.severity === severity)
+    .map((p) => `${p.path}: ${p.message}`);
+}
+
+describe('semanticProblems', () => {
+  it('passes a sound config', () => {
+    const routes = [
+      { prefix: '/a', service: 'a', auth: 'public' },
+      { prefix: '/b', service: 'b', scopes: ['x'] },
+    ];
+    expect(semanticProblems(fullConfigSchema.parse({ services, routes, auth }))).toEqual([]);
+  });
+
+  it('finds a duplicate route and says which one takes its requests', () => {
+    const routes = [
+      { prefix: '/a', service: 'a', auth: 'public' },
+      { prefix: '/a/', service: 'b', auth: 'public' },
+    ];
+    expect(check({ routes })).toEqual([
+      'routes[1].prefix: "/a/" can never match: routes[0] ("/a") takes the same requests',
+    ]);
+  });
+
+  it('finds a route shadowed by one with the same parameters, but not one told apart by method or host', () => {
+    const routes = [
+      { prefix: '/u/:id', service: 'a', auth: 'public', methods: ['GET', 'POST'] },
+      { prefix: '/u/:user', service: 'b', auth: 'public', methods: ['GET'] },
+      { prefix: '/u/:x', service: 'b', auth: 'public', methods: ['DELETE'] },
+      { prefix: '/u/:x', service: 'b', auth: 'public', host: 'api.example' },
+    ];
+    expect(check({ routes })).toEqual([
+      'routes[1].prefix: "/u/:user" can never match: routes[0] ("/u/:id" GET,POST) takes the same requests',
+    ]);
+  });
+
+  it('finds a route colliding with a built-in endpoint', () => {
+    const routes = [{ prefix: '/health', service: 'a', auth: 'public' }];
+    expect(check({ routes })).toEqual([
+      'routes[0].prefix: "/health" collides with the built-in health endpoint at /health',
+    ]);
+    expect(check({ routes, builtins: { health: false } })).toEqual([]);
+    expect(check({ routes, builtins: { health: { path: '/_gw/health' } } })).toEqual([]);
+  });
+
+  it('finds routes that need a token when no auth is configured', () => {
+    const routes = [
+      { prefix: '/a', service: 'a' },
+      { prefix: '/b', service: 'b', auth: 'public' },
+    ];
+    expect(check({ routes })).toEqual([
+      'routes[0].auth: "/a" needs a verified token (routes do unless they say "auth: public"), but no "auth" section is configured',
+    ]);
+    expect(check({ routes, auth })).toEqual([]);
+  });
+
+  it('finds a built-in that needs a token when no auth is configured', () => {
+    const routes = [{ prefix: '/a', service: 'a', auth: 'public' }];
+    expect(check({ routes, builtins: { metrics: { auth: 'required' } } })).toEqual([
+      'builtins.metrics.auth: the metrics endpoint needs a verified token, but no "auth" section is configured',
+    ]);
+  });
+
+  it('finds scopes on a public route', () => {
+    const routes = [{ prefix: '/a', service: 'a', auth: 'public', scopes: ['admin'] }];
+    expect(check({ routes, auth })).toEqual([
+      'routes[0].auth: "/a" is public but lists scopes, which only a verified token can have',
+    ]);
+  });
+
+  it('finds a Redis store with no URL', () => {
+    const routes = [{ prefix: '/a', service: 'a', auth: 'public' }];
+    expect(check({ routes, rateLimit: { store: 'redis' } })).toEqual([
+      'rateLimit.redis.url: the "redis" store needs a Redis to talk to',
+    ]);
+    expect(
+      check({ routes, rateLimit: { store: 'redis', redis: { url: 'redis://127.0.0.1:6379' } } }),
+    ).toEqual([]);
+  });
+
+  it('finds a per-tier route limit naming an unknown tier', () => {
+    const routes = [
+      { prefix: '/a', service: 'a', auth: 'public', rateLimit: { premum: '5/s', free: '1/s' } },
+    ];
+    const rateLimit = { tiers: { free: '10/min', premium: '100/min' } };
+    expect(check({ routes, rateLimit })).toEqual([
+      'routes[0].rateLimit.premum: unknown tier "premum" (did you mean "premium"?)',
+    ]);
+  });
+
+  it('warns about a route limit with no rateLimit section', () => {
+    const routes = [{ prefix: '/a', service: 'a', auth: 'public', rateLimit: '5/s' }];
+    expect(check({ routes }, 'warning')).toContainEqual(
+      'routes[0].rateLimit: "/a" sets a rate limit, but no "rateLimit" section is configured, so nothing limits it',
+    );
+  });
+
+  it('finds Consul discovery with no Consul configured', () => {
+    const input = {
+      services: { s: { discovery: 'consul' } },
+      routes: [{ prefix: '/s', service: 's', auth: 'public' }],
+    };
+    const problems = semanticProblems(fullConfigSchema.parse(input)).map((p) => `${p.path}: ${p.message}`);
+    expect(problems).toEqual([
+      'services.s.discovery: "consul" discovery needs Consul, but no "mesh.consul" section is configured',
+    ]);
+    expect(
+      semanticProblems(fullConfigSchema.parse({ ...input, mesh: { consul: { url: 'http://c:8500' } } })),
+    ).toEqual([]);
+  });
+
+  it('warns about unused services and repeated targets', () => {
+    const input = {
+      services: {
+        a: { targets: ['http://127.0.0.1:1', 'http://127.0.0.1:1/'] },
+        b: { targets: ['http://127.0.0.1:2'] },
+      },
+      routes: [{ prefix: '/a', service: 'a', auth: 'public' }],
+    };
+    expect(check(input, 'warning')).toEqual([
+      'services.a.targets: http://127.0.0.1:1 is listed more than once',
+      'services.b: no route uses this service',
+    ]);
+  });
+
+  it('gives every problem a fix', () => {
+    const problems = semanticProblems(
+      fullConfigSchema.parse({
+        services,
+        routes: [
+          { prefix: '/a', service: 'a' },
+          { prefix: '/a', service: 'a' },
+        ],
+        rateLimit: { store: 'redis' },
+      }),
+    );
+    expect(problems.length).toBeGreaterThan(2);
+    for (const p of problems) expect(p.fix).toBeTruthy();
+  });
+});
