@@ -1,0 +1,37 @@
+// An existing node:http app that serves its own pages and hands /api/* to Lucid Gateway.
+import { createServer } from 'node:http';
+import { createGateway } from '@lucid/gateway-core';
+
+const upstream = process.env.UPSTREAM_URL ?? 'http://127.0.0.1:8089';
+
+const gateway = createGateway({
+  logging: { level: process.env.LOG_LEVEL ?? 'info', pretty: false },
+  builtins: { root: false }, // this app owns "/"
+  services: { auth: { targets: [upstream] } },
+  routes: [{ prefix: '/api/auth', service: 'auth', auth: 'public' }],
+});
+
+const server = createServer((req, res) => {
+  if (req.url === '/' || req.url === '/about') {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('my app\n');
+    return;
+  }
+  // Everything else, including /health and /metrics, is the gateway's.
+  gateway.handler(req, res);
+});
+server.on('upgrade', gateway.upgrade);
+
+await gateway.start();
+server.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {
+  const { port } = server.address();
+  console.log(JSON.stringify({ msg: 'embedded app listening', port }));
+});
+
+const shutdown = async () => {
+  server.close();
+  await gateway.close({ graceMs: 5_000 });
+  process.exit(0);
+};
+process.once('SIGTERM', shutdown);
+process.once('SIGINT', shutdown);
