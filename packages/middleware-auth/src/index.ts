@@ -1,0 +1,13 @@
+export { createApiKeyLookup, hashApiKey } from './api-keys/api-keys.js';
+export { ALGORITHMS, type Algorithm } from './config/algorithms.js';
+export {
+  type ApiKeyOptions,
+  type AuthOptions,
+  type AuthOptionsInput,
+  authConfigSchema,
+  type JwtOptions,
+} from './config/schema.js';
+export { type DevTokenOptions, signDevToken } from './dev-token.js';
+export type { Identity } from './identity/identity.js';
+export { FAILURE_REASONS, type FailureReason } from './jwt/failure.js';
+export { jwtAuth } from './plugin/jwt-auth.js';

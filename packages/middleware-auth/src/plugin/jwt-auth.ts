@@ -1,0 +1,158 @@
+import {
+  type ComponentHealth,
+  ConfigError,
+  type GatewayPlugin,
+  type Middleware,
+  PLUGIN_ORDER,
+  type PluginSetup,
+  parseWith,
+} from '@lucid/gateway-core';
+import { createApiKeyLookup } from '../api-keys/api-keys.js';
+import { type AuthOptionsInput, authConfigSchema } from '../config/schema.js';
+import { forbidden, unauthorized } from '../http/challenge.js';
+import type { IdentityOptions } from '../identity/identity.js';
+import { createTokenCache } from '../identity/token-cache.js';
+import { AuthFailure } from '../jwt/failure.js';
+import { createJwtVerifier } from '../jwt/verifier.js';
+import { createKeySource } from '../keys/key-source.js';
+import { type FailureCounter, registerFailureCounter } from '../metrics/failure-counter.js';
+import { compileRoutePolicy } from '../policy/route-policy.js';
+import { createAuthenticator } from './authenticator.js';
+
+type Logger = PluginSetup['logger'];
+
+/**
+ * Authentication for every route: verifies `Authorization: Bearer` JWTs (or API keys), enforces
+ * each route's `auth`, `scopes` and `claims`, puts the verified claims on `ctx.state.user` and the
+ * tier on `ctx.state.tier`, and forwards chosen claims upstream as headers. Incoming copies of
+ * those headers are deleted on every route, public and built-in ones included.
+ *
+ * Options are the config's `auth:` section, checked once here (a `ConfigError` when wrong).
+ *
+ * @example
+ * const gateway = createGateway(config, {
+ *   plugins: [jwtAuth({ jwt: { jwks: 'https://auth.example/.well-known/jwks.json', algorithms: ['RS256'],
+ *     issuer: 'https://auth.example/', audience: 'lucid-api' } })],
+ * });
+ */
+export function jwtAuth(input: AuthOptionsInput): GatewayPlugin {
+  const options = parseOptions(input);
+  let log: Logger | undefined;
+  let failures: FailureCounter | undefined;
+  let realm = 'lucid-gateway';
+
+  const keys = options.jwt
+    ? createKeySource(options.jwt, {
+        onFetchError: (err) =>
+          log?.warn({ err: err.message }, 'auth: fetching the JWKS failed; serving the keys held'),
+      })
+    : undefined;
+  const identity: IdentityOptions = {
+    tierClaim: options.tierClaim,
+    scopesClaim: options.scopesClaim,
+    forward: options.forward,
+  };
+  const cache = createTokenCache(options.cache.max);
+  const authenticate = createAuthenticator({
+    jwt:
+      options.jwt && keys
+        ? { options: options.jwt, verify: createJwtVerifier(options.jwt, keys.key) }
+        : undefined,
+    apiKeys: options.apiKeys && {
+      header: options.apiKeys.header,
+      lookup: createApiKeyLookup(options.apiKeys, identity),
+    },
+    identity,
+    cache,
+  });
+
+  // Identity headers come only from verified claims: incoming copies never pass, on any route.
+  const identityHeaders = Object.keys(options.forward);
+  const apiKeyHeader = options.apiKeys?.header;
+  const stripIdentityHeaders = (headers: Record<string, unknown>) => {
+    for (const name of identityHeaders) if (headers[name] !== undefined) delete headers[name];
+  };
+
+  const reject = (err: unknown): never => {
+    const failure =
+      err instanceof AuthFailure ? err : new AuthFailure('invalid', 'credential invalid', { cause: err });
+    failures?.inc(failure.reason);
+    if (!(err instanceof AuthFailure)) log?.error({ err }, 'auth: unexpected error while authenticating');
+    throw unauthorized(failure, realm);
+  };
+
+  return {
+    name: 'auth',
+    order: PLUGIN_ORDER.auth,
+
+    setup({ config, logger, registry, metricPrefix }) {
+      log = logger.child({ plugin: 'auth' });
+      realm = config.name;
+      failures = registerFailureCounter(registry, `${metricPrefix}auth_failures_total`);
+    },
+
+    middleware(route): Middleware {
+      const policy = compileRoutePolicy(route.config);
+      if (policy.isPublic) {
+        return async function authPublic(ctx, next) {
+          stripIdentityHeaders(ctx.req.headers);
+          await next();
+        };
+      }
+      return async function jwtAuth(ctx, next) {
+        const headers = ctx.req.headers;
+        stripIdentityHeaders(headers);
+        const user = await authenticate(ctx.req).catch(reject);
+        const denied = policy.authorize(user);
+        if (denied !== undefined) {
+          failures?.inc(denied.reason);
+          throw forbidden(denied, realm, policy.scopes);
+        }
+        // The gateway consumed the machine credential; upstreams get the identity instead.
+        if (apiKeyHeader !== undefined && headers[apiKeyHeader] !== undefined) delete headers[apiKeyHeader];
+        ctx.state.user = user.claims;
+        if (user.tier !== undefined) ctx.state.tier = user.tier;
+        const upstream = ctx.upstreamHeaders;
+        for (const [name, value] of user.forward) upstream[name] = value;
+        await next();
+      };
+    },
+
+    async start() {
+      if (keys?.remote && !(await keys.remote.refresh())) {
+        log?.warn('auth: JWKS not reachable at start; requests needing it answer 503 until it is');
+      }
+    },
+
+    async stop() {
+      keys?.remote?.close();
+      cache.clear();
+    },
+
+    async health(): Promise<ComponentHealth> {
+      const detail: Record<string, unknown> = {
+        keySource: keys?.kind ?? 'apiKeys',
+        cachedTokens: cache.size,
+      };
+      if (options.apiKeys) detail.apiKeys = options.apiKeys.keys.length;
+      if (!keys?.remote) return { healthy: true, detail };
+      const state = keys.remote.state();
+      detail.jwks = {
+        keys: state.keys,
+        ...(state.ageMs !== undefined && { ageSeconds: Math.round(state.ageMs / 1000) }),
+        ...(state.lastError !== undefined && { lastError: state.lastError }),
+      };
+      return { healthy: state.keys > 0, detail };
+    },
+  };
+}
+
+/** Validates once; problems are named by their place in the config file (`auth.jwt.secret`). */
+function parseOptions(input: AuthOptionsInput) {
+  try {
+    return parseWith(authConfigSchema, input);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(err.issues.map((i) => ({ ...i, path: i.path ? `auth.${i.path}` : 'auth' })));
+  }
+}
