@@ -3,8 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { send } from '../../test/helpers/http.js';
-import { type Upstream, startUpstream } from '../../test/helpers/upstream.js';
-
+import { startUpstream, type Upstream } from '../../test/helpers/upstream.js';
 
 // Runs the example as a user would, against the built core package (the test command builds first).
 describe('examples/embedded', () => {
@@ -43,6 +42,9 @@ describe('examples/embedded', () => {
     const res = await send(`${url}/api/auth/login?x=1`);
     expect(res.status).toBe(200);
     expect(res.json().url).toBe('/login?x=1');
-    expect((await send(`${url}/health`)).json()).toMatchObject({ status: 'healthy', services: { auth: true } });
+    expect((await send(`${url}/health`)).json()).toMatchObject({
+      status: 'healthy',
+      services: { auth: true },
+    });
   });
 });

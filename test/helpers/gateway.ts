@@ -1,5 +1,11 @@
 import { Writable } from 'node:stream';
-import { type CreateGatewayOptions, type Gateway, type GatewayPlugin, createGateway, createLogger } from '@lucid/gateway-core';
+import {
+  type CreateGatewayOptions,
+  createGateway,
+  createLogger,
+  type Gateway,
+  type GatewayPlugin,
+} from '@lucid/gateway-core';
 
 export interface RunningGateway {
   url: string;
@@ -29,7 +35,8 @@ export async function startGateway(
   options: Omit<CreateGatewayOptions, 'plugins'> = {},
 ): Promise<RunningGateway> {
   const sink = logSink();
-  const logger = options.logger ?? createLogger({ level: 'info', pretty: false, accessLog: true }, sink.stream);
+  const logger =
+    options.logger ?? createLogger({ level: 'info', pretty: false, accessLog: true }, sink.stream);
   const gateway = createGateway(config, { ...options, plugins, logger });
   const { port } = await gateway.listen({ port: 0, host: '127.0.0.1' });
   return {

@@ -9,24 +9,40 @@ export interface Reply {
   json<T = Record<string, unknown>>(): T;
 }
 
-/** One HTTP request with node:http (no keep-alive), the whole answer read. */
+/**
+ * One HTTP request with node:http (no keep-alive), the whole answer read. The path is sent exactly
+ * as written (no URL normalization), so tests can send `/../x` or `%2f` as a hostile client would.
+ */
 export function send(
   url: string,
   opts: { method?: string; headers?: OutgoingHttpHeaders; body?: string | Buffer | Readable } = {},
 ): Promise<Reply> {
+  const m = /^http:\/\/([^/:]+):(\d+)(.*)$/.exec(url);
+  if (!m) throw new Error(`send() takes http://host:port/path, got ${url}`);
+  const headers: OutgoingHttpHeaders = { ...opts.headers };
+  const body = opts.body;
+  if ((typeof body === 'string' || Buffer.isBuffer(body)) && headers['content-length'] === undefined) {
+    headers['content-length'] = Buffer.byteLength(body);
+  }
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
+    const target = { host: m[1], port: Number(m[2]), path: m[3] || '/' };
+    const req = request({ ...target, method: opts.method ?? 'GET', headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
       res.on('end', () => {
         const body = Buffer.concat(chunks);
         const text = body.toString();
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text, json: () => JSON.parse(text) });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body,
+          text,
+          json: () => JSON.parse(text),
+        });
       });
     });
     req.on('error', reject);
-    const body = opts.body;
     if (body === undefined) req.end();
     else if (typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);
     else body.pipe(req);

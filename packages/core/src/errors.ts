@@ -39,7 +39,12 @@ export class GatewayError extends Error {
 
   constructor(
     code: ErrorCode,
-    opts: { detail?: string; headers?: OutgoingHttpHeaders; extra?: Record<string, unknown>; cause?: unknown } = {},
+    opts: {
+      detail?: string;
+      headers?: OutgoingHttpHeaders;
+      extra?: Record<string, unknown>;
+      cause?: unknown;
+    } = {},
   ) {
     super(opts.detail ?? ERRORS[code].title, { cause: opts.cause });
     this.name = 'GatewayError';

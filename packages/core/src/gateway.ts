@@ -1,4 +1,4 @@
-import { type IncomingMessage, type Server, ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
@@ -16,7 +16,7 @@ import { normalizePath } from './http/normalize-path.js';
 import { requestIdOf, traceparentOf } from './http/request-id.js';
 import { logAccess } from './observability/access-log.js';
 import { createLogger } from './observability/logger.js';
-import { type GatewayMetrics, createMetrics } from './observability/metrics.js';
+import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
 import { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 import { UndiciEngine } from './proxy/undici-engine.js';
 import { type BuiltinHandlers, Runtime } from './runtime.js';
@@ -75,7 +75,8 @@ class LucidGateway implements Gateway {
     this.registry = options.registry ?? new Registry();
     this.#metrics = createMetrics(this.registry, METRIC_PREFIX);
     this.#plugins = options.plugins ?? [];
-    this.#engine = options.engine ?? (config.server.engine === 'http-proxy' ? this.#wsEngine : new UndiciEngine());
+    this.#engine =
+      options.engine ?? (config.server.engine === 'http-proxy' ? this.#wsEngine : new UndiciEngine());
     for (const plugin of this.#plugins) {
       plugin.setup?.({ config, logger: this.logger, registry: this.registry, metricPrefix: METRIC_PREFIX });
     }
@@ -110,7 +111,14 @@ class LucidGateway implements Gateway {
   handler = (req: IncomingMessage, res: ServerResponse): void => {
     const rt = this.#runtime;
     rt.inFlight++;
-    const ctx = new RequestContext(req, res, requestIdOf(req), traceparentOf(req), clientAddress(req, rt.trust), this.logger);
+    const ctx = new RequestContext(
+      req,
+      res,
+      requestIdOf(req),
+      traceparentOf(req),
+      clientAddress(req, rt.trust),
+      this.logger,
+    );
     this.#metrics.requestStarted();
     if (this.#draining) res.shouldKeepAlive = false;
     res.once('close', () => this.#finish(ctx, rt));
@@ -184,7 +192,8 @@ class LucidGateway implements Gateway {
     let problem: GatewayError;
     if (isGatewayError(err)) {
       problem = err;
-      if (problem.status >= 500) ctx.log.warn({ code: problem.code, cause: describeCause(problem.cause) }, problem.message);
+      if (problem.status >= 500)
+        ctx.log.warn({ code: problem.code, cause: describeCause(problem.cause) }, problem.message);
     } else {
       ctx.log.error({ err }, 'unhandled error');
       problem = new GatewayError('GW_INTERNAL');
@@ -253,7 +262,10 @@ class LucidGateway implements Gateway {
     });
     await this.start();
     const addr = server.address() as { port: number; address: string };
-    this.logger.info({ port: addr.port, host: addr.address, routes: this.#runtime.routes.length }, 'gateway listening');
+    this.logger.info(
+      { port: addr.port, host: addr.address, routes: this.#runtime.routes.length },
+      'gateway listening',
+    );
     return { port: addr.port, host: addr.address };
   }
 
@@ -266,7 +278,9 @@ class LucidGateway implements Gateway {
     this.#draining = true;
     // Leave service discovery first, so no new traffic is sent here while we drain.
     for (const plugin of [...this.#plugins].reverse()) {
-      await plugin.stop?.().catch((err: unknown) => this.logger.warn({ err, plugin: plugin.name }, 'plugin stop failed'));
+      await plugin
+        .stop?.()
+        .catch((err: unknown) => this.logger.warn({ err, plugin: plugin.name }, 'plugin stop failed'));
     }
     const server = this.#server;
     if (server) {
@@ -283,7 +297,10 @@ class LucidGateway implements Gateway {
       await closed;
     }
     this.#runtime.stop();
-    await Promise.all([this.#engine.close(), this.#engine === this.#wsEngine ? undefined : this.#wsEngine.close()]);
+    await Promise.all([
+      this.#engine.close(),
+      this.#engine === this.#wsEngine ? undefined : this.#wsEngine.close(),
+    ]);
     this.logger.flush?.();
   }
 
@@ -320,7 +337,8 @@ class LucidGateway implements Gateway {
     const up = Object.values(services).filter(Boolean).length;
     const total = Object.keys(services).length;
     const componentsUp = Object.values(components).every((c) => c.healthy);
-    const status = total > 0 && up === 0 ? 'unhealthy' : up === total && componentsUp ? 'healthy' : 'degraded';
+    const status =
+      total > 0 && up === 0 ? 'unhealthy' : up === total && componentsUp ? 'healthy' : 'degraded';
     return { status, service: this.config.name, version: VERSION, services, components };
   }
 
@@ -354,7 +372,11 @@ function rejectBadRequest(err: NodeJS.ErrnoException, socket: Duplex): void {
     return;
   }
   const status =
-    err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? '431 Request Header Fields Too Large'
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? '408 Request Timeout'
+        : '400 Bad Request';
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 

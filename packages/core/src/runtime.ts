@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import { allowedHosts } from './builtins/allowed-hosts.js';
 import { bodyLimit } from './builtins/body-limit.js';
 import { cors } from './builtins/cors.js';
-import { routeSchema } from './config/schema.js';
-import type { GatewayConfig, RouteConfig } from './config/schema.js';
 import { ConfigError } from './config/errors.js';
-import { type TrustCheck, compileTrust } from './http/client-address.js';
+import type { GatewayConfig, RouteConfig } from './config/schema.js';
+import { routeSchema } from './config/schema.js';
+import { compileTrust, type TrustCheck } from './http/client-address.js';
 import type { GatewayMetrics } from './observability/metrics.js';
-import { type Handler, compose } from './pipeline/compose.js';
+import { compose, type Handler } from './pipeline/compose.js';
 import { forwardTo, upgradeTo } from './proxy/forward.js';
 import type { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 import { Router } from './routing/router.js';
@@ -76,14 +76,25 @@ export class Runtime {
     for (const route of this.routes) {
       const chain = ordered.flatMap((p) => p.middleware?.(route) ?? []);
       if (route.kind === 'builtin') {
-        this.chains.set(route, compose(chain, deps.builtins[route.id.slice('builtin:'.length) as keyof BuiltinHandlers]));
+        this.chains.set(
+          route,
+          compose(chain, deps.builtins[route.id.slice('builtin:'.length) as keyof BuiltinHandlers]),
+        );
         continue;
       }
       const pool = this.pools.get(route.serviceName!)!;
-      const tlsProvider = plugins.map((p) => p.upstreamTls?.(route.serviceName!, route.service!)).find(Boolean);
-      this.chains.set(route, compose(chain, forwardTo(route, { pool, engine: deps.engine, metrics, tlsProvider })));
+      const tlsProvider = plugins
+        .map((p) => p.upstreamTls?.(route.serviceName!, route.service!))
+        .find(Boolean);
+      this.chains.set(
+        route,
+        compose(chain, forwardTo(route, { pool, engine: deps.engine, metrics, tlsProvider })),
+      );
       if (route.config.websocket) {
-        this.upgradeChains.set(route, compose(chain, upgradeTo(route, { pool, engine: deps.wsEngine, metrics, tlsProvider })));
+        this.upgradeChains.set(
+          route,
+          compose(chain, upgradeTo(route, { pool, engine: deps.wsEngine, metrics, tlsProvider })),
+        );
       }
     }
     this.router = new Router(this.routes);
@@ -128,7 +139,10 @@ function builtinRoutes(config: GatewayConfig, logger: Logger): Route[] {
     const spec = config.builtins[key];
     if (spec === false) continue;
     if (taken.has(spec.path)) {
-      logger.warn({ builtin: key, path: spec.path }, 'a configured route uses the built-in path; the route wins');
+      logger.warn(
+        { builtin: key, path: spec.path },
+        'a configured route uses the built-in path; the route wins',
+      );
       continue;
     }
     out.push({

@@ -131,7 +131,11 @@ export interface DiscoveryWatchOptions {
 /** A source of live targets. `watch` returns a function that stops watching. */
 export interface Discovery {
   name: string;
-  watch(serviceName: string, onTargets: (targets: Target[]) => void, options: DiscoveryWatchOptions): () => void;
+  watch(
+    serviceName: string,
+    onTargets: (targets: Target[]) => void,
+    options: DiscoveryWatchOptions,
+  ): () => void;
   /** Optional staleness / error report for /health. */
   health?(): Promise<ComponentHealth>;
 }

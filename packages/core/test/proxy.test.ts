@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../../test/helpers/gateway.js';
 import { send } from '../../../test/helpers/http.js';
 import { freePort } from '../../../test/helpers/net.js';
-import { type Upstream, startUpstream } from '../../../test/helpers/upstream.js';
+import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
 
 const SERVICES = ['auth', 'blockchain', 'sessions', 'nodes', 'admin'] as const;
 
@@ -92,15 +92,24 @@ describe.each(['undici', 'http-proxy'] as const)('proxy conformance (%s engine)'
     expect((await send(`${gw.url}/auth/%2e%2e/admin/y`)).json().url).toBe('/y');
   });
 
-  it.each(['/admin%2fx', '/admin/%5c/x', '/admin/a%00b', '/admin/a;b', '/../admin'])('rejects the ambiguous path %s with 400', async (path) => {
-    const res = await send(`${gw.url}${path}`);
-    expect(res.status).toBe(400);
-    expect(res.json().code).toBe('GW_BAD_PATH');
-  });
+  it.each(['/admin%2fx', '/admin/%5c/x', '/admin/a%00b', '/admin/a;b', '/../admin'])(
+    'rejects the ambiguous path %s with 400',
+    async (path) => {
+      const res = await send(`${gw.url}${path}`);
+      expect(res.status).toBe(400);
+      expect(res.json().code).toBe('GW_BAD_PATH');
+    },
+  );
 
   it('strips hop-by-hop headers and the ones named in Connection', async () => {
     const res = await send(`${gw.url}/nodes/x`, {
-      headers: { connection: 'keep-alive, x-secret', 'x-secret': 'leak', 'keep-alive': 'timeout=5', te: 'trailers', 'x-kept': 'yes' },
+      headers: {
+        connection: 'keep-alive, x-secret',
+        'x-secret': 'leak',
+        'keep-alive': 'timeout=5',
+        te: 'trailers',
+        'x-kept': 'yes',
+      },
     });
     const { headers } = res.json<{ headers: Record<string, string> }>();
     expect(headers['x-secret']).toBeUndefined();
@@ -111,7 +120,12 @@ describe.each(['undici', 'http-proxy'] as const)('proxy conformance (%s engine)'
 
   it('replaces X-Forwarded-For from an untrusted client and sets the other forwarding headers', async () => {
     const res = await send(`${gw.url}/nodes/x`, {
-      headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example', 'x-real-ip': '6.6.6.6' },
+      headers: {
+        'x-forwarded-for': '6.6.6.6',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'evil.example',
+        'x-real-ip': '6.6.6.6',
+      },
     });
     const { headers } = res.json<{ headers: Record<string, string> }>();
     expect(headers['x-forwarded-for']).toBe('127.0.0.1');
@@ -128,7 +142,11 @@ describe.each(['undici', 'http-proxy'] as const)('proxy conformance (%s engine)'
       res.writeHead(302, { location: 'http://elsewhere.example/next?a=1' });
       res.end();
     });
-    const g = await startGateway({ server: { engine }, services: { r: { targets: [redirecting.url] } }, routes: [{ prefix: '/r', service: 'r' }] });
+    const g = await startGateway({
+      server: { engine },
+      services: { r: { targets: [redirecting.url] } },
+      routes: [{ prefix: '/r', service: 'r' }],
+    });
     try {
       const res = await send(`${g.url}/r/go`);
       expect(res.status).toBe(302);
@@ -149,7 +167,9 @@ describe.each(['undici', 'http-proxy'] as const)('trusted proxies (%s engine)', 
       routes: [{ prefix: '/s', service: 's' }],
     });
     try {
-      const res = await send(`${g.url}/s`, { headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' } });
+      const res = await send(`${g.url}/s`, {
+        headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' },
+      });
       const { headers } = res.json<{ headers: Record<string, string> }>();
       expect(headers['x-forwarded-for']).toBe('203.0.113.9, 127.0.0.1');
       expect(headers['x-forwarded-proto']).toBe('https');
@@ -302,7 +322,10 @@ describe('graceful close', () => {
       release = () => res.end('done');
       reached();
     });
-    const g = await startGateway({ services: { s: { targets: [slow.url] } }, routes: [{ prefix: '/s', service: 's' }] });
+    const g = await startGateway({
+      services: { s: { targets: [slow.url] } },
+      routes: [{ prefix: '/s', service: 's' }],
+    });
     try {
       const pending = send(`${g.url}/s`);
       await arrived;
@@ -321,12 +344,16 @@ describe('graceful close', () => {
 });
 
 describe('streaming', () => {
-  it('forwards a 100 MB upload without holding it in memory', async () => {
+  it('forwards a 256 MB upload without holding it in memory', async () => {
     const sink = await startUpstream();
-    const g = await startGateway({ services: { s: { targets: [sink.url] } }, routes: [{ prefix: '/s', service: 's' }], server: { limits: { body: '200mb' } } });
+    const g = await startGateway({
+      services: { s: { targets: [sink.url] } },
+      routes: [{ prefix: '/s', service: 's' }],
+      server: { limits: { body: '300mb' } },
+    });
     try {
       const chunk = randomBytes(64 * 1024);
-      const total = 100 * 1024 * 1024;
+      const total = 256 * 1024 * 1024;
       let sent = 0;
       const hash = createHash('sha256');
       const body = new Readable({
@@ -342,16 +369,20 @@ describe('streaming', () => {
       const sampler = setInterval(() => {
         peak = Math.max(peak, process.memoryUsage().rss);
       }, 5);
-      const res = await send(`${g.url}/s/upload`, { method: 'POST', body, headers: { 'content-length': String(total) } });
+      const res = await send(`${g.url}/s/upload`, {
+        method: 'POST',
+        body,
+        headers: { 'content-length': String(total) },
+      });
       clearInterval(sampler);
       expect(res.status).toBe(200);
       expect(res.json<{ bodyBytes: number }>().bodyBytes).toBe(total);
       expect(res.json<{ bodySha256: string }>().bodySha256).toBe(hash.digest('hex'));
-      expect(peak - before).toBeLessThan(50 * 1024 * 1024);
+      // Buffering would cost at least the body's size; streaming costs a few socket buffers (plus GC lag).
+      expect(peak - before).toBeLessThan(100 * 1024 * 1024);
     } finally {
       await g.close();
       await sink.close();
     }
   });
 });
-

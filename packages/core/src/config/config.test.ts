@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from './index.js';
 
 const minimal = {
-  services: { auth: { targets: ['http://127.0.0.1:8089'] }, sessions: { targets: ['http://127.0.0.1:8087'] } },
+  services: {
+    auth: { targets: ['http://127.0.0.1:8089'] },
+    sessions: { targets: ['http://127.0.0.1:8087'] },
+  },
   routes: [{ prefix: '/auth', service: 'auth', auth: 'public' }],
 };
 
@@ -25,7 +28,12 @@ describe('parseConfig', () => {
     expect(cfg.server.timeouts.headers).toBe(10_000);
     expect(cfg.services.auth!.targets).toEqual([{ url: 'http://127.0.0.1:8089', weight: 1 }]);
     expect(cfg.services.auth!.timeout).toBe(30_000);
-    expect(cfg.routes[0]).toMatchObject({ prefix: '/auth', stripPrefix: true, auth: 'public', websocket: true });
+    expect(cfg.routes[0]).toMatchObject({
+      prefix: '/auth',
+      stripPrefix: true,
+      auth: 'public',
+      websocket: true,
+    });
     expect(cfg.builtins.health).toEqual({ path: '/health', auth: 'public', scopes: [] });
   });
 
@@ -52,7 +60,9 @@ describe('parseConfig', () => {
     });
     expect(issues.some((i) => i.startsWith('server.limits.body: "ten" is not a size'))).toBe(true);
     expect(issues.some((i) => i.startsWith('server.timeouts.request: "soon" is not a duration'))).toBe(true);
-    expect(issues.some((i) => i.startsWith('services.a.targets[0]: expected an http:// or https:// URL'))).toBe(true);
+    expect(
+      issues.some((i) => i.startsWith('services.a.targets[0]: expected an http:// or https:// URL')),
+    ).toBe(true);
   });
 
   it('requires targets for static services', () => {
@@ -63,8 +73,12 @@ describe('parseConfig', () => {
   });
 
   it('rejects prefixes that are not plain paths', () => {
-    expect(issuesOf({ ...minimal, routes: [{ prefix: '/a/../b', service: 'auth' }] })[0]).toMatch(/plain path/);
-    expect(issuesOf({ ...minimal, routes: [{ prefix: 'auth', service: 'auth' }] })[0]).toMatch(/starts with "\/"/);
+    expect(issuesOf({ ...minimal, routes: [{ prefix: '/a/../b', service: 'auth' }] })[0]).toMatch(
+      /plain path/,
+    );
+    expect(issuesOf({ ...minimal, routes: [{ prefix: 'auth', service: 'auth' }] })[0]).toMatch(
+      /starts with "\/"/,
+    );
   });
 
   it('parses rate overrides', () => {

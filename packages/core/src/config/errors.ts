@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { didYouMean } from './suggest.js';
 
 export interface ConfigIssue {
@@ -73,14 +73,18 @@ function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] 
     else if (def.type === 'array') node = def.element;
     else if (def.type === 'record') node = def.valueType;
     else if (def.type === 'union') {
-      node = (def.options as unknown[]).map(step).find((o) => (o as { def?: { type?: string } }).def?.type === 'object');
+      node = (def.options as unknown[])
+        .map(step)
+        .find((o) => (o as { def?: { type?: string } }).def?.type === 'object');
       if (node) node = (step(node) as { def: { shape: Record<string, unknown> } }).def.shape[String(seg)];
     } else return undefined;
     if (!node) return undefined;
     node = step(node);
     const d = (node as { def?: Record<string, unknown> }).def;
     if (d?.type === 'union') {
-      const obj = (d.options as unknown[]).map(step).find((o) => (o as { def?: { type?: string } }).def?.type === 'object');
+      const obj = (d.options as unknown[])
+        .map(step)
+        .find((o) => (o as { def?: { type?: string } }).def?.type === 'object');
       if (obj) node = obj;
     }
   }

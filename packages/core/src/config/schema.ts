@@ -4,34 +4,39 @@ import { didYouMean } from './suggest.js';
 import { parseDuration, parseRate, parseSize } from './units.js';
 
 /** `30s`, `500ms`, `2m`, or a number of milliseconds. */
-export const duration = z
-  .union([z.string(), z.number()])
-  .transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (write it like "30s", "500ms" or "2m")` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+export const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${v}" is not a duration (write it like "30s", "500ms" or "2m")`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 /** `10mb`, `16kb`, or a number of bytes. */
-export const size = z
-  .union([z.string(), z.number()])
-  .transform((v, ctx) => {
-    const bytes = parseSize(v);
-    if (bytes === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${v}" is not a size (write it like "10mb", "16kb" or "512b")` });
-      return z.NEVER;
-    }
-    return bytes;
-  });
+export const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const bytes = parseSize(v);
+  if (bytes === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${v}" is not a size (write it like "10mb", "16kb" or "512b")`,
+    });
+    return z.NEVER;
+  }
+  return bytes;
+});
 
 /** `100/min`, `10/s`, `5/10s`. */
 export const rate = z.string().transform((v, ctx) => {
   const r = parseRate(v);
   if (r === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a rate (write it like "100/min", "10/s" or "1000/hour")` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${v}" is not a rate (write it like "100/min", "10/s" or "1000/hour")`,
+    });
     return z.NEVER;
   }
   return r;
@@ -58,7 +63,9 @@ const upstreamUrl = z.string().refine(
   (v) => {
     try {
       const u = new URL(v);
-      return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && !u.username && !u.hash;
+      return (
+        (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && !u.username && !u.hash
+      );
     } catch {
       return false;
     }
@@ -108,7 +115,14 @@ export const serviceSchema = z
       .strictObject({ connect: duration.default(5_000), idle: duration.default(60_000) })
       .default({ connect: 5_000, idle: 60_000 }),
     health: z
-      .union([z.string().startsWith('/').transform((path) => healthCheck.parse({ path })), healthCheck, z.literal(false)])
+      .union([
+        z
+          .string()
+          .startsWith('/')
+          .transform((path) => healthCheck.parse({ path })),
+        healthCheck,
+        z.literal(false),
+      ])
       .optional(),
     balancer: z.enum(['least-request', 'round-robin']).default('least-request'),
     retry: z
@@ -140,7 +154,9 @@ export const routeSchema = z.strictObject({
   prefix: z
     .string()
     .startsWith('/', { message: 'a prefix starts with "/"' })
-    .refine((p) => !/[?#%\\]|\/\/|\/\.\.?(\/|$)/.test(p), { message: 'a prefix is a plain path like "/auth"' }),
+    .refine((p) => !/[?#%\\]|\/\/|\/\.\.?(\/|$)/.test(p), {
+      message: 'a prefix is a plain path like "/auth"',
+    }),
   service: z.string(),
   name: z.string().optional(),
   methods: z.array(method).nonempty().optional(),
@@ -191,7 +207,9 @@ export const serverSchema = z.strictObject({
       credentials: z.boolean().default(false),
       methods: z.array(method).default([...HTTP_METHODS]),
       headers: z.array(z.string()).default(['authorization', 'content-type', 'x-request-id']),
-      exposeHeaders: z.array(z.string()).default(['x-request-id', 'retry-after', 'ratelimit', 'ratelimit-policy']),
+      exposeHeaders: z
+        .array(z.string())
+        .default(['x-request-id', 'retry-after', 'ratelimit', 'ratelimit-policy']),
       maxAge: duration.default(600_000),
     })
     .optional(),

@@ -2,8 +2,16 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import type {
+  GatewayContext,
+  ProxyEngine,
+  Route,
+  ServiceConfig,
+  TlsOptions,
+  TlsProvider,
+  TransportOptions,
+} from '../types.js';
 import type { UpstreamPool } from '../upstream/pool.js';
-import type { GatewayContext, ProxyEngine, Route, ServiceConfig, TlsOptions, TlsProvider, TransportOptions } from '../types.js';
 import { upstreamRequestHeaders } from './headers.js';
 import type { HttpProxyEngine } from './http-proxy-engine.js';
 import { hasRequestBody } from './request-body.js';
@@ -84,13 +92,23 @@ export function forwardTo(route: Route, deps: ForwardDeps) {
         const outcome = classifyUpstreamError(err);
         pool.release(state, outcome);
         metrics.upstreamFinished(serviceName, (performance.now() - started) / 1000, outcome);
-        if (canRetry && attempt < service.retry.attempts && !ctx.res.headersSent && retryableFailure(err) && pool.tryRetry()) {
+        if (
+          canRetry &&
+          attempt < service.retry.attempts &&
+          !ctx.res.headersSent &&
+          retryableFailure(err) &&
+          pool.tryRetry()
+        ) {
           attempt++;
           exclude = state;
-          ctx.log.debug({ target: state.target.id, code: errorCode(err), attempt }, 'retrying on another target');
+          ctx.log.debug(
+            { target: state.target.id, code: errorCode(err), attempt },
+            'retrying on another target',
+          );
           continue;
         }
-        if (ctx.res.headersSent) ctx.log.warn({ target: state.target.id, code: errorCode(err) }, 'upstream failed mid-response');
+        if (ctx.res.headersSent)
+          ctx.log.warn({ target: state.target.id, code: errorCode(err) }, 'upstream failed mid-response');
         throw toGatewayError(err, serviceName);
       }
     }
@@ -114,7 +132,12 @@ export function upgradeTo(route: Route, deps: Omit<ForwardDeps, 'engine'> & { en
         path: ctx.route.upstreamPath + ctx.search,
         headers: upstreamRequestHeaders(ctx, state.target, service.preserveHost),
         timeout: route.config.timeout ?? service.timeout,
-        transport: { key: `${serviceName}:ws`, connectTimeout: service.timeouts.connect, idleTimeout: 0, tls },
+        transport: {
+          key: `${serviceName}:ws`,
+          connectTimeout: service.timeouts.connect,
+          idleTimeout: 0,
+          tls,
+        },
       });
       deps.pool.release(state, 'ok');
     } catch (err) {

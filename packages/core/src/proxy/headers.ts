@@ -45,7 +45,11 @@ function connectionListed(value: string | string[] | undefined): Set<string> | u
  * The headers sent upstream: the client's minus hop-by-hop and gateway-owned ones, then the
  * gateway's own (forwarding, request id, trace) and what middleware added.
  */
-export function upstreamRequestHeaders(ctx: GatewayContext, target: Target, preserveHost: boolean): OutgoingHttpHeaders {
+export function upstreamRequestHeaders(
+  ctx: GatewayContext,
+  target: Target,
+  preserveHost: boolean,
+): OutgoingHttpHeaders {
   const incoming = ctx.req.headers;
   const listed = connectionListed(incoming.connection);
   const out: OutgoingHttpHeaders = {};
@@ -65,7 +69,10 @@ export function upstreamRequestHeaders(ctx: GatewayContext, target: Target, pres
 }
 
 /** The upstream's response headers minus hop-by-hop ones, plus what the gateway adds to every answer. */
-export function clientResponseHeaders(ctx: GatewayContext, upstream: IncomingHttpHeaders): OutgoingHttpHeaders {
+export function clientResponseHeaders(
+  ctx: GatewayContext,
+  upstream: IncomingHttpHeaders,
+): OutgoingHttpHeaders {
   const listed = connectionListed(upstream.connection);
   const out: OutgoingHttpHeaders = {};
   for (const name in upstream) {

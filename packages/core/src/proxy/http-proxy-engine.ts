@@ -1,8 +1,15 @@
-import { Agent as HttpAgent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type ClientRequest, Agent as HttpAgent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
-import type { ForwardResult, GatewayContext, OutgoingRequest, ProxyEngine, Target, TransportOptions } from '../types.js';
+import type {
+  ForwardResult,
+  GatewayContext,
+  OutgoingRequest,
+  ProxyEngine,
+  Target,
+  TransportOptions,
+} from '../types.js';
 import { stripHopByHop } from './headers.js';
 import { hasRequestBody } from './request-body.js';
 import { ClientAbortedError } from './undici-engine.js';
@@ -25,13 +32,16 @@ export class HttpProxyEngine implements ProxyEngine {
 
   constructor() {
     // Registered once: per-request work finds its context on the request.
-    this.#proxy.on('proxyReq', (proxyReq: ClientRequest, _req: IncomingMessage, _res: unknown, options: unknown) => {
-      const ms = (options as { [kTimeout]?: number })[kTimeout];
-      if (!ms) return;
-      const timer = setTimeout(() => proxyReq.destroy(new UpstreamTimeoutError(ms)), ms);
-      proxyReq.once('response', () => clearTimeout(timer));
-      proxyReq.once('close', () => clearTimeout(timer));
-    });
+    this.#proxy.on(
+      'proxyReq',
+      (proxyReq: ClientRequest, _req: IncomingMessage, _res: unknown, options: unknown) => {
+        const ms = (options as { [kTimeout]?: number })[kTimeout];
+        if (!ms) return;
+        const timer = setTimeout(() => proxyReq.destroy(new UpstreamTimeoutError(ms)), ms);
+        proxyReq.once('response', () => clearTimeout(timer));
+        proxyReq.once('close', () => clearTimeout(timer));
+      },
+    );
     this.#proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
       stripHopByHop(proxyRes.headers);
       const ctx = (req as CarriesCtx)[kCtx];
@@ -60,7 +70,8 @@ export class HttpProxyEngine implements ProxyEngine {
       let failed = false;
       const onClose = () => {
         if (failed) return;
-        if (res.writableFinished) resolve({ status: res.statusCode, bytes: (req as CarriesCtx)[kBytes] ?? 0 });
+        if (res.writableFinished)
+          resolve({ status: res.statusCode, bytes: (req as CarriesCtx)[kBytes] ?? 0 });
         else reject(new ClientAbortedError());
       };
       res.once('close', onClose);
@@ -84,7 +95,13 @@ export class HttpProxyEngine implements ProxyEngine {
   }
 
   /** Joins a client WebSocket to the target once the upstream answers 101; both close together. */
-  upgrade(ctx: GatewayContext, socket: Duplex, head: Buffer, target: Target, outgoing: OutgoingRequest): Promise<void> {
+  upgrade(
+    ctx: GatewayContext,
+    socket: Duplex,
+    head: Buffer,
+    target: Target,
+    outgoing: OutgoingRequest,
+  ): Promise<void> {
     const { req } = ctx;
     req.url = outgoing.path;
     req.headers = {
@@ -97,7 +114,11 @@ export class HttpProxyEngine implements ProxyEngine {
         req,
         socket,
         head,
-        { target: target.url, agent: this.#agent(target, outgoing.transport), ...(outgoing.transport.tls ?? {}) } as never,
+        {
+          target: target.url,
+          agent: this.#agent(target, outgoing.transport),
+          ...(outgoing.transport.tls ?? {}),
+        } as never,
         (err: Error) => {
           socket.destroy();
           reject(err);
@@ -117,8 +138,17 @@ export class HttpProxyEngine implements ProxyEngine {
     const key = `${transport.key}|${target.id}`;
     let agent = this.#agents.get(key);
     if (agent === undefined) {
-      const opts = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: transport.idleTimeout, scheduling: 'lifo' as const };
-      agent = target.url.protocol === 'https:' ? new HttpsAgent({ ...opts, ...(transport.tls ?? {}) }) : new HttpAgent(opts);
+      const opts = {
+        keepAlive: true,
+        maxSockets: 256,
+        maxFreeSockets: 64,
+        timeout: transport.idleTimeout,
+        scheduling: 'lifo' as const,
+      };
+      agent =
+        target.url.protocol === 'https:'
+          ? new HttpsAgent({ ...opts, ...(transport.tls ?? {}) })
+          : new HttpAgent(opts);
       this.#agents.set(key, agent);
     }
     return agent;

@@ -1,6 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { type Dispatcher, Pool } from 'undici';
-import type { ForwardResult, GatewayContext, OutgoingRequest, ProxyEngine, Target, TransportOptions } from '../types.js';
+import type {
+  ForwardResult,
+  GatewayContext,
+  OutgoingRequest,
+  ProxyEngine,
+  Target,
+  TransportOptions,
+} from '../types.js';
 import { clientResponseHeaders } from './headers.js';
 import { hasRequestBody } from './request-body.js';
 

@@ -27,7 +27,14 @@ const UNAVAILABLE = new Set([
 const TIMEOUT = new Set(['GW_UPSTREAM_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** Errors that mean the connection failed before the upstream could have acted on the request. */
-const CONNECT_PHASE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const CONNECT_PHASE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 export function errorCode(err: unknown): string | undefined {
   const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
@@ -56,7 +63,11 @@ export function failedBeforeSending(err: unknown): boolean {
 export function retryableFailure(err: unknown): boolean {
   const code = errorCode(err);
   return (
-    failedBeforeSending(err) || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE' || code === 'UND_ERR_CLOSED'
+    failedBeforeSending(err) ||
+    code === 'ECONNRESET' ||
+    code === 'UND_ERR_SOCKET' ||
+    code === 'EPIPE' ||
+    code === 'UND_ERR_CLOSED'
   );
 }
 
@@ -65,9 +76,15 @@ export function toGatewayError(err: unknown, service: string): GatewayError {
   if (isGatewayError(err)) return err;
   switch (classifyUpstreamError(err)) {
     case 'unavailable':
-      return new GatewayError('GW_UPSTREAM_UNAVAILABLE', { detail: `service "${service}" is unavailable`, cause: err });
+      return new GatewayError('GW_UPSTREAM_UNAVAILABLE', {
+        detail: `service "${service}" is unavailable`,
+        cause: err,
+      });
     case 'timeout':
-      return new GatewayError('GW_UPSTREAM_TIMEOUT', { detail: `service "${service}" did not answer in time`, cause: err });
+      return new GatewayError('GW_UPSTREAM_TIMEOUT', {
+        detail: `service "${service}" did not answer in time`,
+        cause: err,
+      });
     default:
       return new GatewayError('GW_UPSTREAM_ERROR', { detail: `service "${service}" failed`, cause: err });
   }

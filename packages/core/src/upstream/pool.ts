@@ -41,7 +41,8 @@ export class UpstreamPool {
     private readonly deps: { logger: Logger; metrics: GatewayMetrics },
   ) {
     this.#balancer = service.balancer === 'round-robin' ? roundRobin() : leastRequest();
-    if (service.discovery === 'static') this.setTargets(service.targets.map((t) => targetFromUrl(t.url, t.weight)));
+    if (service.discovery === 'static')
+      this.setTargets(service.targets.map((t) => targetFromUrl(t.url, t.weight)));
   }
 
   /** Swaps the target list in one step; known targets keep their state. */
@@ -71,9 +72,12 @@ export class UpstreamPool {
       throw new GatewayError('GW_UPSTREAM_UNAVAILABLE', { detail: `service "${this.name}" has no targets` });
     }
     let candidates: TargetState[] = [];
-    for (const s of states) if (s !== exclude && s.healthy && s.ejectedUntil <= now && this.#breakerAllows(s, now)) candidates.push(s);
+    for (const s of states)
+      if (s !== exclude && s.healthy && s.ejectedUntil <= now && this.#breakerAllows(s, now))
+        candidates.push(s);
     if (candidates.length === 0 && exclude) {
-      if (exclude.healthy && exclude.ejectedUntil <= now && this.#breakerAllows(exclude, now)) candidates.push(exclude);
+      if (exclude.healthy && exclude.ejectedUntil <= now && this.#breakerAllows(exclude, now))
+        candidates.push(exclude);
     }
     if (candidates.length === 0) {
       // Panic mode: all unhealthy or ejected. Better to try than to refuse, unless breakers say no.
@@ -114,7 +118,8 @@ export class UpstreamPool {
     }
     // connect failures, timeouts, resets: the breaker's business
     if (state.breaker === 'half-open' || state.consecutiveFailures >= this.service.breaker.failures) {
-      if (state.breaker !== 'open') this.deps.logger.warn({ service: this.name, target: state.target.id }, 'circuit opened');
+      if (state.breaker !== 'open')
+        this.deps.logger.warn({ service: this.name, target: state.target.id }, 'circuit opened');
       state.breaker = 'open';
       state.breakerOpenedAt = now;
       state.ejections++;
@@ -133,10 +138,18 @@ export class UpstreamPool {
   /** A service is up when at least one target is healthy and not cut off by its breaker. */
   healthy(): boolean {
     const now = Date.now();
-    return this.#states.some((s) => s.healthy && (s.breaker !== 'open' || now - s.breakerOpenedAt >= this.#cooldown(s)));
+    return this.#states.some(
+      (s) => s.healthy && (s.breaker !== 'open' || now - s.breakerOpenedAt >= this.#cooldown(s)),
+    );
   }
 
-  snapshot(): Array<{ target: string; healthy: boolean; breaker: string; inFlight: number; ejected: boolean }> {
+  snapshot(): Array<{
+    target: string;
+    healthy: boolean;
+    breaker: string;
+    inFlight: number;
+    ejected: boolean;
+  }> {
     const now = Date.now();
     return this.#states.map((s) => ({
       target: s.target.id,
@@ -209,14 +222,19 @@ export class UpstreamPool {
 
   #canEject(state: TargetState, now: number): boolean {
     // Never eject the last target that can take traffic.
-    return this.#states.some((s) => s !== state && s.healthy && s.ejectedUntil <= now && s.breaker !== 'open');
+    return this.#states.some(
+      (s) => s !== state && s.healthy && s.ejectedUntil <= now && s.breaker !== 'open',
+    );
   }
 
   #eject(state: TargetState, now: number): void {
     state.ejections++;
     state.ejectedUntil = now + Math.min(EJECT_BASE_MS * 2 ** (state.ejections - 1), EJECT_MAX_MS);
     state.consecutiveFailures = 0;
-    this.deps.logger.warn({ service: this.name, target: state.target.id, until: state.ejectedUntil }, 'target ejected');
+    this.deps.logger.warn(
+      { service: this.name, target: state.target.id, until: state.ejectedUntil },
+      'target ejected',
+    );
   }
 
   #countRequest(now: number): void {
@@ -235,7 +253,12 @@ export class UpstreamPool {
 
 async function probe(url: URL, timeout: number): Promise<boolean> {
   try {
-    const res = await request(url, { method: 'GET', headersTimeout: timeout, bodyTimeout: timeout, signal: AbortSignal.timeout(timeout) });
+    const res = await request(url, {
+      method: 'GET',
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      signal: AbortSignal.timeout(timeout),
+    });
     await res.body.dump();
     return res.statusCode >= 200 && res.statusCode < 400;
   } catch {
