@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { ConfigError, parseWith } from '@lucid/gateway-core';
 import { describe, expect, it } from 'vitest';
 import { authConfigSchema } from './schema.js';
@@ -16,11 +16,15 @@ const issues = (input: unknown): string[] => {
   throw new Error('expected the config to be refused');
 };
 
-const pem = (type: 'rsa' | 'ec' | 'ed25519', opts: Record<string, unknown> = {}) =>
-  generateKeyPairSync(type as 'rsa', { modulusLength: 2048, ...opts } as never).publicKey.export({
-    type: 'spki',
-    format: 'pem',
-  }) as string;
+const pem = (type: 'rsa' | 'ec' | 'ed25519', opts: Record<string, unknown> = {}): string => {
+  const { publicKey } = generateKeyPairSync(
+    type as 'rsa',
+    { modulusLength: 2048, ...opts } as never,
+  ) as unknown as {
+    publicKey: KeyObject;
+  };
+  return publicKey.export({ type: 'spki', format: 'pem' }) as string;
+};
 
 describe('authConfigSchema', () => {
   it('fills defaults for a shared secret: HS256 only, 30s tolerance, 8 KiB tokens, the usual headers', () => {
