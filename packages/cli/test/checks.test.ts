@@ -3,7 +3,7 @@ import { semanticProblems } from '../src/config/checks.js';
 import { fullConfigSchema } from '../src/config/schema.js';
 
 const services = { a: { targets: ['http://127.0.0.1:1'] }, b: { targets: ['http://127.0.0.1:2'] } };
-const auth = { jwt: { secret: 'x'.repeat(32) } };
+const auth = { jwt: { secret: 'x'.repeat(32), issuer: 'lucid-auth', audience: 'lucid-api' } };
 
 function check(input: Record<string, unknown>, severity: 'error' | 'warning' = 'error'): string[] {
   return semanticProblems(fullConfigSchema.parse({ services, ...input }))
@@ -42,13 +42,24 @@ describe('semanticProblems', () => {
     ]);
   });
 
-  it('finds a route colliding with a built-in endpoint', () => {
-    const routes = [{ prefix: '/health', service: 'a', auth: 'public' }];
-    expect(check({ routes })).toEqual([
-      'routes[0].prefix: "/health" collides with the built-in health endpoint at /health',
+  it('warns about a route that takes over a built-in endpoint', () => {
+    for (const [prefix, name] of [
+      ['/health', 'health'],
+      ['/', 'root'],
+    ] as const) {
+      const routes = [{ prefix, service: 'a', auth: 'public' }];
+      expect(check({ routes })).toEqual([]);
+      expect(check({ routes }, 'warning')).toContainEqual(
+        `routes[0].prefix: "${prefix}" takes over the built-in ${name} endpoint at ${prefix} (the route wins)`,
+      );
+      expect(check({ routes, builtins: { [name]: false } }, 'warning')).toEqual([
+        'services.b: no route uses this service',
+      ]);
+    }
+    const moved = [{ prefix: '/health', service: 'a', auth: 'public' }];
+    expect(check({ routes: moved, builtins: { health: { path: '/_gw/health' } } }, 'warning')).toEqual([
+      'services.b: no route uses this service',
     ]);
-    expect(check({ routes, builtins: { health: false } })).toEqual([]);
-    expect(check({ routes, builtins: { health: { path: '/_gw/health' } } })).toEqual([]);
   });
 
   it('finds routes that need a token when no auth is configured', () => {
@@ -110,7 +121,7 @@ describe('semanticProblems', () => {
     };
     const problems = semanticProblems(fullConfigSchema.parse(input)).map((p) => `${p.path}: ${p.message}`);
     expect(problems).toEqual([
-      'services.s.discovery: "consul" discovery needs Consul, but no "mesh.consul" section is configured',
+      'services.s.discovery: "consul" discovery needs Consul, but no "mesh" section is configured',
     ]);
     expect(
       semanticProblems(fullConfigSchema.parse({ ...input, mesh: { consul: { url: 'http://c:8500' } } })),

@@ -172,7 +172,7 @@ describe('loadConfig: environment and flags', () => {
 server: { port: 8080 }
 services: { a: { targets: [http://127.0.0.1:9] } }
 routes: [{ prefix: /a, service: a }]
-auth: { jwt: { secret: "\${JWT_SECRET_KEY:-file-secret-file-secret-file-secret}" } }
+auth: { jwt: { secret: "\${JWT_SECRET_KEY:-file-secret-file-secret-file-secret}", issuer: i, audience: a } }
 rateLimit: { store: redis, redis: { url: redis://file:6379 } }
 mesh: { consul: { url: http://file:8500 } }
 `;
@@ -183,7 +183,7 @@ mesh: { consul: { url: http://file:8500 } }
       env: {
         PORT: '9090',
         LOG_LEVEL: 'DEBUG',
-        JWT_SECRET_KEY: 'env-secret',
+        JWT_SECRET_KEY: 'env-secret-env-secret-env-secret-env',
         REDIS_URL: 'redis://env:6379',
         CONSUL_HTTP_ADDR: 'consul.local:8500',
       },
@@ -191,7 +191,7 @@ mesh: { consul: { url: http://file:8500 } }
     expect(loaded.config.server.port).toBe(9090);
     expect(loaded.config.logging.level).toBe('debug');
     expect(loaded.input).toMatchObject({
-      auth: { jwt: { secret: 'env-secret' } },
+      auth: { jwt: { secret: 'env-secret-env-secret-env-secret-env' } },
       rateLimit: { redis: { url: 'redis://env:6379' } },
       mesh: { consul: { url: 'http://consul.local:8500' } },
     });

@@ -47,14 +47,12 @@ function routeProblems(config: FullConfig): Problem[] {
     }
     for (const name of BUILTINS) {
       const builtin = config.builtins[name];
-      if (builtin === false || route.host !== undefined) continue;
-      // The root built-in answers `/` exactly; only a route on `/` itself meets it.
-      if (shapeOf(builtin.path) !== shape) continue;
+      if (builtin === false || route.host !== undefined || shapeOf(builtin.path) !== shape) continue;
       problems.push(
-        error(
+        warning(
           `routes[${i}].prefix`,
-          `"${route.prefix}" collides with the built-in ${name} endpoint at ${builtin.path}`,
-          `give the route another prefix, move the built-in (builtins.${name}.path), or turn it off (builtins.${name}: false)`,
+          `"${route.prefix}" takes over the built-in ${name} endpoint at ${builtin.path} (the route wins)`,
+          `if that is meant, say so with builtins.${name}: false; else move the built-in (builtins.${name}.path) or the route`,
         ),
       );
     }
@@ -157,12 +155,12 @@ function serviceProblems(config: FullConfig): Problem[] {
   const mesh = isObj(config.mesh) ? config.mesh : undefined;
   const used = new Set(config.routes.map((r) => r.service));
   for (const [name, service] of Object.entries(config.services)) {
-    if (service.discovery === 'consul' && !isObj(mesh?.consul)) {
+    if (service.discovery === 'consul' && !mesh) {
       problems.push(
         error(
           `services.${name}.discovery`,
-          `"consul" discovery needs Consul, but no "mesh.consul" section is configured`,
-          'add mesh.consul.url (e.g. "${CONSUL_HTTP_ADDR:-http://127.0.0.1:8500}"), or list static targets',
+          `"consul" discovery needs Consul, but no "mesh" section is configured`,
+          'add a mesh section (mesh: { consul: { url: http://127.0.0.1:8500 } }; CONSUL_HTTP_ADDR also works), or list static targets',
         ),
       );
     }

@@ -26,7 +26,15 @@ export function embeddedDefault(env: Env): Record<string, unknown> {
     services: secret ? services : { auth: services.auth },
     routes: secret ? [...publicRoutes, ...protectedRoutes] : publicRoutes,
     ...(secret && {
-      auth: { jwt: { secret: '${JWT_SECRET_KEY}', algorithms: ['HS256'] }, tierClaim: 'tier' },
+      auth: {
+        jwt: {
+          secret: '${JWT_SECRET_KEY}',
+          algorithms: ['HS256'],
+          issuer: '${JWT_ISSUER:-lucid-auth}',
+          audience: '${JWT_AUDIENCE:-lucid-api}',
+        },
+        tierClaim: 'tier',
+      },
     }),
     rateLimit: {
       store: 'memory',

@@ -56,7 +56,7 @@ export function applyOverrides(config: Obj, env: Env, flags: FlagOverrides = {})
   }
 
   const jwt = isObj(config.auth) && isObj(config.auth.jwt) ? config.auth.jwt : undefined;
-  if (has('JWT_SECRET_KEY') && jwt && jwt.publicKey === undefined && jwt.jwksUri === undefined) {
+  if (has('JWT_SECRET_KEY') && jwt && jwt.publicKey === undefined && jwt.jwks === undefined) {
     jwt.secret = env.JWT_SECRET_KEY;
     applied.push('JWT_SECRET_KEY');
   }
