@@ -1,0 +1,164 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isGatewayError } from '../errors.js';
+import { normalizePath } from './normalize-path.js';
+
+function rejection(url: string): string {
+  try {
+    normalizePath(url);
+  } catch (err) {
+    if (!isGatewayError(err)) throw err;
+    expect(err.code).toBe('GW_BAD_PATH');
+    expect(err.status).toBe(400);
+    return err.detail ?? '';
+  }
+  throw new Error(`expected ${JSON.stringify(url)} to be rejected`);
+}
+
+describe('normalizePath', () => {
+  it.each([
+    // already canonical (the fast path)
+    ['/', '/', ''],
+    ['/auth/login', '/auth/login', ''],
+    ['/auth/login/', '/auth/login/', ''],
+    ['/v1/file.json', '/v1/file.json', ''],
+    ['/a/.b/..c/...', '/a/.b/..c/...', ''],
+    ["/users/me:self@x/~tilde_(1)!*+,=$&'", "/users/me:self@x/~tilde_(1)!*+,=$&'", ''],
+    // the query is split at the first '?' and passed through untouched
+    ['/a/b?x=1&y=..', '/a/b', '?x=1&y=..'],
+    ['/a/b?', '/a/b', '?'],
+    ['/a?%2f;#\\..//', '/a', '?%2f;#\\..//'],
+    ['/a/../b?c=/../d', '/b', '?c=/../d'],
+    // dot segments
+    ['/auth/../admin/x', '/admin/x', ''],
+    ['/a/./b', '/a/b', ''],
+    ['/a/b/.', '/a/b/', ''],
+    ['/a/b/..', '/a/', ''],
+    ['/a/b/../', '/a/', ''],
+    ['/a/..', '/', ''],
+    ['/.', '/', ''],
+    ['/./', '/', ''],
+    ['/a/b/c/../../d', '/a/d', ''],
+    // encoded dots are dots
+    ['/auth/%2e%2e/admin', '/admin', ''],
+    ['/auth/%2E%2E/admin', '/admin', ''],
+    ['/auth/.%2e/admin', '/admin', ''],
+    ['/a/%2e/b', '/a/b', ''],
+    ['/a/%2e%2e%2e', '/a/...', ''],
+    // repeated slashes
+    ['//a///b', '/a/b', ''],
+    ['//', '/', ''],
+    ['/a//', '/a/', ''],
+    ['/a//../b', '/b', ''],
+    // unreserved escapes decoded, others kept with upper-case hex
+    ['/%7euser', '/~user', ''],
+    ['/%41%62%2D%5f%30', '/Ab-_0', ''],
+    ['/caf%c3%a9', '/caf%C3%A9', ''],
+    ['/a%3bb', '/a%3Bb', ''],
+    ['/a%3fb%23c', '/a%3Fb%23c', ''],
+    ['/a%20b', '/a%20b', ''],
+    // never decoded twice
+    ['/%252e%252e/x', '/%252e%252e/x', ''],
+    ['/%25', '/%25', ''],
+    ['/%252f', '/%252f', ''],
+    // characters not allowed raw are encoded; a char above 0x7f is a latin1 byte (how Node decodes a target)
+    ['/caf\u00c3\u00a9', '/caf%C3%A9', ''],
+    ['/a|b', '/a%7Cb', ''],
+    ['/a b', '/a%20b', ''],
+    ['/{x}/[y]/^`"<>', '/%7Bx%7D/%5By%5D/%5E%60%22%3C%3E', ''],
+  ])('%j → %j %j', (url, path, search) => {
+    expect(normalizePath(url)).toEqual({ path, search });
+  });
+
+  it.each([
+    // not origin-form
+    ['', 'must be a path'],
+    ['*', 'must be a path'],
+    ['http://h/x', 'must be a path'],
+    ['host:443', 'must be a path'],
+    ['a/b', 'must be a path'],
+    // ambiguous between servers
+    ['/a/%2fb', 'encoded "/"'],
+    ['/a/%2Fb', 'encoded "/"'],
+    ['/a%5cb', 'encoded "\\"'],
+    ['/a%5Cb', 'encoded "\\"'],
+    ['/a\\b', 'backslash'],
+    ['/a%00b', 'encoded NUL'],
+    ['/a;b=1', '";"'],
+    ['/a/b;jsessionid=1/c', '";"'],
+    ['/a;', '";"'],
+    ['/a#frag', '"#"'],
+    // broken escapes
+    ['/a%zz', 'invalid percent-escape'],
+    ['/a%', 'invalid percent-escape'],
+    ['/a%4', 'invalid percent-escape'],
+    ['/a%4?x', 'invalid percent-escape'],
+    ['/a%%41', 'invalid percent-escape'],
+    ['/a%g1', 'invalid percent-escape'],
+    // control characters
+    ['/a\u0000b', 'control character'],
+    ['/a\tb', 'control character'],
+    ['/a\r\nb', 'control character'],
+    ['/a\u007fb', 'control character'],
+    // not a byte
+    ['/\u20ac', 'not a byte'],
+    // above the root
+    ['/../x', 'climbs above the root'],
+    ['/..', 'climbs above the root'],
+    ['/a/../../x', 'climbs above the root'],
+    ['/%2e%2e/x', 'climbs above the root'],
+    ['/a/%2E%2E/%2e%2e', 'climbs above the root'],
+  ])('rejects %j (%s)', (url, why) => {
+    expect(rejection(url)).toContain(why);
+  });
+});
+
+describe('normalizePath on what node:http hands over', () => {
+  const server = createServer((req, res) => {
+    let body: string;
+    try {
+      body = JSON.stringify(normalizePath(req.url ?? ''));
+    } catch (err) {
+      body = JSON.stringify({ error: isGatewayError(err) ? err.code : String(err) });
+    }
+    res.end(body);
+  });
+  beforeAll(async () => {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+  });
+  afterAll(async () => {
+    server.close();
+    await once(server, 'close');
+  });
+
+  /** Sends a raw request target and returns what the server made of `req.url`. */
+  async function normalizedBy(target: Buffer): Promise<unknown> {
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.end(
+      Buffer.concat([
+        Buffer.from('GET '),
+        target,
+        Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      ]),
+    );
+    await once(socket, 'close');
+    const raw = Buffer.concat(chunks).toString('latin1');
+    return JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
+  }
+
+  it('encodes the characters node:http lets through raw', async () => {
+    expect(await normalizedBy(Buffer.from('/a|b{}^`"<>[]'))).toEqual({
+      path: '/a%7Cb%7B%7D%5E%60%22%3C%3E%5B%5D',
+      search: '',
+    });
+  });
+
+  it('refuses a raw backslash, which node:http lets through', async () => {
+    expect(await normalizedBy(Buffer.from('/a\\..\\admin'))).toEqual({ error: 'GW_BAD_PATH' });
+  });
+});
