@@ -2,6 +2,9 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningGateway, startGateway } from '../../../../test/helpers/gateway.js';
+import { send } from '../../../../test/helpers/http.js';
+import { startUpstream, type Upstream } from '../../../../test/helpers/upstream.js';
 import { isGatewayError } from '../errors.js';
 import { normalizePath } from './normalize-path.js';
 
@@ -160,5 +163,66 @@ describe('normalizePath on what node:http hands over', () => {
 
   it('refuses a raw backslash, which node:http lets through', async () => {
     expect(await normalizedBy(Buffer.from('/a\\..\\admin'))).toEqual({ error: 'GW_BAD_PATH' });
+  });
+});
+
+describe('normalizePath through a real gateway', () => {
+  const upstreams: Record<string, Upstream> = {};
+  let gw: RunningGateway;
+
+  beforeAll(async () => {
+    for (const name of ['auth', 'admin']) {
+      upstreams[name] = await startUpstream((_req, res, seen) => {
+        res.end(JSON.stringify({ service: name, url: seen.url }));
+      });
+    }
+    gw = await startGateway({
+      services: { auth: { targets: [upstreams.auth!.url] }, admin: { targets: [upstreams.admin!.url] } },
+      routes: [
+        { prefix: '/auth', service: 'auth', auth: 'public' },
+        { prefix: '/admin', service: 'admin', scopes: ['admin'] },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await gw.close();
+    await Promise.all(Object.values(upstreams).map((u) => u.close()));
+  });
+
+  it.each([
+    ['/auth/../admin/x', 'admin', '/x'],
+    ['/auth/%2e%2e/admin', 'admin', '/'],
+    ['/auth/.%2E/admin/y?q=/../z&r=%2f', 'admin', '/y?q=/../z&r=%2f'],
+    ['//auth///login', 'auth', '/login'],
+    ['/auth/./login/', 'auth', '/login/'],
+    ['/auth/x/..', 'auth', '/'],
+    ['/%61uth/%7euser/caf%c3%a9', 'auth', '/~user/caf%C3%A9'],
+    ['/auth/a|b', 'auth', '/a%7Cb'],
+  ])('%s reaches %s as %s', async (target, service, upstreamUrl) => {
+    const res = await send(`${gw.url}${target}`);
+    expect(res.status).toBe(200);
+    expect(res.json()).toEqual({ service, url: upstreamUrl });
+  });
+
+  it.each([
+    '/auth/..%2fadmin',
+    '/auth%2f..%2fadmin',
+    '/auth/..%5cadmin',
+    '/auth\\..\\admin',
+    '/auth;x=1/../admin',
+    '/auth/%00',
+    '/auth/%zz',
+    '/auth/%',
+    '/../admin',
+    '/auth/../../admin',
+    'http://evil.example/admin',
+    '*',
+  ])('%s is refused with 400 and reaches no upstream', async (target) => {
+    const seen = upstreams.auth!.seen.length + upstreams.admin!.seen.length;
+    const res = await send(`${gw.url}${target}`, { method: target === '*' ? 'OPTIONS' : 'GET' });
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    expect(res.json()).toMatchObject({ status: 400, code: 'GW_BAD_PATH' });
+    expect(upstreams.auth!.seen.length + upstreams.admin!.seen.length).toBe(seen);
   });
 });

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningGateway, startGateway } from '../../../../test/helpers/gateway.js';
+import { send } from '../../../../test/helpers/http.js';
+import { startUpstream, type Upstream } from '../../../../test/helpers/upstream.js';
 import { type RouteConfig, routeSchema } from '../config/schema.js';
 import type { Route } from '../types.js';
 import { isRouteMiss, Router } from './router.js';
@@ -357,5 +360,74 @@ describe('Router: bad routes are refused when built', () => {
     ['a wildcard without a label', route('bare', { prefix: '/a', host: '*.' }), /host "\*\."/],
   ])('%s', (_name, bad, message) => {
     expect(() => new Router([bad])).toThrow(message);
+  });
+});
+
+describe('Router through a real gateway', () => {
+  const names = ['auth', 'blockchain', 'sessions', 'nodes', 'admin', 'tenant', 'example', 'fallback'];
+  const upstreams: Record<string, Upstream> = {};
+  let gw: RunningGateway;
+
+  beforeAll(async () => {
+    for (const name of names) {
+      upstreams[name] = await startUpstream((_req, res, seen) => {
+        res.end(JSON.stringify({ service: name, method: seen.method, url: seen.url }));
+      });
+    }
+    gw = await startGateway({
+      services: Object.fromEntries(names.map((n) => [n, { targets: [upstreams[n]!.url] }])),
+      routes: [
+        { prefix: '/auth', service: 'auth', auth: 'public' },
+        { prefix: '/blockchain', service: 'blockchain' },
+        { prefix: '/sessions/:id', service: 'sessions', stripPrefix: false },
+        { prefix: '/nodes', service: 'nodes', methods: ['GET', 'POST'] },
+        { prefix: '/admin', service: 'admin', methods: ['GET'] },
+        { prefix: '/api', service: 'example', host: 'example.com' },
+        { prefix: '/api', service: 'tenant', host: '*.tenant.example' },
+        { prefix: '/fallback', service: 'fallback' },
+        { prefix: '/fallback/strict', service: 'admin', methods: ['DELETE'] },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await gw.close();
+    await Promise.all(Object.values(upstreams).map((u) => u.close()));
+  });
+
+  it.each([
+    ['GET', undefined, '/auth/login?next=/x', { service: 'auth', url: '/login?next=/x' }],
+    ['POST', undefined, '/blockchain', { service: 'blockchain', url: '/' }],
+    ['PUT', undefined, '/sessions/s-1/state', { service: 'sessions', url: '/sessions/s-1/state' }],
+    ['POST', undefined, '/nodes/n1', { service: 'nodes', url: '/n1' }],
+    ['HEAD', undefined, '/admin/users', { service: 'admin', url: '/users' }],
+    ['GET', 'Example.COM:8443', '/api/v1', { service: 'example', url: '/v1' }],
+    ['GET', 'acme.tenant.example', '/api', { service: 'tenant', url: '/' }],
+    ['DELETE', undefined, '/fallback/strict/x', { service: 'admin', url: '/x' }],
+    ['GET', undefined, '/fallback/strict/x', { service: 'fallback', url: '/strict/x' }],
+  ])('%s %s %s', async (method, host, path, expected) => {
+    const res = await send(`${gw.url}${path}`, { method, ...(host && { headers: { host } }) });
+    expect(res.status).toBe(200);
+    if (method !== 'HEAD') expect(res.json()).toEqual({ method, ...expected });
+  });
+
+  it.each([
+    ['GET', undefined, '/administrator'],
+    ['GET', undefined, '/sessions'],
+    ['GET', 'other.example', '/api'],
+    ['GET', 'a.b.tenant.example', '/api'],
+  ])('%s %s %s is a 404', async (method, host, path) => {
+    const res = await send(`${gw.url}${path}`, { method, ...(host && { headers: { host } }) });
+    expect(res.status).toBe(404);
+    expect(res.json()).toMatchObject({ code: 'GW_ROUTE_NOT_FOUND' });
+  });
+
+  it('answers a method no matching route allows with 405 and an Allow header', async () => {
+    const res = await send(`${gw.url}/nodes/n1`, { method: 'DELETE' });
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('GET, HEAD, POST');
+    expect(res.json()).toMatchObject({ code: 'GW_METHOD_NOT_ALLOWED' });
+    const admin = await send(`${gw.url}/admin`, { method: 'PATCH' });
+    expect(admin.status).toBe(405);
+    expect(admin.headers.allow).toBe('GET, HEAD');
   });
 });
