@@ -1,0 +1,61 @@
+import type { GatewayPlugin } from '@lucid/gateway-core';
+import { type RunningGateway, startGateway } from '../../../../test/helpers/gateway.js';
+import { type Reply, send } from '../../../../test/helpers/http.js';
+import { type SeenRequest, startUpstream, type Upstream } from '../../../../test/helpers/upstream.js';
+import { type AuthOptionsInput, jwtAuth } from '../../src/index.js';
+
+export interface AuthStack {
+  gateway: RunningGateway;
+  upstream: Upstream;
+  plugin: GatewayPlugin;
+  /** GET (or another method) through the gateway with the given headers. */
+  get(path: string, headers?: Record<string, string | string[]>, method?: string): Promise<Reply>;
+  /** Requests the upstream got, health probes left out. */
+  proxied(): SeenRequest[];
+  close(): Promise<void>;
+}
+
+/** The routes every integration test uses: protected, public, scoped and claim-matched. */
+export const ROUTES = [
+  { prefix: '/api', service: 'api' },
+  { prefix: '/public', service: 'api', auth: 'public' },
+  { prefix: '/admin', service: 'api', scopes: ['admin'] },
+  { prefix: '/reports', service: 'api', scopes: ['read', 'reports'] },
+  { prefix: '/ops', service: 'api', claims: { role: ['ops', 'sre'] } },
+];
+
+/** A real gateway on loopback with the auth plugin, in front of a real echoing upstream. */
+export async function startAuthStack(
+  auth: AuthOptionsInput,
+  opts: { engine?: 'undici' | 'http-proxy'; routes?: unknown[] } = {},
+): Promise<AuthStack> {
+  const upstream = await startUpstream();
+  const plugin = jwtAuth(auth);
+  let gateway: RunningGateway;
+  try {
+    gateway = await startGateway(
+      {
+        server: { engine: opts.engine ?? 'undici' },
+        services: { api: { targets: [upstream.url] } },
+        routes: opts.routes ?? ROUTES,
+      },
+      [plugin],
+    );
+  } catch (err) {
+    await upstream.close();
+    throw err;
+  }
+  return {
+    gateway,
+    upstream,
+    plugin,
+    get: (path, headers = {}, method = 'GET') => send(`${gateway.url}${path}`, { method, headers }),
+    proxied: () => upstream.seen.filter((r) => !r.url.startsWith('/health')),
+    close: async () => {
+      await gateway.close();
+      await upstream.close();
+    },
+  };
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
