@@ -45,7 +45,7 @@ describe('valid tokens pass, per algorithm family', () => {
 
   it('from a public JWK in the config', async () => {
     const key = keys.get('ES256')!;
-    stack = await startAuthStack({ jwt: { ...jwt, publicKey: key.jwk as Record<string, unknown> } });
+    stack = await startAuthStack({ jwt: { ...jwt, publicKey: key.jwk as { kty: string } } });
     expect((await stack.get('/api/x', bearer(await sign(key.privateKey, 'ES256')))).status).toBe(200);
   });
 
