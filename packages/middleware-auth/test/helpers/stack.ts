@@ -27,7 +27,13 @@ export const ROUTES = [
 /** A real gateway on loopback with the auth plugin, in front of a real echoing upstream. */
 export async function startAuthStack(
   auth: AuthOptionsInput,
-  opts: { engine?: 'undici' | 'http-proxy'; routes?: unknown[] } = {},
+  opts: {
+    engine?: 'undici' | 'http-proxy';
+    routes?: unknown[];
+    builtins?: unknown;
+    /** Plugins that run with auth (e.g. a probe that reports `ctx.state`). */
+    extraPlugins?: GatewayPlugin[];
+  } = {},
 ): Promise<AuthStack> {
   const upstream = await startUpstream();
   const plugin = jwtAuth(auth);
@@ -38,8 +44,9 @@ export async function startAuthStack(
         server: { engine: opts.engine ?? 'undici' },
         services: { api: { targets: [upstream.url] } },
         routes: opts.routes ?? ROUTES,
+        ...(opts.builtins !== undefined && { builtins: opts.builtins }),
       },
-      [plugin],
+      [plugin, ...(opts.extraPlugins ?? [])],
     );
   } catch (err) {
     await upstream.close();
