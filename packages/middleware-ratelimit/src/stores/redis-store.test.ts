@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RedisServer, startRedis } from '../../../../test/helpers/redis.js';
 import { RedisStore } from './redis-store.js';
 
@@ -58,6 +58,23 @@ describe('RedisStore (real redis-server)', () => {
     const calls = Array.from({ length: 180 }, (_, i) => three[i % 3]!.consume('rl:{shared}', perHour(120)));
     const results = await Promise.all(calls);
     expect(results.filter((r) => r.allowed)).toHaveLength(120);
+  });
+
+  it('lets instances with skewed clocks agree (the time is Redis TIME)', async () => {
+    const [a, b] = await Promise.all([open(), open()]);
+    const policy = { limit: 10, windowMs: 60_000 };
+    const first = await a.consume('rl:{skew}', policy);
+    // This process's clock jumps an hour ahead (only Date: ioredis's timers keep working).
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000 });
+    try {
+      const second = await b.consume('rl:{skew}', policy);
+      expect(first).toMatchObject({ allowed: true, remaining: 9 });
+      expect(second).toMatchObject({ allowed: true, remaining: 8 });
+      expect(second.resetMs).toBeGreaterThan(first.resetMs);
+      expect(second.resetMs).toBeLessThanOrEqual(12_000);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('reports limit, remaining, reset and retry-after from Redis time', async () => {
