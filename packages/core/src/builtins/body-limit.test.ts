@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGatewayError } from '../errors.js';
 import type { GatewayContext } from '../types.js';
@@ -117,6 +117,23 @@ describe('bodyLimit', () => {
     expect(o.wrapped).toBe(true);
     expect(o.streamError).toBeDefined();
     expect(o.streamError).not.toBe('GW_BODY_TOO_LARGE');
+  });
+
+  it('fails without crashing the process when its consumer does not listen for errors', async () => {
+    const source = Object.assign(new PassThrough(), {
+      headers: { 'transfer-encoding': 'chunked' },
+      complete: false,
+    });
+    const ctx = { req: source, body: source } as unknown as GatewayContext;
+    limit(ctx);
+    const sink = new PassThrough();
+    sink.resume();
+    ctx.body.pipe(sink); // pipe() adds no error listener to its source
+    const closed = new Promise((resolve) => ctx.body.once('close', resolve));
+    source.write(bytes(MAX));
+    source.write(bytes(1));
+    await closed;
+    expect(isGatewayError(ctx.body.errored) && ctx.body.errored.code).toBe('GW_BODY_TOO_LARGE');
   });
 
   it('does nothing for a request without a body', async () => {

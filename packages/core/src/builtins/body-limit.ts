@@ -3,6 +3,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { GatewayError } from '../errors.js';
 import type { GatewayContext } from '../types.js';
 
+function noop(): void {}
+
 // The rest of the body is never read, so the connection cannot be reused.
 const tooLarge = () => new GatewayError('GW_BODY_TOO_LARGE', { headers: { connection: 'close' } });
 
@@ -15,6 +17,8 @@ class LimitedBody extends Transform {
     this.#left = max;
     // The client going away must fail the upstream request too, not leave it waiting for the body.
     source.once('error', (err) => this.destroy(err));
+    // A consumer that pipes without listening for errors must not turn a 413 into a process crash.
+    this.on('error', noop);
     source.once('close', () => {
       if (!source.complete) this.destroy(new Error('the client closed the request before its body ended'));
     });
