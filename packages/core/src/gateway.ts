@@ -121,8 +121,15 @@ class LucidGateway implements Gateway {
     );
     this.#metrics.requestStarted();
     if (this.#draining) res.shouldKeepAlive = false;
-    res.once('close', () => this.#finish(ctx, rt));
-    this.#handle(ctx, rt).catch((err) => this.#fail(ctx, err));
+    // Log and count once the response closed and the pipeline settled: the proxy knows the bytes sent only then.
+    let open = 2;
+    const done = () => {
+      if (--open === 0) this.#finish(ctx, rt);
+    };
+    res.once('close', done);
+    this.#handle(ctx, rt)
+      .catch((err) => this.#fail(ctx, err))
+      .finally(done);
   };
 
   upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
