@@ -1,0 +1,320 @@
+// The benchmark: every contender in its own process, pinned to one core, against the same
+// upstream, loaded by wrk (or autocannon) from another process; rounds interleaved, medians reported.
+//
+//   pnpm bench                      full run (3 rounds x 10 s per contender)
+//   BENCH_ROUNDS=1 BENCH_SECONDS=5  quicker
+//   BENCH_ONLY=lucid-plain,fast-gateway   a subset
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const FIXED_RATE = Number(process.env.BENCH_RATE ?? 2000);
+const ONLY = process.env.BENCH_ONLY?.split(',');
+
+const has = (cmd) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const nginxBin = ['nginx', '/usr/sbin/nginx'].find((c) => has(c));
+const WRK = has('wrk');
+const TASKSET = has('taskset') && cpus().length > 1;
+// The proxy gets the last core to itself; upstream and load share the others.
+const PROXY_CPU = String(cpus().length - 1);
+const OTHER_CPUS = cpus().length > 1 ? `0-${cpus().length - 2}` : '0';
+
+async function freePort() {
+  const srv = createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+function pinned(cpu, cmd, args) {
+  return TASKSET ? ['taskset', ['-c', cpu, cmd, ...args]] : [cmd, args];
+}
+
+async function startProcess(cmd, args, env, cpu) {
+  const [c, a] = pinned(cpu, cmd, args);
+  const child = spawn(c, a, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  await new Promise((resolve, reject) => {
+    child.stderr.on('data', (d) => {
+      err += d;
+      if (err.includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`${cmd} ${a.join(' ')} exited (${code}): ${err}`)));
+  });
+  child.stderr.resume();
+  return child;
+}
+
+async function stopProcess(child) {
+  if (child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function rssOf(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+    return hwm ? Number(hwm[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The real proxy's pid (taskset execs the command, so the pid is the same). */
+const pidOf = (child) => child.pid;
+
+const wrkScript = join(tmpdir(), 'lucid-bench-wrk.lua');
+writeFileSync(
+  wrkScript,
+  `done = function(summary, latency, requests)
+  io.write(string.format('{"requests":%d,"duration_us":%d,"errors":%d,"non2xx":%d,"p50_us":%d,"p99_us":%d}\\n',
+    summary.requests, summary.duration,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status, latency:percentile(50), latency:percentile(99)))
+end
+`,
+);
+
+async function load(url, headers, opts = {}) {
+  const rate = opts.rate;
+  if (WRK && !rate) {
+    const [c, a] = pinned(OTHER_CPUS, 'wrk', [
+      '-t1',
+      `-c${CONNECTIONS}`,
+      `-d${opts.seconds ?? SECONDS}s`,
+      '-s',
+      wrkScript,
+      ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+      url,
+    ]);
+    const out = execFileSync(c, a, { encoding: 'utf8' });
+    const r = JSON.parse(out.slice(out.lastIndexOf('{')));
+    return {
+      rps: r.requests / (r.duration_us / 1e6),
+      p50: r.p50_us / 1000,
+      p99: r.p99_us / 1000,
+      errors: r.errors + r.non2xx,
+    };
+  }
+  if (rate) {
+    // Our own open-loop generator: autocannon and wrk send in bursts, which skews latency at a fixed rate.
+    const [c, a] = pinned(OTHER_CPUS, process.execPath, [
+      join(here, 'fixed-rate.mjs'),
+      url,
+      String(rate),
+      String(opts.seconds ?? SECONDS),
+      ...Object.entries(headers).map(([k, v]) => `${k}:${v}`),
+    ]);
+    const r = JSON.parse(execFileSync(c, a, { encoding: 'utf8' }));
+    return { rps: rate, p50: r.p50, p99: r.p99, errors: r.errors };
+  }
+  const bin = fileURLToPath(new URL('./node_modules/autocannon/autocannon.js', import.meta.url));
+  const args = [bin, '-j', '-c', String(CONNECTIONS), '-d', String(opts.seconds ?? SECONDS)];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
+  args.push(url);
+  const [c, a] = pinned(OTHER_CPUS, process.execPath, args);
+  const r = JSON.parse(execFileSync(c, a, { encoding: 'utf8', maxBuffer: 64 << 20 }));
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts + (r.non2xx ?? 0),
+  };
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => x !== undefined).sort((a, b) => a - b);
+  if (s.length === 0) return undefined;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+async function main() {
+  const secret = 'bench-secret-bench-secret-bench-secret';
+  const token = await new SignJWT({ sub: 'bench-user', tier: 'bench', scope: 'read' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer('lucid-auth')
+    .setAudience('lucid-api')
+    .setIssuedAt()
+    .setExpirationTime('2h')
+    .sign(new TextEncoder().encode(secret));
+  const auth = { authorization: `Bearer ${token}` };
+
+  const upPort = await freePort();
+  const upstreamUrl = `http://127.0.0.1:${upPort}`;
+  const upstream = await startProcess(
+    process.execPath,
+    [join(here, 'servers/upstream.mjs')],
+    { PORT: upPort },
+    OTHER_CPUS,
+  );
+
+  let redis;
+  const redisPort = await freePort();
+  if (has('redis-server')) {
+    const [c, a] = pinned(OTHER_CPUS, 'redis-server', [
+      '--port',
+      String(redisPort),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ]);
+    redis = spawn(c, a, { stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise((r) => redis.stdout.on('data', (d) => String(d).includes('Ready to accept') && r()));
+    redis.stdout.resume();
+  }
+
+  const node = (file, env = {}) => ({ cmd: process.execPath, args: [join(here, 'servers', file)], env });
+  const contenders = [
+    { name: 'direct', direct: true },
+    { name: 'raw-node-pipe', ...node('raw-node-pipe.mjs') },
+    { name: 'raw-http-proxy-3', ...node('raw-http-proxy3.mjs') },
+    { name: 'raw-undici', ...node('raw-undici.mjs') },
+    { name: 'fast-gateway', ...node('fast-gateway.mjs') },
+    { name: 'fastify-http-proxy', ...node('fastify-http-proxy.mjs') },
+    { name: 'lucid-plain', ...node('lucid.mjs', { BENCH_MODE: 'plain' }) },
+    {
+      name: 'lucid-plain-http-proxy',
+      ...node('lucid.mjs', { BENCH_MODE: 'plain', LUCID_ENGINE: 'http-proxy' }),
+    },
+    { name: 'lucid-jwt', ...node('lucid.mjs', { BENCH_MODE: 'jwt' }), headers: auth },
+    { name: 'lucid-jwt-memory', ...node('lucid.mjs', { BENCH_MODE: 'jwt-memory' }), headers: auth },
+    ...(redis
+      ? [{ name: 'lucid-jwt-redis', ...node('lucid.mjs', { BENCH_MODE: 'jwt-redis' }), headers: auth }]
+      : []),
+  ];
+  if (nginxBin) contenders.push({ name: 'nginx', nginx: true });
+  const selected = contenders.filter((c) => !ONLY || ONLY.includes(c.name));
+
+  const results = Object.fromEntries(selected.map((c) => [c.name, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    // Interleaved: each round visits every contender, so drift hits them all alike.
+    const order = round % 2 ? selected : [...selected].reverse();
+    for (const c of order) {
+      const port = await freePort();
+      let child;
+      if (c.direct) child = undefined;
+      else if (c.nginx) child = await startNginx(port, upPort);
+      else
+        child = await startProcess(
+          c.cmd,
+          c.args,
+          {
+            ...c.env,
+            PORT: port,
+            UPSTREAM: upstreamUrl,
+            JWT_SECRET: secret,
+            REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+          },
+          PROXY_CPU,
+        );
+      const url = c.direct ? `${upstreamUrl}/api/bench` : `http://127.0.0.1:${port}/api/bench`;
+      try {
+        await load(url, c.headers ?? {}, { seconds: 2 }); // warm-up: JIT, pools
+        const r = await load(url, c.headers ?? {});
+        const fixed = await load(url, c.headers ?? {}, { rate: FIXED_RATE, seconds: Math.min(SECONDS, 10) });
+        r.fixedP99 = fixed.p99;
+        r.rss = child ? rssOf(pidOf(child)) : undefined;
+        results[c.name].push(r);
+        console.error(
+          `round ${round} ${c.name.padEnd(24)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  @${FIXED_RATE}/s p99 ${fixed.p99.toFixed(2)} ms  errors ${r.errors}  rss ${r.rss?.toFixed(0) ?? '-'} MB`,
+        );
+      } finally {
+        if (child) await stopProcess(child);
+      }
+    }
+  }
+  await stopProcess(upstream);
+  if (redis) await stopProcess(redis);
+
+  const summary = Object.entries(results).map(([name, runs]) => ({
+    name,
+    rps: median(runs.map((r) => r.rps)),
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
+    fixedP99: median(runs.map((r) => r.fixedP99)),
+    errors: runs.reduce((a, r) => a + r.errors, 0),
+    rss: median(runs.map((r) => r.rss)),
+  }));
+  const by = Object.fromEntries(summary.map((s) => [s.name, s]));
+  const fg = by['fast-gateway']?.rps;
+  const direct = by.direct;
+  const fmt = (x, d = 0) => (x === undefined ? '-' : x.toFixed(d));
+  const lines = [
+    `| contender | req/s | vs fast-gateway | vs direct | p50 ms | p99 ms | p99 at ${FIXED_RATE}/s | added p99 at ${FIXED_RATE}/s | errors | RSS MB |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...summary.map(
+      (s) =>
+        `| ${s.name} | ${fmt(s.rps)} | ${fg ? `${(s.rps / fg).toFixed(2)}x` : '-'} | ${direct ? `${(s.rps / direct.rps).toFixed(2)}x` : '-'} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.fixedP99, 2)} | ${direct && s.name !== 'direct' ? fmt(s.fixedP99 - direct.fixedP99, 2) : '-'} | ${s.errors} | ${fmt(s.rss)} |`,
+    ),
+  ];
+  const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, load: ${WRK ? 'wrk' : 'autocannon'} ${CONNECTIONS} connections, ${ROUNDS} rounds x ${SECONDS}s, proxy ${TASKSET ? `pinned to CPU ${PROXY_CPU}` : 'not pinned'}`;
+  const table = `${machine}\n\n${lines.join('\n')}\n`;
+  console.log(table);
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(join(here, 'results', 'latest.md'), table);
+  writeFileSync(
+    join(here, 'results', 'latest.json'),
+    `${JSON.stringify({ machine, date: new Date().toISOString(), summary, runs: results }, null, 2)}\n`,
+  );
+}
+
+async function startNginx(port, upPort) {
+  const dir = join(tmpdir(), `lucid-bench-nginx-${port}`);
+  mkdirSync(dir, { recursive: true });
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream up { server 127.0.0.1:${upPort}; keepalive 256; }
+  server {
+    listen 127.0.0.1:${port};
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+`,
+  );
+  const [c, a] = pinned(PROXY_CPU, nginxBin, ['-c', conf, '-p', dir]);
+  const child = spawn(c, a, { stdio: 'ignore' });
+  // nginx prints nothing when ready: wait until the port accepts connections.
+  for (;;) {
+    const ok = await new Promise((r) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        r(true);
+      });
+      s.on('error', () => r(false));
+    });
+    if (ok) return child;
+    if (child.exitCode !== null) throw new Error('nginx did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+await main();
