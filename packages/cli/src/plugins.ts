@@ -1,7 +1,7 @@
 import type { GatewayPlugin } from '@lucid/gateway-core';
 import { consulMesh, meshConfigSchema } from '@lucid/mesh-consul';
 import { authConfigSchema, jwtAuth, signDevToken } from '@lucid/middleware-auth';
-import { z } from 'zod';
+import { rateLimitConfigSchema, rateLimitPlugins } from '@lucid/middleware-ratelimit';
 
 /**
  * The one place where config meets plugins. Each plugin package owns its config section's
@@ -9,8 +9,7 @@ import { z } from 'zod';
  */
 export const pluginSections = {
   auth: authConfigSchema.optional(),
-  // Pass-through until the rate limiter's schema is wired in.
-  rateLimit: z.unknown().optional(),
+  rateLimit: rateLimitConfigSchema.optional(),
   mesh: meshConfigSchema.optional(),
 };
 
@@ -23,6 +22,10 @@ export const pluginSections = {
 export function buildPlugins(input: Record<string, unknown>): GatewayPlugin[] {
   const plugins: GatewayPlugin[] = [];
   if (input.auth !== undefined) plugins.push(jwtAuth(input.auth as Parameters<typeof jwtAuth>[0]));
+  if (input.rateLimit !== undefined) {
+    // The pre-auth limiter (when `preAuth` is set) comes with it, ordered before authentication.
+    plugins.push(...rateLimitPlugins(input.rateLimit as Parameters<typeof rateLimitPlugins>[0]));
+  }
   if (input.mesh !== undefined) plugins.push(consulMesh(input.mesh as Parameters<typeof consulMesh>[0]));
   return plugins;
 }

@@ -87,14 +87,11 @@ describe('semanticProblems', () => {
     ]);
   });
 
-  it('finds a Redis store with no URL', () => {
-    const routes = [{ prefix: '/a', service: 'a', auth: 'public' }];
-    expect(check({ routes, rateLimit: { store: 'redis' } })).toEqual([
-      'rateLimit.redis.url: the "redis" store needs a Redis to talk to',
+  it("leaves a Redis store with no URL to the rate limiter's schema, which names it", () => {
+    const result = fullConfigSchema.safeParse({ services, rateLimit: { store: 'redis' } });
+    expect(result.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      expect.stringMatching(/^rateLimit\.redis: store "redis" needs a connection: set redis\.url/),
     ]);
-    expect(
-      check({ routes, rateLimit: { store: 'redis', redis: { url: 'redis://127.0.0.1:6379' } } }),
-    ).toEqual([]);
   });
 
   it('finds a per-tier route limit naming an unknown tier', () => {
@@ -150,7 +147,7 @@ describe('semanticProblems', () => {
           { prefix: '/a', service: 'a' },
           { prefix: '/a', service: 'a' },
         ],
-        rateLimit: { store: 'redis' },
+        builtins: { metrics: { auth: 'required' } },
       }),
     );
     expect(problems.length).toBeGreaterThan(2);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EnvFileError, loadEnvFile, substituteEnv } from '../src/config/env.js';
+import { EnvFileError, envFileLoader, loadEnvFile, substituteEnv } from '../src/config/env.js';
 
 describe('substituteEnv', () => {
   it('replaces ${VAR} and ${VAR:-default} in string values, deep, and leaves keys alone', () => {
@@ -74,5 +74,21 @@ describe('loadEnvFile', () => {
   it('says which file is missing', () => {
     expect(() => loadEnvFile(join(dir, 'nope.env'), {})).toThrow(EnvFileError);
     expect(() => loadEnvFile(join(dir, 'nope.env'), {})).toThrow(/nope\.env: file not found/);
+  });
+});
+
+describe('envFileLoader', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lucid-cli-envl-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('updates and removes what came from the file on a second read, never the real environment', () => {
+    const file = join(dir, '.env');
+    writeFileSync(file, 'A=1\nB=2\nREAL=file\n');
+    const env: Record<string, string | undefined> = { REAL: 'env' };
+    const load = envFileLoader(file, env);
+    expect(load().sort()).toEqual(['A', 'B']);
+    writeFileSync(file, 'A=10\nREAL=file2\nC=3\n');
+    expect(load().sort()).toEqual(['A', 'C']);
+    expect(env).toEqual({ REAL: 'env', A: '10', C: '3' });
   });
 });

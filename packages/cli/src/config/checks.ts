@@ -11,8 +11,8 @@ const shapeOf = (prefix: string) => prefix.replace(/\/:[^/]+/g, '/:').replace(/(
 const BUILTINS = ['root', 'health', 'metrics'] as const;
 
 /**
- * What the schema cannot see on its own: routes that can never match, routes that need a token
- * with no auth configured, stores without a URL, services nobody routes to, ...
+ * What the schemas cannot see on their own: routes that can never match, routes that need a token
+ * with no auth configured, limits naming unknown tiers, services nobody routes to, ...
  * Runs on a config that already passed the schema.
  *
  * @example semanticProblems(fullConfigSchema.parse(raw)).filter((p) => p.severity === 'error')
@@ -104,20 +104,6 @@ function authProblems(config: FullConfig): Problem[] {
 function rateLimitProblems(config: FullConfig): Problem[] {
   const problems: Problem[] = [];
   const rl = isObj(config.rateLimit) ? config.rateLimit : undefined;
-  if (rl?.store === 'redis') {
-    const redis = isObj(rl.redis) ? rl.redis : undefined;
-    const connected =
-      typeof redis?.url === 'string' || redis?.sentinels !== undefined || redis?.cluster !== undefined;
-    if (!connected) {
-      problems.push(
-        error(
-          'rateLimit.redis.url',
-          'the "redis" store needs a Redis to talk to',
-          'set rateLimit.redis.url (e.g. "${REDIS_URL:-redis://127.0.0.1:6379}") or REDIS_URL, or use store: memory',
-        ),
-      );
-    }
-  }
   const tiers = rl && isObj(rl.tiers) ? Object.keys(rl.tiers) : undefined;
   config.routes.forEach((route, i) => {
     if (route.rateLimit === undefined || route.rateLimit === false) return;

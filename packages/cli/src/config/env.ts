@@ -68,9 +68,39 @@ export function substituteEnv(input: unknown, env: Env): Substitution {
  * @example loadEnvFile('.env.core', process.env)
  */
 export function loadEnvFile(file: string, env: Env = process.env): string[] {
-  let text: string;
+  return envFileLoader(file, env)();
+}
+
+/**
+ * Like `loadEnvFile`, but can be called again (on reload): it remembers which variables the real
+ * environment had before the first read, updates the ones that came from the file, and removes
+ * those the file no longer has.
+ *
+ * @example const reloadEnv = envFileLoader('.env.core'); reloadEnv(); process.on('SIGHUP', reloadEnv)
+ */
+export function envFileLoader(file: string, env: Env = process.env): () => string[] {
+  const real = new Set(Object.keys(env).filter((k) => env[k] !== undefined));
+  const fromFile = new Set<string>();
+  return function loadEnv() {
+    const parsed = parseEnv(readEnvFile(file));
+    for (const name of fromFile) {
+      if (!Object.hasOwn(parsed, name)) {
+        delete env[name];
+        fromFile.delete(name);
+      }
+    }
+    for (const [name, value] of Object.entries(parsed)) {
+      if (real.has(name)) continue;
+      env[name] = value;
+      fromFile.add(name);
+    }
+    return [...fromFile];
+  };
+}
+
+function readEnvFile(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new EnvFileError(
@@ -78,13 +108,6 @@ export function loadEnvFile(file: string, env: Env = process.env): string[] {
       code === 'ENOENT' ? 'file not found' : `cannot read it (${code ?? (err as Error).message})`,
     );
   }
-  const set: string[] = [];
-  for (const [name, value] of Object.entries(parseEnv(text))) {
-    if (env[name] !== undefined) continue;
-    env[name] = value;
-    set.push(name);
-  }
-  return set;
 }
 
 export class EnvFileError extends Error {
