@@ -113,6 +113,11 @@ export class RedisStore implements RateLimitStore {
 
   async close(): Promise<void> {
     if (!this.#owned || this.client.status === 'end') return;
+    // A client that never connected has nothing to say goodbye to (and QUIT would make it connect).
+    if (this.client.status === 'wait') {
+      this.client.disconnect();
+      return;
+    }
     try {
       await this.client.quit();
     } catch {
