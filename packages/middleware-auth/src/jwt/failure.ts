@@ -13,6 +13,7 @@ export type FailureReason =
   | 'missing_claim'
   | 'invalid_claims'
   | 'bad_algorithm'
+  | 'unsupported'
   | 'bad_signature'
   | 'unknown_key'
   | 'invalid'
@@ -35,6 +36,7 @@ export const FAILURE_REASONS: readonly FailureReason[] = [
   'missing_claim',
   'invalid_claims',
   'bad_algorithm',
+  'unsupported',
   'bad_signature',
   'unknown_key',
   'invalid',
@@ -102,8 +104,10 @@ export function classifyVerifyError(err: unknown): AuthFailure {
           return fail('invalid_claims', 'token claims not accepted');
       }
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
-    case 'ERR_JOSE_NOT_SUPPORTED':
       return fail('bad_algorithm', 'token algorithm not accepted');
+    // With the allow-list checked first, this is an unknown `crit` extension or a key jose cannot use.
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return fail('unsupported', 'token uses an unsupported header or key');
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
       return fail('bad_signature', 'token signature invalid');
     case 'ERR_JWKS_NO_MATCHING_KEY':

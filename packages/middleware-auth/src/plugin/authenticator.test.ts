@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AUDIENCE, ISSUER, SECRET, secretBytes, sign } from '../../test/helpers/keys.js';
 import { createApiKeyLookup, hashApiKey } from '../api-keys/api-keys.js';
 import { authConfigSchema } from '../config/schema.js';
@@ -43,6 +43,10 @@ const refusal = (p: Promise<unknown>) =>
     (err: AuthFailure) => err.reason,
   );
 
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 describe('createAuthenticator', () => {
   const setup = () => {
     const { verify, counter } = countingVerifier();
@@ -73,6 +77,19 @@ describe('createAuthenticator', () => {
     );
     expect(new Set(all).size).toBe(1);
     expect(counter.calls).toBe(1);
+  });
+
+  it('a cached token stops working when it expires (exp plus the clock tolerance)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { authenticate, counter } = setup();
+    const token = await sign(secretBytes(), 'HS256', { expiresIn: 60 });
+    await authenticate(request([['authorization', `Bearer ${token}`]]));
+    vi.setSystemTime(Date.now() + 60_000 + jwt.clockTolerance - 1_000);
+    await authenticate(request([['authorization', `Bearer ${token}`]]));
+    expect(counter.calls).toBe(1);
+    vi.setSystemTime(Date.now() + 2_000);
+    expect(await refusal(authenticate(request([['authorization', `Bearer ${token}`]])))).toBe('expired');
+    expect(counter.calls).toBe(2);
   });
 
   it('never caches a refused token', async () => {
