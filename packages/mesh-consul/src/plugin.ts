@@ -55,7 +55,8 @@ export function consulMesh(options: MeshConfigInput = {}): ConsulMeshPlugin {
     },
 
     async start(gateway: Gateway) {
-      await connect?.start();
+      // Serve with the first answers in hand (targets, certificates), not with empty pools.
+      await bounded(Promise.all([discovery.settled(), connect?.start()]), START_WAIT_MS);
       await registration?.start(gateway);
     },
 
@@ -70,6 +71,15 @@ export function consulMesh(options: MeshConfigInput = {}): ConsulMeshPlugin {
 
     health: () => meshHealth(discovery, registration, connect),
   };
+}
+
+/** The longest start() waits for Consul's first answers; discovery keeps trying afterwards. */
+const START_WAIT_MS = 10_000;
+
+async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 async function meshHealth(

@@ -25,7 +25,7 @@ export interface BlockingLoop {
 /**
  * Follows one Consul resource with blocking queries, as Consul's docs ask: pass the last
  * `X-Consul-Index` with `wait`, reset to 0 when the index goes backwards, never send 0 after
- * the first read, rate-limit reads, and back off with jitter on errors.
+ * a read, rate-limit reads, and back off with jitter on errors (then read at once, unblocked).
  *
  * @example
  * const loop = blockingLoop({ read: (p) => api.health({ service: 'sessions' }, p), onAnswer, onError, wait: 55_000, backoff })
@@ -52,6 +52,8 @@ export function blockingLoop<T>(opts: BlockingLoopOptions<T>): BlockingLoop {
       } catch (err) {
         if (signal.aborted) return;
         failures += 1;
+        // Read at once after a failure: a blocking read would hide Consul's recovery for up to `wait`.
+        index = 0n;
         opts.onError(err, failures);
         await pause(backoffDelay(failures, opts.backoff), signal);
         continue;
