@@ -30,3 +30,6 @@ const gateway = createGateway(
 );
 await gateway.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
 console.error('ready');
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.once(signal, () => gateway.close({ graceMs: 1_000 }).then(() => process.exit(0)));
+}
