@@ -1,4 +1,4 @@
-export { createApiKeyLookup, hashApiKey } from './api-keys/api-keys.js';
+export { hashApiKey } from './api-keys/api-keys.js';
 export { ALGORITHMS, type Algorithm } from './config/algorithms.js';
 export {
   type ApiKeyOptions,
