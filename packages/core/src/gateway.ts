@@ -19,6 +19,7 @@ import { createLogger } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
 import { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 import { UndiciEngine } from './proxy/undici-engine.js';
+import { closeSoon } from './proxy/websocket-tunnel.js';
 import { type BuiltinHandlers, Runtime } from './runtime.js';
 import type {
   CloseOptions,
@@ -158,7 +159,7 @@ class LucidGateway implements Gateway {
     this.#handleUpgrade(ctx, rt)
       .catch((err) => {
         this.#fail(ctx, err);
-        res.once('finish', () => socket.end());
+        res.once('finish', () => closeSoon(socket as Socket));
       })
       .finally(() => {
         if (socket.destroyed) finish();
@@ -173,6 +174,10 @@ class LucidGateway implements Gateway {
   }
 
   async #handleUpgrade(ctx: UpgradeContext, rt: Runtime): Promise<void> {
+    // Only WebSocket is carried: other upgrades (h2c) would let a client tunnel past the gateway's checks.
+    if (ctx.req.method !== 'GET' || String(ctx.req.headers.upgrade).toLowerCase() !== 'websocket') {
+      throw new GatewayError('GW_BAD_REQUEST', { detail: 'only WebSocket upgrades are supported' });
+    }
     this.#route(ctx, rt);
     const chain = ctx.route && rt.upgradeChains.get(ctx.route.route);
     if (!chain) throw new GatewayError('GW_ROUTE_NOT_FOUND', { detail: 'no WebSocket route for this path' });

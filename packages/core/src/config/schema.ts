@@ -127,14 +127,24 @@ export const serviceSchema = z
     balancer: z.enum(['least-request', 'round-robin']).default('least-request'),
     retry: z
       .strictObject({
-        attempts: z.number().int().min(0).max(5).default(1),
-        /** Retries allowed as a fraction of requests over the last 10s, so retries cannot multiply an outage. */
+        /** Retries after the first try (idempotent, body-less requests that failed before any answer). */
+        attempts: z.number().int().min(0).max(5).default(2),
+        /** Retries as a share of the last 10s of requests (plus 10), so retries cannot multiply an outage. */
         budget: z.number().min(0).max(1).default(0.2),
       })
-      .default({ attempts: 1, budget: 0.2 }),
+      .default({ attempts: 2, budget: 0.2 }),
+    /** Per target: consecutive connect failures or timeouts open it (fast 503s); a probe after `cooldown`. */
     breaker: z
       .strictObject({ failures: z.number().int().min(1).default(5), cooldown: duration.default(10_000) })
       .default({ failures: 5, cooldown: 10_000 }),
+    /** Consecutive 5xx or failed connections eject a target for `ejection`, doubling up to `maxEjection`. */
+    outlier: z
+      .strictObject({
+        failures: z.number().int().min(1).default(5),
+        ejection: duration.default(10_000),
+        maxEjection: duration.default(300_000),
+      })
+      .default({ failures: 5, ejection: 10_000, maxEjection: 300_000 }),
     tls: tls.optional(),
     /** Forward the client's Host header instead of the target's. */
     preserveHost: z.boolean().default(false),
@@ -168,7 +178,10 @@ export const routeSchema = z.strictObject({
   claims: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
   /** `false` turns limiting off; a rate overrides the tier's; an object overrides per tier. */
   rateLimit: z.union([z.literal(false), rate, z.record(z.string(), rate)]).optional(),
+  /** Response-header timeout for this route (overrides the service's `timeout`). */
   timeout: duration.optional(),
+  /** Connect and idle timeouts for this route (override the service's `timeouts`). */
+  timeouts: z.strictObject({ connect: duration.optional(), idle: duration.optional() }).optional(),
   websocket: z.boolean().default(true),
 });
 

@@ -1,23 +1,21 @@
-import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import type {
-  GatewayContext,
-  ProxyEngine,
-  Route,
-  ServiceConfig,
-  TlsOptions,
-  TlsProvider,
-  TransportOptions,
-} from '../types.js';
+import type { GatewayContext, ProxyEngine, Route, TlsProvider, TransportOptions } from '../types.js';
 import type { UpstreamPool } from '../upstream/pool.js';
+import type { TargetState } from '../upstream/target-state.js';
+import { staticTls } from '../upstream/tls.js';
 import { upstreamRequestHeaders } from './headers.js';
 import type { HttpProxyEngine } from './http-proxy-engine.js';
 import { hasRequestBody } from './request-body.js';
 import { classifyUpstreamError, errorCode, retryableFailure, toGatewayError } from './upstream-error.js';
 
+export { staticTls } from '../upstream/tls.js';
+
+/** RFC 9110 §9.2.2: methods a client may send twice with the effect of once. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+const NONE: readonly TargetState[] = [];
 
 export interface ForwardDeps {
   pool: UpstreamPool;
@@ -27,50 +25,57 @@ export interface ForwardDeps {
   tlsProvider: TlsProvider | undefined;
 }
 
-/** Reads the service's `tls` files once, at build time. */
-export function staticTls(tls: ServiceConfig['tls']): TlsOptions | undefined {
-  if (!tls) return undefined;
-  const read = (p: string | undefined) => (p === undefined ? undefined : readFileSync(p));
+/** A context on the upgrade path carries the client's raw socket and the bytes read past the headers. */
+export type UpgradeContext = GatewayContext & { upgrade?: { socket: Duplex; head: Buffer } };
+
+/** The route's timeouts (route overrides, else the service's) and a transport that follows TLS rotation. */
+function transportFor(route: Route, deps: ForwardDeps) {
+  const service = route.service!;
+  const serviceName = route.serviceName!;
+  const connectTimeout = route.config.timeouts?.connect ?? service.timeouts.connect;
+  const idleTimeout = route.config.timeouts?.idle ?? service.timeouts.idle;
+  // Engines keep one connection pool per key: routes with their own timeouts get their own.
+  const key =
+    connectTimeout === service.timeouts.connect && idleTimeout === service.timeouts.idle
+      ? serviceName
+      : `${serviceName}~${connectTimeout}~${idleTimeout}`;
+  const base: TransportOptions = { key, connectTimeout, idleTimeout, tls: staticTls(service.tls) };
+  const { tlsProvider } = deps;
   return {
-    ...(tls.ca && { ca: read(tls.ca)! }),
-    ...(tls.cert && { cert: read(tls.cert)! }),
-    ...(tls.key && { key: read(tls.key)! }),
-    ...(tls.servername && { servername: tls.servername }),
-    rejectUnauthorized: tls.rejectUnauthorized,
+    timeout: route.config.timeout ?? service.timeout,
+    transport(): TransportOptions {
+      const tls = tlsProvider?.current();
+      return tls ? { ...base, key: `${key}:${tls.version}`, tls } : base;
+    },
   };
 }
 
 /**
- * The terminal handler of a proxy route: pick a target, forward, and retry a failure only when it is
- * certainly safe (idempotent, body-less, nothing received yet, budget left), on another target.
+ * The terminal handler of a proxy route: pick a target, forward, and on failure retry only when it is
+ * certainly safe: an idempotent method (or `ctx.state.retryable === true`, set by middleware for
+ * requests it knows to be safe), no request body (it streams through and is not kept), nothing
+ * relayed to the client yet, a failure before any answer (connect refused, connection lost), attempts
+ * and budget left. A retry goes to another target when there is one.
+ *
+ * @example
+ * const proxy = forwardTo(route, { pool, engine, metrics, tlsProvider: undefined });
+ * await proxy(ctx);
  */
 export function forwardTo(route: Route, deps: ForwardDeps) {
   const service = route.service!;
   const serviceName = route.serviceName!;
-  const timeout = route.config.timeout ?? service.timeout;
-  const fixedTls = staticTls(service.tls);
-  const baseTransport: TransportOptions = {
-    key: serviceName,
-    connectTimeout: service.timeouts.connect,
-    idleTimeout: service.timeouts.idle,
-    tls: fixedTls,
-  };
-  const { pool, engine, metrics, tlsProvider } = deps;
-
-  const transport = (): TransportOptions => {
-    const tls = tlsProvider?.current();
-    if (!tls) return baseTransport;
-    return { ...baseTransport, key: `${serviceName}:${tls.version}`, tls };
-  };
+  const { timeout, transport } = transportFor(route, deps);
+  const maxRetries = service.retry.attempts;
+  const { pool, engine, metrics } = deps;
 
   return async function proxy(ctx: GatewayContext): Promise<void> {
     const method = ctx.req.method ?? 'GET';
-    const canRetry = service.retry.attempts > 0 && IDEMPOTENT.has(method) && !hasRequestBody(ctx.req);
+    const mayRetry =
+      maxRetries > 0 && (IDEMPOTENT.has(method) || ctx.state.retryable === true) && !hasRequestBody(ctx.req);
     const path = ctx.route.upstreamPath + ctx.search;
-    let attempt = 0;
-    let exclude: ReturnType<UpstreamPool['pick']> | undefined;
+    let tried = NONE;
     for (;;) {
-      const state = pool.pick(exclude);
+      const state = pool.pick(tried);
       ctx.target = state.target;
       const started = performance.now();
       try {
@@ -93,56 +98,74 @@ export function forwardTo(route: Route, deps: ForwardDeps) {
         pool.release(state, outcome);
         metrics.upstreamFinished(serviceName, (performance.now() - started) / 1000, outcome);
         if (
-          canRetry &&
-          attempt < service.retry.attempts &&
+          mayRetry &&
+          tried.length < maxRetries &&
           !ctx.res.headersSent &&
+          !ctx.res.destroyed &&
           retryableFailure(err) &&
           pool.tryRetry()
         ) {
-          attempt++;
-          exclude = state;
-          ctx.log.debug(
-            { target: state.target.id, code: errorCode(err), attempt },
-            'retrying on another target',
-          );
+          tried = [...tried, state];
+          ctx.log.debug({ target: state.target.id, code: errorCode(err), retry: tried.length }, 'retrying');
           continue;
         }
-        if (ctx.res.headersSent)
+        if (ctx.res.headersSent) {
           ctx.log.warn({ target: state.target.id, code: errorCode(err) }, 'upstream failed mid-response');
+        }
         throw toGatewayError(err, serviceName);
       }
     }
   };
 }
 
-/** The terminal handler of a WebSocket upgrade on a proxy route (always carried by http-proxy-3). */
+/**
+ * The terminal handler of a WebSocket upgrade on a proxy route, after the route's whole chain (auth,
+ * rate limit) has run. The handshake may be retried on another target while the upstream could not be
+ * reached; once anything was written to the client, it is the client's to handle.
+ *
+ * @example
+ * const proxyUpgrade = upgradeTo(route, { pool, engine: httpProxyEngine, metrics, tlsProvider: undefined });
+ */
 export function upgradeTo(route: Route, deps: Omit<ForwardDeps, 'engine'> & { engine: HttpProxyEngine }) {
   const service = route.service!;
   const serviceName = route.serviceName!;
-  const fixedTls = staticTls(service.tls);
-  return async function proxyUpgrade(ctx: GatewayContext & { upgrade?: { socket: Duplex; head: Buffer } }) {
-    const state = deps.pool.pick();
-    ctx.target = state.target;
-    const tls = deps.tlsProvider?.current() ?? fixedTls;
+  const { timeout, transport } = transportFor(route, deps as ForwardDeps);
+  const maxRetries = service.retry.attempts;
+  const { pool, engine, metrics } = deps;
+
+  return async function proxyUpgrade(ctx: UpgradeContext): Promise<void> {
     const { socket, head } = ctx.upgrade!;
-    // The socket leaves the response object now: from here bytes flow between client and upstream.
-    ctx.res.detachSocket(socket as import('node:net').Socket);
-    try {
-      await deps.engine.upgrade(ctx, socket, head, state.target, {
-        path: ctx.route.upstreamPath + ctx.search,
-        headers: upstreamRequestHeaders(ctx, state.target, service.preserveHost),
-        timeout: route.config.timeout ?? service.timeout,
-        transport: {
-          key: `${serviceName}:ws`,
-          connectTimeout: service.timeouts.connect,
-          idleTimeout: 0,
-          tls,
-        },
-      });
-      deps.pool.release(state, 'ok');
-    } catch (err) {
-      deps.pool.release(state, classifyUpstreamError(err));
-      socket.destroy();
+    const path = ctx.route.upstreamPath + ctx.search;
+    let tried = NONE;
+    for (;;) {
+      const state = pool.pick(tried);
+      ctx.target = state.target;
+      const started = performance.now();
+      try {
+        const result = await engine.upgrade(ctx, socket as Socket, head, state.target, {
+          path,
+          headers: upstreamRequestHeaders(ctx, state.target, service.preserveHost),
+          timeout,
+          // A tunnel may stay quiet for long: the idle timeout is not for it.
+          transport: { ...transport(), idleTimeout: 0 },
+        });
+        if (result.status === 0) {
+          pool.release(state, 'aborted');
+          return;
+        }
+        pool.release(state, result.status >= 500 ? 'http-5xx' : 'ok');
+        metrics.upstreamFinished(serviceName, (result.answeredAt - started) / 1000, 'ok');
+        return;
+      } catch (err) {
+        const outcome = classifyUpstreamError(err);
+        pool.release(state, outcome);
+        metrics.upstreamFinished(serviceName, (performance.now() - started) / 1000, outcome);
+        if (tried.length < maxRetries && !socket.destroyed && retryableFailure(err) && pool.tryRetry()) {
+          tried = [...tried, state];
+          continue;
+        }
+        throw toGatewayError(err, serviceName);
+      }
     }
   };
 }

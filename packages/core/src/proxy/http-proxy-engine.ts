@@ -1,5 +1,6 @@
 import { type ClientRequest, Agent as HttpAgent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import type {
@@ -14,6 +15,7 @@ import { stripHopByHop } from './headers.js';
 import { hasRequestBody } from './request-body.js';
 import { ClientAbortedError } from './undici-engine.js';
 import { UpstreamTimeoutError } from './upstream-error.js';
+import { type TunnelResult, tunnelWebSocket } from './websocket-tunnel.js';
 
 const kCtx = Symbol('lucid.ctx');
 const kTimeout = Symbol('lucid.responseTimeout');
@@ -28,6 +30,8 @@ type CarriesCtx = IncomingMessage & { [kCtx]?: GatewayContext; [kBytes]?: number
 export class HttpProxyEngine implements ProxyEngine {
   readonly name = 'http-proxy';
   readonly #agents = new Map<string, HttpAgent>();
+  /** Both sockets of every joined WebSocket, so closing the engine cuts them. */
+  readonly #tunnels = new Set<Socket>();
   readonly #proxy = createProxyServer({ xfwd: false, ws: true, prependPath: true, changeOrigin: false });
 
   constructor() {
@@ -94,41 +98,17 @@ export class HttpProxyEngine implements ProxyEngine {
     });
   }
 
-  /** Joins a client WebSocket to the target once the upstream answers 101; both close together. */
-  upgrade(
-    ctx: GatewayContext,
-    socket: Duplex,
-    head: Buffer,
-    target: Target,
-    outgoing: OutgoingRequest,
-  ): Promise<void> {
-    const { req } = ctx;
-    req.url = outgoing.path;
-    req.headers = {
-      ...outgoing.headers,
-      connection: 'Upgrade',
-      upgrade: String(ctx.req.headers.upgrade ?? 'websocket'),
-    } as IncomingMessage['headers'];
-    return new Promise<void>((resolve, reject) => {
-      this.#proxy.ws(
-        req,
-        socket,
-        head,
-        {
-          target: target.url,
-          agent: this.#agent(target, outgoing.transport),
-          ...(outgoing.transport.tls ?? {}),
-        } as never,
-        (err: Error) => {
-          socket.destroy();
-          reject(err);
-        },
-      );
-      socket.once('close', () => resolve());
-    });
+  /**
+   * Carries a WebSocket: the sockets are joined only once the upstream answers 101, a non-101 answer
+   * is relayed as a normal response, and both sockets close together (see `tunnelWebSocket`).
+   */
+  upgrade(ctx: GatewayContext, socket: Duplex, head: Buffer, target: Target, outgoing: OutgoingRequest): Promise<TunnelResult> {
+    return tunnelWebSocket(ctx, socket as Socket, head, target, outgoing, this.#tunnels);
   }
 
   async close(): Promise<void> {
+    for (const socket of this.#tunnels) socket.destroy();
+    this.#tunnels.clear();
     for (const agent of this.#agents.values()) agent.destroy();
     this.#agents.clear();
     this.#proxy.close();

@@ -1,6 +1,6 @@
 import { GatewayError, isGatewayError } from '../errors.js';
 
-/** How a failed upstream exchange is counted (metrics, outlier detection) and answered. */
+/** How a failed upstream exchange is counted (metrics, outlier detection, breaker) and answered. */
 export type UpstreamOutcome = 'unavailable' | 'timeout' | 'error';
 
 /** Raised by engines when no response headers arrived within the service's timeout. */
@@ -12,21 +12,16 @@ export class UpstreamTimeoutError extends Error {
   }
 }
 
-const UNAVAILABLE = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ETIMEDOUT',
-  'GW_NO_TARGET',
-  'GW_BREAKER_OPEN',
-]);
-const TIMEOUT = new Set(['GW_UPSTREAM_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+/** Raised when a connection to the upstream was not established within the connect timeout. */
+export class UpstreamConnectTimeoutError extends Error {
+  readonly code = 'GW_CONNECT_TIMEOUT';
+  constructor(ms: number) {
+    super(`no connection within ${ms}ms`);
+    this.name = 'UpstreamConnectTimeoutError';
+  }
+}
 
-/** Errors that mean the connection failed before the upstream could have acted on the request. */
+/** The connection could not be made: the request certainly never reached the upstream application. */
 const CONNECT_PHASE = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
@@ -34,15 +29,25 @@ const CONNECT_PHASE = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'UND_ERR_CONNECT_TIMEOUT',
+  'GW_CONNECT_TIMEOUT',
 ]);
+const UNAVAILABLE = new Set([...CONNECT_PHASE, 'ETIMEDOUT']);
+const TIMEOUT = new Set(['GW_UPSTREAM_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+/** The connection broke with no answer: among others, the idle keep-alive race on a reused socket. */
+const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 
+/** The error's code, or its cause's, or (Happy Eyeballs' AggregateError) its first error's. */
 export function errorCode(err: unknown): string | undefined {
-  const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  const e = err as
+    | { code?: unknown; cause?: { code?: unknown }; errors?: Array<{ code?: unknown }> }
+    | undefined;
   if (typeof e?.code === 'string') return e.code;
   if (typeof e?.cause?.code === 'string') return e.cause.code;
-  return undefined;
+  const first = e?.errors?.[0]?.code;
+  return typeof first === 'string' ? first : undefined;
 }
 
+/** `unavailable` (could not connect), `timeout` (no answer in time) or `error` (anything else). */
 export function classifyUpstreamError(err: unknown): UpstreamOutcome {
   const code = errorCode(err);
   if (code !== undefined && UNAVAILABLE.has(code)) return 'unavailable';
@@ -57,18 +62,13 @@ export function failedBeforeSending(err: unknown): boolean {
 }
 
 /**
- * True for failures where nothing came back: the connect phase, or a reused keep-alive socket the
- * upstream closed as the request went out. Safe to retry for idempotent, body-less requests.
+ * True for failures where nothing came back: the connect phase, or a connection that broke before
+ * an answer (a reused keep-alive socket the upstream closed as the request went out). The caller
+ * still decides whether the request may be sent twice (idempotent, body-less, nothing relayed yet).
  */
 export function retryableFailure(err: unknown): boolean {
   const code = errorCode(err);
-  return (
-    failedBeforeSending(err) ||
-    code === 'ECONNRESET' ||
-    code === 'UND_ERR_SOCKET' ||
-    code === 'EPIPE' ||
-    code === 'UND_ERR_CLOSED'
-  );
+  return code !== undefined && (CONNECT_PHASE.has(code) || CONNECTION_LOST.has(code));
 }
 
 /** Maps an engine failure to the client's answer; never exposes an address or a stack. */

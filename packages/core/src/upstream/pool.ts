@@ -1,60 +1,123 @@
 import type { Logger } from 'pino';
-import { request } from 'undici';
 import type { ServiceConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Target } from '../types.js';
 import { type Balancer, leastRequest, roundRobin } from './balancer.js';
+import { httpProbe, type Probe } from './health-probe.js';
+import { RetryBudget } from './retry-budget.js';
 import { TargetState } from './target-state.js';
+import { staticTls } from './tls.js';
 
-/** Consecutive 5xx answers that eject a target (passive outlier detection). */
-const OUTLIER_5XX = 5;
-const EJECT_BASE_MS = 10_000;
-const EJECT_MAX_MS = 300_000;
-const RETRY_WINDOW_MS = 10_000;
-/** Retries allowed per window even when traffic is light. */
-const RETRY_FLOOR = 3;
+/** The longest a breaker stays open between probes, however often it re-opened. */
+const BREAKER_MAX_MS = 300_000;
 
-/** How a request to a target ended; 'aborted' (the client left) says nothing about the target. */
+/**
+ * How a request to a target ended. `http-5xx`: the target answered with a server error;
+ * `unavailable`: it could not be reached (refused, unreachable, connect timeout); `timeout`: no
+ * answer in time; `error`: the connection broke (reset, protocol error); `aborted`: the client left,
+ * which says nothing about the target.
+ */
 export type RequestOutcome = 'ok' | 'http-5xx' | 'unavailable' | 'timeout' | 'error' | 'aborted';
 
+export interface PoolDeps {
+  logger: Logger;
+  metrics: GatewayMetrics;
+  /** The clock (ms); tests pass their own. */
+  now?: () => number;
+  /** The active health probe; by default an HTTP GET with the service's TLS settings. */
+  probe?: Probe;
+}
+
+export interface TargetHealth {
+  target: string;
+  /** In rotation: passes its health checks, not ejected, breaker closed. */
+  available: boolean;
+  healthy: boolean;
+  ejected: boolean;
+  breaker: TargetState['breaker'];
+  inFlight: number;
+}
+
+/**
+ * Builds a target from a URL; its id is the URL's origin, stable across discovery updates.
+ *
+ * @example targetFromUrl('http://10.0.0.5:8080', 2) // { id: 'http://10.0.0.5:8080', weight: 2, ... }
+ */
 export function targetFromUrl(url: string, weight = 1, meta?: Record<string, string>): Target {
   const u = new URL(url);
   return { id: u.origin, url: new URL(u.origin), weight, ...(meta && { meta }) };
 }
 
 /**
- * The targets of one service and what is known about them. Balancing, active health checks,
- * passive outlier ejection, a circuit breaker per target and a retry budget all live here.
+ * The targets of one service and what is known about them: balancing, active health checks,
+ * passive outlier ejection (never the last target), a circuit breaker per target and a retry budget.
+ *
+ * @example
+ * const pool = new UpstreamPool('auth', service, { logger, metrics });
+ * const state = pool.pick();
+ * try { ...; pool.release(state, 'ok'); } catch { pool.release(state, 'unavailable'); }
  */
 export class UpstreamPool {
   #states: TargetState[] = [];
   readonly #balancer: Balancer;
-  #timer: NodeJS.Timeout | undefined;
-  #windowStart = Date.now();
-  #requests = 0;
-  #retries = 0;
+  readonly #budget: RetryBudget;
+  readonly #now: () => number;
+  readonly #probe: Probe;
+  readonly #closeProbe: () => Promise<void>;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #checkTimer: NodeJS.Timeout | undefined;
+  #checking: Promise<void> | undefined;
+  #stopped = new AbortController();
+  // Reused on every pick: the balancer runs synchronously, so one scratch array is enough.
+  readonly #candidates: TargetState[] = [];
 
   constructor(
     readonly name: string,
     readonly service: ServiceConfig,
-    private readonly deps: { logger: Logger; metrics: GatewayMetrics },
+    private readonly deps: PoolDeps,
   ) {
+    this.#now = deps.now ?? Date.now;
     this.#balancer = service.balancer === 'round-robin' ? roundRobin() : leastRequest();
+    this.#budget = new RetryBudget(service.retry.budget, this.#now);
+    if (deps.probe) {
+      this.#probe = deps.probe;
+      this.#closeProbe = async () => {};
+    } else {
+      const http = httpProbe(staticTls(service.tls));
+      this.#probe = http.probe;
+      this.#closeProbe = http.close;
+    }
     if (service.discovery === 'static')
       this.setTargets(service.targets.map((t) => targetFromUrl(t.url, t.weight)));
   }
 
-  /** Swaps the target list in one step; known targets keep their state. */
+  /**
+   * Swaps the target list in one assignment. Targets that stay keep their state (health, breaker,
+   * requests in flight); their weight and metadata follow the new list.
+   */
   setTargets(targets: readonly Target[]): void {
     const previous = new Map(this.#states.map((s) => [s.target.id, s]));
-    this.#states = targets.map((t) => {
+    const next: TargetState[] = [];
+    const seen = new Set<string>();
+    for (const t of targets) {
+      if (seen.has(t.id)) continue;
+      seen.add(t.id);
       const known = previous.get(t.id);
-      if (known && known.target.weight === t.weight) return known;
-      const state = new TargetState(t);
-      if (known) Object.assign(state, { healthy: known.healthy, inFlight: known.inFlight });
-      return state;
-    });
+      if (known) {
+        known.target = t;
+        next.push(known);
+      } else {
+        const state = new TargetState(t);
+        next.push(state);
+        this.#publish(state, this.#now());
+      }
+    }
+    const removed = this.#states.filter((s) => !seen.has(s.target.id)).length;
+    const added = next.length - (this.#states.length - removed);
+    this.#states = next;
+    if (added || removed)
+      this.deps.logger.info({ service: this.name, targets: next.length, added, removed }, 'targets changed');
   }
 
   targets(): Target[] {
@@ -62,206 +125,243 @@ export class UpstreamPool {
   }
 
   /**
-   * Chooses a target, skipping `exclude` when another is available. Throws a 503 at once when
-   * every target's breaker is open: a fast answer instead of waiting on dead targets.
+   * Chooses a target for one attempt. Prefers targets in rotation that `tried` does not hold, then
+   * tried ones, then (panic: all out of rotation) any whose breaker lets a request through. Throws
+   * a 503 at once when every breaker is open: a fast answer instead of waiting on dead targets.
    */
-  pick(exclude?: TargetState): TargetState {
-    const now = Date.now();
+  pick(tried?: readonly TargetState[]): TargetState {
+    const now = this.#now();
+    if (tried === undefined || tried.length === 0) this.#budget.request();
     const states = this.#states;
-    if (states.length === 0) {
-      throw new GatewayError('GW_UPSTREAM_UNAVAILABLE', { detail: `service "${this.name}" has no targets` });
+    const candidates = this.#candidates;
+    candidates.length = 0;
+    let bestRank = 4;
+    for (const s of states) {
+      if (!this.#breakerAllows(s, now)) continue;
+      const rank = (s.healthy && s.ejectedUntil <= now ? 0 : 2) + (tried?.includes(s) ? 1 : 0);
+      if (rank > bestRank) continue;
+      if (rank < bestRank) {
+        bestRank = rank;
+        candidates.length = 0;
+      }
+      candidates.push(s);
     }
-    let candidates: TargetState[] = [];
-    for (const s of states)
-      if (s !== exclude && s.healthy && s.ejectedUntil <= now && this.#breakerAllows(s, now))
-        candidates.push(s);
-    if (candidates.length === 0 && exclude) {
-      if (exclude.healthy && exclude.ejectedUntil <= now && this.#breakerAllows(exclude, now))
-        candidates.push(exclude);
-    }
-    if (candidates.length === 0) {
-      // Panic mode: all unhealthy or ejected. Better to try than to refuse, unless breakers say no.
-      candidates = states.filter((s) => this.#breakerAllows(s, now));
-    }
-    if (candidates.length === 0) {
-      throw new GatewayError('GW_UPSTREAM_UNAVAILABLE', {
-        detail: `service "${this.name}" is unavailable`,
-        headers: { 'retry-after': String(Math.ceil(this.service.breaker.cooldown / 1000)) },
-      });
-    }
+    if (candidates.length === 0) throw this.#unavailable(now);
     const chosen = candidates.length === 1 ? candidates[0]! : this.#balancer(candidates);
+    candidates.length = 0;
     if (chosen.breaker === 'half-open') chosen.probeInFlight = true;
     chosen.inFlight++;
-    this.#countRequest(now);
     return chosen;
   }
 
-  /** Reports how a request to a picked target ended. */
+  /** Reports how an attempt on a picked target ended. */
   release(state: TargetState, outcome: RequestOutcome): void {
     state.inFlight--;
-    const now = Date.now();
-    if (state.breaker === 'half-open') state.probeInFlight = false;
-    if (outcome === 'aborted') return;
+    if (outcome === 'aborted') {
+      if (state.breaker === 'half-open') state.probeInFlight = false;
+      return;
+    }
+    const now = this.#now();
     if (outcome === 'ok') {
-      state.consecutiveFailures = 0;
-      if (state.breaker !== 'closed') {
-        state.breaker = 'closed';
-        state.ejections = 0;
-        this.deps.logger.info({ service: this.name, target: state.target.id }, 'circuit closed');
-      }
+      state.consecutiveErrors = 0;
+      this.#breakerSuccess(state, now);
       return;
     }
-    state.consecutiveFailures++;
-    if (outcome === 'http-5xx') {
-      if (state.consecutiveFailures >= OUTLIER_5XX && this.#canEject(state, now)) this.#eject(state, now);
-      return;
-    }
-    // connect failures, timeouts, resets: the breaker's business
-    if (state.breaker === 'half-open' || state.consecutiveFailures >= this.service.breaker.failures) {
-      if (state.breaker !== 'open')
-        this.deps.logger.warn({ service: this.name, target: state.target.id }, 'circuit opened');
-      state.breaker = 'open';
-      state.breakerOpenedAt = now;
-      state.ejections++;
+    state.consecutiveErrors++;
+    if (outcome === 'http-5xx')
+      this.#breakerSuccess(state, now); // it answered: alive, if unwell
+    else if (outcome === 'unavailable' || outcome === 'timeout') this.#breakerFailure(state, now);
+    else if (state.breaker === 'half-open') state.probeInFlight = false; // a reset proves nothing either way
+    if (
+      state.consecutiveErrors >= this.service.outlier.failures &&
+      state.ejectedUntil <= now &&
+      this.#canEject(state, now)
+    ) {
+      this.#eject(state, now);
     }
   }
 
-  /** Whether one more retry fits the budget (a share of recent requests), so retries cannot multiply an outage. */
+  /** Whether one more retry fits the budget, so retries cannot multiply the load during an outage. */
   tryRetry(): boolean {
-    this.#roll(Date.now());
-    const allowed = Math.max(RETRY_FLOOR, this.service.retry.budget * this.#requests);
-    if (this.#retries >= allowed) return false;
-    this.#retries++;
-    return true;
+    return this.#budget.tryRetry();
   }
 
-  /** A service is up when at least one target is healthy and not cut off by its breaker. */
+  /** Up when at least one target passes its checks and its breaker is not open. */
   healthy(): boolean {
-    const now = Date.now();
-    return this.#states.some(
-      (s) => s.healthy && (s.breaker !== 'open' || now - s.breakerOpenedAt >= this.#cooldown(s)),
-    );
+    const now = this.#now();
+    let up = false;
+    for (const s of this.#states) {
+      this.#publish(s, now);
+      if (s.healthy && (s.breaker !== 'open' || s.breakerOpenUntil <= now)) up = true;
+    }
+    return up;
   }
 
-  snapshot(): Array<{
-    target: string;
-    healthy: boolean;
-    breaker: string;
-    inFlight: number;
-    ejected: boolean;
-  }> {
-    const now = Date.now();
+  /** Per-target state, for /health and diagnostics. */
+  snapshot(): TargetHealth[] {
+    const now = this.#now();
     return this.#states.map((s) => ({
       target: s.target.id,
+      available: s.available(now),
       healthy: s.healthy,
-      breaker: s.breaker,
-      inFlight: s.inFlight,
       ejected: s.ejectedUntil > now,
+      breaker: s.breaker === 'open' && s.breakerOpenUntil <= now ? 'half-open' : s.breaker,
+      inFlight: s.inFlight,
     }));
   }
 
-  /** Starts the background health checks (when the service has a health path). */
+  /** Starts the active health checks (when the service has a health path). Idempotent. */
   start(): void {
     const check = this.service.health;
-    if (!check || this.#timer) return;
-    const run = () => void this.checkNow();
+    if (!check || this.#checkTimer) return;
+    if (this.#stopped.signal.aborted) this.#stopped = new AbortController();
+    const run = () => {
+      this.#checking ??= this.checkNow().finally(() => {
+        this.#checking = undefined;
+      });
+    };
     run();
-    this.#timer = setInterval(run, check.interval);
-    this.#timer.unref();
+    this.#checkTimer = setInterval(run, check.interval);
+    this.#checkTimer.unref();
   }
 
-  stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
+  /** Stops checks (aborting probes in flight) and timers. */
+  async stop(): Promise<void> {
+    if (this.#checkTimer) clearInterval(this.#checkTimer);
+    this.#checkTimer = undefined;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    this.#stopped.abort();
+    await this.#checking;
+    await this.#closeProbe().catch(() => {});
   }
 
   /** Runs one round of active checks on every target. */
   async checkNow(): Promise<void> {
     const check = this.service.health;
     if (!check) return;
+    const signal = this.#stopped.signal;
     await Promise.all(
       this.#states.map(async (s) => {
-        const ok = await probe(new URL(check.path, s.target.url), check.timeout);
+        const ok = await this.#probe(new URL(check.path, s.target.url), check.timeout, signal);
+        if (signal.aborted) return;
+        const now = this.#now();
         if (ok) {
-          s.consecutiveCheckFailures = 0;
-          s.consecutiveCheckSuccesses++;
-          if (!s.healthy && s.consecutiveCheckSuccesses >= check.healthyThreshold) {
+          s.checkFailures = 0;
+          s.checkSuccesses++;
+          if (!s.healthy && s.checkSuccesses >= check.healthyThreshold) {
+            // Back from the dead: a fresh start, not the penalties of its last life.
             s.healthy = true;
-            s.breaker = 'closed';
-            s.consecutiveFailures = 0;
             s.ejectedUntil = 0;
+            s.ejections = 0;
+            s.consecutiveErrors = 0;
+            this.#closeBreaker(s);
             this.deps.logger.info({ service: this.name, target: s.target.id }, 'target healthy');
+          } else if (s.healthy && s.ejectedUntil > now) {
+            // A passing check ends an ejection early (outlier detection is a guess, a check is a fact).
+            s.ejectedUntil = 0;
+            s.consecutiveErrors = 0;
           }
         } else {
-          s.consecutiveCheckSuccesses = 0;
-          s.consecutiveCheckFailures++;
-          if (s.healthy && s.consecutiveCheckFailures >= check.unhealthyThreshold) {
+          s.checkSuccesses = 0;
+          s.checkFailures++;
+          if (s.healthy && s.checkFailures >= check.unhealthyThreshold) {
             s.healthy = false;
             this.deps.logger.warn({ service: this.name, target: s.target.id }, 'target unhealthy');
           }
         }
-        this.deps.metrics.targetHealth(this.name, s.target.id, s.healthy);
+        this.#publish(s, now);
       }),
     );
   }
 
+  /** Closed: yes. Open: no until the cooldown ends, then half-open. Half-open: one probe at a time. */
   #breakerAllows(s: TargetState, now: number): boolean {
     if (s.breaker === 'closed') return true;
     if (s.breaker === 'open') {
-      if (now - s.breakerOpenedAt < this.#cooldown(s)) return false;
+      if (now < s.breakerOpenUntil) return false;
       s.breaker = 'half-open';
       s.probeInFlight = false;
     }
     return !s.probeInFlight;
   }
 
-  /** The breaker stays open longer each time it re-opens without a success in between. */
-  #cooldown(s: TargetState): number {
-    return Math.min(this.service.breaker.cooldown * 2 ** Math.max(0, s.ejections - 1), EJECT_MAX_MS);
+  #breakerSuccess(s: TargetState, now: number): void {
+    s.breakerFailures = 0;
+    if (s.breaker === 'closed') return;
+    this.#closeBreaker(s);
+    this.deps.logger.info({ service: this.name, target: s.target.id }, 'circuit closed');
+    this.#publish(s, now);
   }
 
+  #closeBreaker(s: TargetState): void {
+    s.breaker = 'closed';
+    s.breakerFailures = 0;
+    s.breakerTrips = 0;
+    s.probeInFlight = false;
+  }
+
+  #breakerFailure(s: TargetState, now: number): void {
+    s.breakerFailures++;
+    const trip =
+      s.breaker === 'half-open' ||
+      (s.breaker === 'closed' && s.breakerFailures >= this.service.breaker.failures);
+    if (!trip) return;
+    const { cooldown } = this.service.breaker;
+    s.breakerTrips++;
+    // Each re-open without a success in between waits twice as long.
+    const wait = Math.min(cooldown * 2 ** (s.breakerTrips - 1), Math.max(cooldown, BREAKER_MAX_MS));
+    s.breaker = 'open';
+    s.probeInFlight = false;
+    s.breakerOpenUntil = now + wait;
+    this.deps.logger.warn({ service: this.name, target: s.target.id, openMs: wait }, 'circuit opened');
+    this.#publish(s, now);
+  }
+
+  /** Never eject the last target that can take traffic. */
   #canEject(state: TargetState, now: number): boolean {
-    // Never eject the last target that can take traffic.
-    return this.#states.some(
-      (s) => s !== state && s.healthy && s.ejectedUntil <= now && s.breaker !== 'open',
-    );
-  }
-
-  #eject(state: TargetState, now: number): void {
-    state.ejections++;
-    state.ejectedUntil = now + Math.min(EJECT_BASE_MS * 2 ** (state.ejections - 1), EJECT_MAX_MS);
-    state.consecutiveFailures = 0;
-    this.deps.logger.warn(
-      { service: this.name, target: state.target.id, until: state.ejectedUntil },
-      'target ejected',
-    );
-  }
-
-  #countRequest(now: number): void {
-    this.#roll(now);
-    this.#requests++;
-  }
-
-  #roll(now: number): void {
-    if (now - this.#windowStart > RETRY_WINDOW_MS) {
-      this.#windowStart = now;
-      this.#requests = 0;
-      this.#retries = 0;
+    for (const s of this.#states) {
+      if (s !== state && s.healthy && s.ejectedUntil <= now && s.breaker !== 'open') return true;
     }
-  }
-}
-
-async function probe(url: URL, timeout: number): Promise<boolean> {
-  try {
-    const res = await request(url, {
-      method: 'GET',
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-      signal: AbortSignal.timeout(timeout),
-    });
-    await res.body.dump();
-    return res.statusCode >= 200 && res.statusCode < 400;
-  } catch {
     return false;
+  }
+
+  #eject(s: TargetState, now: number): void {
+    const { ejection, maxEjection } = this.service.outlier;
+    // The penalty grows for a target that keeps failing, and is forgiven after a long clean run.
+    s.ejections = now - s.ejectedUntil > maxEjection ? 1 : s.ejections + 1;
+    const ms = Math.min(ejection * 2 ** (s.ejections - 1), Math.max(ejection, maxEjection));
+    s.ejectedUntil = now + ms;
+    s.consecutiveErrors = 0;
+    this.deps.logger.warn({ service: this.name, target: s.target.id, ejectedMs: ms }, 'target ejected');
+    this.#publish(s, now);
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#publish(s, this.#now());
+    }, ms);
+    timer.unref();
+    this.#timers.add(timer);
+  }
+
+  #unavailable(now: number): GatewayError {
+    if (this.#states.length === 0) {
+      return new GatewayError('GW_UPSTREAM_UNAVAILABLE', { detail: `service "${this.name}" has no targets` });
+    }
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const s of this.#states)
+      if (s.breaker === 'open') soonest = Math.min(soonest, s.breakerOpenUntil - now);
+    const seconds = Number.isFinite(soonest) ? Math.max(1, Math.ceil(soonest / 1000)) : 1;
+    return new GatewayError('GW_UPSTREAM_UNAVAILABLE', {
+      detail: `service "${this.name}" is unavailable`,
+      headers: { 'retry-after': String(seconds) },
+    });
+  }
+
+  /** Writes the target's health gauge when its availability changed. */
+  #publish(s: TargetState, now: number): void {
+    const available = s.available(now);
+    if (available === s.published) return;
+    s.published = available;
+    this.deps.metrics.targetHealth(this.name, s.target.id, available);
   }
 }

@@ -1,0 +1,197 @@
+import {
+  type ClientRequest,
+  request as httpRequest,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  validateHeaderName,
+  validateHeaderValue,
+} from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { GatewayContext, OutgoingRequest, Target } from '../types.js';
+import { clientResponseHeaders } from './headers.js';
+import { UpstreamConnectTimeoutError, UpstreamTimeoutError } from './upstream-error.js';
+
+/** How long a socket may linger half-closed after its partner closed, before it is destroyed. */
+const CLOSE_GRACE_MS = 5_000;
+
+export interface TunnelResult {
+  /** The upstream's status: 101 when the sockets were joined, else the relayed answer's; 0 if the client left first. */
+  status: number;
+  /** performance.now() when the upstream answered (0 if it never did). */
+  answeredAt: number;
+}
+
+/**
+ * Carries one WebSocket handshake to `target` and, once the upstream answers 101, joins the client's
+ * socket to the upstream's; they close together. A non-101 answer is relayed as a normal response.
+ * Rejects only when nothing has been written to the client yet (the upstream could not be reached or
+ * did not answer in time), so the caller can still answer with a problem. Resolves when it is over.
+ * Joined sockets sit in `live` while open, so a closing gateway can cut them.
+ *
+ * @example
+ * const result = await tunnelWebSocket(ctx, socket, head, target, outgoing, liveSockets);
+ */
+export function tunnelWebSocket(
+  ctx: GatewayContext,
+  client: Socket,
+  head: Buffer,
+  target: Target,
+  outgoing: OutgoingRequest,
+  live: Set<Socket>,
+): Promise<TunnelResult> {
+  return new Promise<TunnelResult>((resolve, reject) => {
+    const { url } = target;
+    const secure = url.protocol === 'https:';
+    const tls = secure ? outgoing.transport.tls : undefined;
+    const req: ClientRequest = (secure ? httpsRequest : httpRequest)({
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port || (secure ? 443 : 80),
+      method: 'GET',
+      path: outgoing.path,
+      headers: { ...outgoing.headers, connection: 'Upgrade', upgrade: 'websocket' },
+      // A tunnel owns its connection for life: nothing to pool.
+      agent: false,
+      ...tls,
+    });
+    let settled = false;
+    let connectTimer: NodeJS.Timeout | undefined;
+    const answerTimer = setTimeout(
+      () => req.destroy(new UpstreamTimeoutError(outgoing.timeout)),
+      outgoing.timeout,
+    );
+
+    const settle = () => {
+      settled = true;
+      clearTimeout(connectTimer);
+      clearTimeout(answerTimer);
+      client.off('close', onClientGone);
+    };
+    const onClientGone = () => {
+      if (settled) return;
+      settle();
+      req.destroy();
+      resolve({ status: 0, answeredAt: 0 });
+    };
+    client.once('close', onClientGone);
+
+    req.once('socket', (socket: Socket) => {
+      if (!socket.connecting) return;
+      const ms = outgoing.transport.connectTimeout;
+      connectTimer = setTimeout(() => req.destroy(new UpstreamConnectTimeoutError(ms)), ms);
+      socket.once('connect', () => clearTimeout(connectTimer));
+    });
+
+    req.on('error', (err) => {
+      if (settled) return;
+      settle();
+      reject(err);
+    });
+
+    req.once('upgrade', (res: IncomingMessage, upstream: Socket, upstreamHead: Buffer) => {
+      if (settled) {
+        upstream.destroy();
+        return;
+      }
+      settle();
+      if (client.destroyed) {
+        upstream.destroy();
+        resolve({ status: 0, answeredAt: 0 });
+        return;
+      }
+      const answeredAt = performance.now();
+      // From here bytes flow between the two sockets; the response object has nothing more to say.
+      ctx.res.detachSocket(client);
+      client.write(switchingProtocols(ctx, res));
+      join(client, head, upstream, upstreamHead, live, () => resolve({ status: 101, answeredAt }));
+    });
+
+    req.once('response', (res: IncomingMessage) => {
+      if (settled) {
+        res.destroy();
+        return;
+      }
+      settle();
+      const answeredAt = performance.now();
+      const status = res.statusCode ?? 502;
+      // Not a WebSocket endpoint (or it refused): relay the answer as it is, then close.
+      ctx.res.writeHead(status, res.statusMessage, clientResponseHeaders(ctx, res.headers));
+      res.pipe(ctx.res);
+      res.once('error', () => ctx.res.destroy());
+      ctx.res.once('close', () => {
+        res.destroy();
+        closeSoon(client);
+        resolve({ status, answeredAt });
+      });
+      ctx.res.once('finish', () => closeSoon(client));
+    });
+
+    req.end();
+  });
+}
+
+/** The 101 head for the client: the upstream's headers (hop-by-hop ones dropped) plus the gateway's. */
+function switchingProtocols(ctx: GatewayContext, res: IncomingMessage): string {
+  const headers: OutgoingHttpHeaders = clientResponseHeaders(ctx, res.headers);
+  let head = `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${res.headers.upgrade ?? 'websocket'}\r\n`;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [String(value)]) {
+      try {
+        validateHeaderName(name);
+        validateHeaderValue(name, v);
+      } catch {
+        continue; // a header middleware set badly must not split the response
+      }
+      head += `${name}: ${v}\r\n`;
+    }
+  }
+  return `${head}\r\n`;
+}
+
+/** Pipes both ways; when either socket closes the other is ended, then destroyed if it lingers. */
+function join(
+  client: Socket,
+  head: Buffer,
+  upstream: Socket,
+  upstreamHead: Buffer,
+  live: Set<Socket>,
+  done: () => void,
+) {
+  let open = 2;
+  for (const [socket, partner] of [
+    [client, upstream],
+    [upstream, client],
+  ] as const) {
+    live.add(socket);
+    socket.setNoDelay(true);
+    socket.setTimeout(0);
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => {
+      live.delete(socket);
+      closeSoon(partner);
+      if (--open === 0) done();
+    });
+  }
+  if (upstreamHead.length > 0) client.write(upstreamHead);
+  if (head.length > 0) upstream.write(head);
+  upstream.pipe(client);
+  client.pipe(upstream);
+}
+
+/**
+ * Ends a socket (what was written still goes out), drops what still comes in, and destroys it if
+ * its peer never closes its side.
+ *
+ * @example res.once('finish', () => closeSoon(socket));
+ */
+export function closeSoon(socket: Socket): void {
+  if (socket.destroyed) return;
+  socket.resume();
+  socket.end();
+  const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
