@@ -44,7 +44,7 @@ export function jwtAuth(input: AuthOptionsInput): GatewayPlugin {
   const keys = options.jwt
     ? createKeySource(options.jwt, {
         onFetchError: (err) =>
-          log?.warn({ err: err.message }, 'auth: fetching the JWKS failed; serving the keys held'),
+          log?.warn({ err: err.message }, 'auth: fetching the JWKS failed (keys already held stay in use)'),
       })
     : undefined;
   const identity: IdentityOptions = {
