@@ -80,7 +80,7 @@ function authProblems(config: FullConfig): Problem[] {
         error(
           `routes[${i}].auth`,
           `"${route.prefix}" needs a verified token (routes do unless they say "auth: public"), but no "auth" section is configured`,
-          'add auth.jwt (a secret, publicKey or jwksUri), or set "auth: public" on this route',
+          'add auth.jwt (a secret, publicKey or jwks), or set "auth: public" on this route',
         ),
       );
     }

@@ -1,0 +1,109 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CLI_DIR = fileURLToPath(new URL('../..', import.meta.url));
+export const REPO_DIR = join(CLI_DIR, '..', '..');
+export const BIN = join(CLI_DIR, 'dist', 'bin.js');
+
+const PACKAGES: Array<[dir: string, output: string]> = [
+  ['core', 'dist/index.js'],
+  ['middleware-auth', 'dist/index.js'],
+  ['middleware-ratelimit', 'dist/index.js'],
+  ['mesh-consul', 'dist/index.js'],
+  ['cli', 'dist/bin.js'],
+];
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || entry.name.endsWith('.test.ts')) continue;
+    newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+function stale(): boolean {
+  return PACKAGES.some(([pkg, output]) => {
+    const dir = join(REPO_DIR, 'packages', pkg);
+    try {
+      return statSync(join(dir, output)).mtimeMs < newestMtime(join(dir, 'src'));
+    } catch {
+      return true;
+    }
+  });
+}
+
+/** Resolves once `dir` no longer exists (watching its parent, not polling). */
+function gone(dir: string): Promise<void> {
+  return new Promise((resolve) => {
+    const watcher = watch(dirname(dir), () => {
+      if (!exists(dir)) {
+        watcher.close();
+        resolve();
+      }
+    });
+    if (!exists(dir)) {
+      watcher.close();
+      resolve();
+    }
+  });
+}
+
+const exists = (p: string) => {
+  try {
+    statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Builds the CLI and the packages it runs on (tsup, as `pnpm build` does) when any source is
+ * newer than its output. Test files run in parallel, so one builds while the others wait on a lock.
+ */
+export async function ensureBuilt(): Promise<void> {
+  const lock = join(
+    tmpdir(),
+    `lucid-gateway-cli-build-${Buffer.from(REPO_DIR).toString('hex').slice(-24)}.lock`,
+  );
+  for (;;) {
+    if (!stale()) return;
+    try {
+      mkdirSync(lock);
+    } catch {
+      let owner = 0;
+      try {
+        owner = Number(readdirSync(lock)[0] ?? 0);
+      } catch {}
+      // A lock left by a run that died is taken over.
+      if (owner > 0 && !alive(owner)) rmSync(lock, { recursive: true, force: true });
+      else await gone(lock);
+      continue;
+    }
+    try {
+      writeFileSync(join(lock, String(process.pid)), '');
+      if (stale()) {
+        execFileSync('pnpm', ['--filter', 'lucid-gateway...', 'run', 'build'], {
+          cwd: REPO_DIR,
+          stdio: 'pipe',
+        });
+      }
+      return;
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
+}
