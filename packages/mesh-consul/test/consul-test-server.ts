@@ -84,6 +84,11 @@ export interface ConsulTestServer {
   requests: SeenConsulRequest[];
   /** Resolves after the next request matching `path` (a prefix) has been received. */
   nextRequest(pathPrefix: string): Promise<SeenConsulRequest>;
+  /**
+   * Resolves once a request to `path` (exact) has been received whose `index` is at least
+   * `index`: proof that the client processed the answer at that index (it asks from there on).
+   */
+  readFrom(path: string, index: number): Promise<void>;
   /** Goes down: stops listening and cuts every open connection (state is kept). */
   stop(): Promise<void>;
   /** Comes back on the same port. */
@@ -92,10 +97,10 @@ export interface ConsulTestServer {
   failRequests(status: number | undefined): void;
   /** Moves the index backwards (a server restored from an older snapshot). */
   resetIndex(): void;
-  /** Issues a new leaf for `service` (as the agent does before expiry). */
-  rotateLeaf(service: string): Promise<void>;
-  /** Makes a new CA the active root (keeping the old one listed) and reissues every leaf under it. */
-  rotateCa(): Promise<void>;
+  /** Issues a new leaf for `service` (as the agent does before expiry); resolves with the leaf's new index. */
+  rotateLeaf(service: string): Promise<number>;
+  /** Makes a new CA the active root (keeping the old one listed) and reissues every leaf under it; resolves with the roots' new index. */
+  rotateCa(): Promise<number>;
   /** Stops for good (timers, sockets, listener). */
   close(): Promise<void>;
 }
@@ -514,6 +519,18 @@ export async function startConsulTestServer(opts: ConsulTestServerOptions = {}):
       changes.on('request', on);
     });
 
+  const readFrom = (path: string, atLeast: number) =>
+    new Promise<void>((resolve) => {
+      const matches = (r: SeenConsulRequest) => r.path === path && Number(r.query.index ?? 0) >= atLeast;
+      if (requests.some(matches)) return resolve();
+      const on = (seen: SeenConsulRequest) => {
+        if (!matches(seen)) return;
+        changes.off('request', on);
+        resolve();
+      };
+      changes.on('request', on);
+    });
+
   const stop = async () => {
     const closing = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const s of sockets) s.destroy();
@@ -527,6 +544,7 @@ export async function startConsulTestServer(opts: ConsulTestServerOptions = {}):
     trustDomain: opts.pki?.trustDomain,
     requests,
     nextRequest,
+    readFrom,
     stop,
     async start() {
       await new Promise<void>((resolve, reject) => {
@@ -549,12 +567,14 @@ export async function startConsulTestServer(opts: ConsulTestServerOptions = {}):
     },
     async rotateLeaf(service) {
       await issueLeaf(service);
+      return leaves.get(service)!.index;
     },
     async rotateCa() {
       cas.push(await opts.pki!.pki.createCa());
       caIndex = bump();
       changes.emit('change');
       for (const service of [...leaves.keys()]) await issueLeaf(service);
+      return caIndex;
     },
     async close() {
       closed = true;

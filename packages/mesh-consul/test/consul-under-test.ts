@@ -34,6 +34,8 @@ export interface ConsulUnderTest {
   token: string | undefined;
   /** The stand-in; undefined against a real agent. */
   server: ConsulTestServer | undefined;
+  /** One raw exchange with the token applied. */
+  raw(method: string, path: string, body?: unknown): Promise<RawAnswer>;
   /** A service name no other test (or earlier run against a real agent) uses. */
   unique(base: string): string;
   /** Registers an instance with a TTL check set to `status` (default passing); returns its id. */
@@ -77,18 +79,24 @@ export interface CallOptions {
   tls?: { ca?: string; cert?: string; key?: string };
 }
 
-/** One raw call to Consul's HTTP API (the test's own hand on Consul, separate from the code under test). */
-export async function consulCall<T>(
+export interface RawAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/** One raw HTTP exchange with Consul, any status. */
+export function consulRaw(
   base: string,
   method: string,
   path: string,
   body?: unknown,
   opts: CallOptions = {},
-): Promise<T> {
+): Promise<RawAnswer> {
   const url = new URL(path, base);
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise<T>((resolve, reject) => {
+  return new Promise<RawAnswer>((resolve, reject) => {
     const req = send(
       url,
       {
@@ -105,23 +113,36 @@ export async function consulCall<T>(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          if ((res.statusCode ?? 500) >= 300) {
-            reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`));
-            return;
-          }
-          try {
-            resolve((text ? JSON.parse(text) : null) as T);
-          } catch {
-            resolve(text as T);
-          }
-        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
       },
     );
     req.on('error', reject);
     req.end(payload);
   });
+}
+
+/** One call to Consul's HTTP API (the test's own hand on Consul, separate from the code under test); throws unless 2xx. */
+export async function consulCall<T>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: CallOptions = {},
+): Promise<T> {
+  const answer = await consulRaw(base, method, path, body, opts);
+  if (answer.status >= 300) throw new Error(`${method} ${path}: ${answer.status} ${answer.text}`);
+  try {
+    return (answer.text ? JSON.parse(answer.text) : null) as T;
+  } catch {
+    return answer.text as T;
+  }
 }
 
 /** The Consul for one test file; call close() in afterEach/afterAll. */
@@ -142,6 +163,7 @@ export async function consulUnderTest(
     token,
     server,
     unique: (base) => `${base}-${run}`,
+    raw: (method, path, body) => consulRaw(url, method, path, body, { token, ...callOptions }),
     async registerInstance(spec) {
       const id = spec.id ?? `${spec.name}-${spec.port}`;
       await call('PUT', `/v1/agent/service/register${spec.namespace ? `?ns=${spec.namespace}` : ''}`, {

@@ -300,9 +300,8 @@ describe('consul connect through the gateway', () => {
     );
 
     if (consul.server) {
-      const reread = consul.server.nextRequest(`/v1/agent/connect/ca/leaf/${identity}`);
-      await consul.server.rotateLeaf(identity);
-      await reread;
+      const index = await consul.server.rotateLeaf(identity);
+      await consul.server.readFrom(`/v1/agent/connect/ca/leaf/${identity}`, index);
       const rotated = await consul.leaf(identity);
       expect(rotated.SerialNumber).not.toBe(gatewayLeaf.SerialNumber);
       expect((await send(`${gw.url}/sessions/ping`)).status).toBe(200);
