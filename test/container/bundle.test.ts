@@ -201,7 +201,7 @@ describe('the production bundle (what the image copies to /app)', () => {
     const { stdout } = await run(cmd, args, { cwd: scratch, env: { ...IMAGE_ENV, JWT_SECRET_KEY: SECRET } });
     const res = await send(`${base}/private/data`, { headers: { authorization: `Bearer ${stdout.trim()}` } });
     expect(res.status).toBe(200);
-    expect(res.json().headers['x-user-id']).toBe('user-1');
+    expect(res.json<{ headers: Record<string, string> }>().headers['x-user-id']).toBe('user-1');
   });
 
   it('drains on SIGTERM and exits 0', async () => {
