@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { healthHandler } from './builtins/health.js';
+import { healthHandler, overallStatus } from './builtins/health.js';
 import { metricsHandler } from './builtins/metrics.js';
 import { rootHandler } from './builtins/root.js';
 import { parseConfig } from './config/index.js';
@@ -346,11 +346,7 @@ class LucidGateway implements Gateway {
   async health(): Promise<GatewayHealth> {
     const services = this.#serviceHealth();
     const components = await this.#componentHealth();
-    const up = Object.values(services).filter(Boolean).length;
-    const total = Object.keys(services).length;
-    const componentsUp = Object.values(components).every((c) => c.healthy);
-    const status =
-      total > 0 && up === 0 ? 'unhealthy' : up === total && componentsUp ? 'healthy' : 'degraded';
+    const status = overallStatus(services, components);
     return { status, service: this.config.name, version: VERSION, services, components };
   }
 
@@ -369,7 +365,9 @@ class LucidGateway implements Gateway {
         try {
           out[p.name] = await check.call(p);
         } catch (err) {
-          out[p.name] = { healthy: false, detail: { error: (err as Error).message } };
+          // The message may name internal addresses: it goes to the log, not to /health.
+          this.logger.warn({ err, plugin: p.name }, 'health check failed');
+          out[p.name] = { healthy: false, detail: { error: 'health check failed' } };
         }
       }),
     );

@@ -72,6 +72,8 @@ export interface GatewayContext {
   readonly responseHeaders: OutgoingHttpHeaders;
   /** The request body to forward: the client's request, or a wrapper (e.g. a size limit) around it. */
   body: import('node:stream').Readable;
+  /** True when the gateway answers CORS itself; upstream `access-control-*` headers are then dropped. */
+  readonly ownsCors?: boolean;
   /** Set by the proxy: which target served the request (for the access log). */
   target?: Target;
   /** Milliseconds (performance.now()) when the gateway received the request. */

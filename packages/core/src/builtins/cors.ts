@@ -56,6 +56,7 @@ export function cors(opts: ServerConfig['cors']): ((ctx: GatewayContext) => bool
     const headers = ctx.req.headers;
     const origin = headers.origin;
     const out = ctx.responseHeaders;
+    (ctx as { ownsCors?: boolean }).ownsCors = true;
     // With a list, the answer depends on Origin; say so even when it is absent, so caches do not mix them.
     if (!any) out.vary = 'Origin';
     if (origin === undefined) return false;

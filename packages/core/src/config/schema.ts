@@ -225,6 +225,10 @@ export const serverSchema = z.strictObject({
         .default(['x-request-id', 'retry-after', 'ratelimit', 'ratelimit-policy']),
       maxAge: duration.default(600_000),
     })
+    .refine((c) => !(c.credentials && c.origins.includes('*')), {
+      message: 'origins: ["*"] cannot be used with credentials: true (list the origins instead)',
+      path: ['origins'],
+    })
     .optional(),
   allowedHosts: z.array(z.string().toLowerCase()).default(['*']),
   /** Which engine forwards plain HTTP; WebSockets always use http-proxy-3. */

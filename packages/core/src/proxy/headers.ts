@@ -79,10 +79,38 @@ export function clientResponseHeaders(
     if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
     out[name] = upstream[name];
   }
-  const extra = ctx.responseHeaders;
-  for (const name in extra) out[name] = extra[name];
-  out['x-request-id'] = ctx.requestId;
+  addGatewayResponseHeaders(ctx, out);
   return out;
+}
+
+/**
+ * Adds the gateway's response headers onto an upstream's (already free of hop-by-hop ones):
+ * the gateway's win, except `Vary`, which is merged so the upstream's cache keys survive.
+ */
+export function addGatewayResponseHeaders(
+  ctx: GatewayContext,
+  out: OutgoingHttpHeaders | IncomingHttpHeaders,
+): void {
+  if (ctx.ownsCors) {
+    for (const name in out) if (name.startsWith('access-control-')) delete out[name];
+  }
+  const extra = ctx.responseHeaders;
+  for (const name in extra) {
+    const value = extra[name];
+    if (name === 'vary' && out.vary !== undefined) out.vary = mergeVary(String(out.vary), String(value));
+    else (out as OutgoingHttpHeaders)[name] = value;
+  }
+  out['x-request-id'] = ctx.requestId;
+}
+
+function mergeVary(a: string, b: string): string {
+  if (a.trim() === '*' || b.trim() === '*') return '*';
+  const seen = new Set(a.split(',').map((v) => v.trim().toLowerCase()));
+  const extra = b
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '' && !seen.has(v.toLowerCase()));
+  return extra.length ? `${a}, ${extra.join(', ')}` : a;
 }
 
 /** Strips hop-by-hop headers in place (for engines that copy the upstream's headers themselves). */

@@ -11,7 +11,7 @@ import type {
   Target,
   TransportOptions,
 } from '../types.js';
-import { stripHopByHop } from './headers.js';
+import { addGatewayResponseHeaders, stripHopByHop } from './headers.js';
 import { hasRequestBody } from './request-body.js';
 import { ClientAbortedError } from './undici-engine.js';
 import { UpstreamTimeoutError } from './upstream-error.js';
@@ -20,8 +20,13 @@ import { type TunnelResult, tunnelWebSocket } from './websocket-tunnel.js';
 const kCtx = Symbol('lucid.ctx');
 const kTimeout = Symbol('lucid.responseTimeout');
 const kBytes = Symbol('lucid.bytes');
+const kProxyReq = Symbol('lucid.proxyReq');
 
-type CarriesCtx = IncomingMessage & { [kCtx]?: GatewayContext; [kBytes]?: number };
+type CarriesCtx = IncomingMessage & {
+  [kCtx]?: GatewayContext;
+  [kBytes]?: number;
+  [kProxyReq]?: ClientRequest;
+};
 
 /**
  * Forwards with http-proxy-3 over node:http keep-alive agents (one per target and transport).
@@ -38,7 +43,8 @@ export class HttpProxyEngine implements ProxyEngine {
     // Registered once: per-request work finds its context on the request.
     this.#proxy.on(
       'proxyReq',
-      (proxyReq: ClientRequest, _req: IncomingMessage, _res: unknown, options: unknown) => {
+      (proxyReq: ClientRequest, req: IncomingMessage, _res: unknown, options: unknown) => {
+        (req as CarriesCtx)[kProxyReq] = proxyReq;
         const ms = (options as { [kTimeout]?: number })[kTimeout];
         if (!ms) return;
         const timer = setTimeout(() => proxyReq.destroy(new UpstreamTimeoutError(ms)), ms);
@@ -49,11 +55,7 @@ export class HttpProxyEngine implements ProxyEngine {
     this.#proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
       stripHopByHop(proxyRes.headers);
       const ctx = (req as CarriesCtx)[kCtx];
-      if (ctx) {
-        const extra = ctx.responseHeaders;
-        for (const name in extra) proxyRes.headers[name] = extra[name] as string;
-        proxyRes.headers['x-request-id'] = ctx.requestId;
-      }
+      if (ctx) addGatewayResponseHeaders(ctx, proxyRes.headers);
       (req as CarriesCtx)[kBytes] = 0;
       proxyRes.on('data', (chunk: Buffer) => {
         (req as CarriesCtx)[kBytes]! += chunk.length;
@@ -79,6 +81,16 @@ export class HttpProxyEngine implements ProxyEngine {
         else reject(new ClientAbortedError());
       };
       res.once('close', onClose);
+      if (ctx.body !== req) {
+        // A wrapped body (the size limit) fails on its own: abort the upstream request and answer.
+        ctx.body.once('error', (err) => {
+          if (failed) return;
+          failed = true;
+          res.off('close', onClose);
+          (req as CarriesCtx)[kProxyReq]?.destroy();
+          reject(err);
+        });
+      }
       this.#proxy.web(
         req,
         res,
@@ -90,6 +102,7 @@ export class HttpProxyEngine implements ProxyEngine {
           [kTimeout]: outgoing.timeout,
         } as never,
         (err: Error) => {
+          if (failed) return;
           failed = true;
           res.off('close', onClose);
           reject(res.destroyed && !res.headersSent ? new ClientAbortedError() : err);
@@ -102,7 +115,13 @@ export class HttpProxyEngine implements ProxyEngine {
    * Carries a WebSocket: the sockets are joined only once the upstream answers 101, a non-101 answer
    * is relayed as a normal response, and both sockets close together (see `tunnelWebSocket`).
    */
-  upgrade(ctx: GatewayContext, socket: Duplex, head: Buffer, target: Target, outgoing: OutgoingRequest): Promise<TunnelResult> {
+  upgrade(
+    ctx: GatewayContext,
+    socket: Duplex,
+    head: Buffer,
+    target: Target,
+    outgoing: OutgoingRequest,
+  ): Promise<TunnelResult> {
     return tunnelWebSocket(ctx, socket as Socket, head, target, outgoing, this.#tunnels);
   }
 
