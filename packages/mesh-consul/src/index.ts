@@ -5,7 +5,7 @@ export { createConsulApi } from './client/consul-client.js';
 export type { CaRoots, HealthEntry, LeafCert } from './client/types.js';
 export { parseMeshConfig } from './config/parse.js';
 export type { ConsulConfig, MeshConfig, MeshConfigInput, RegisterConfig } from './config/schema.js';
-export { consulConfigSchema, meshConfigSchema } from './config/schema.js';
+export { consulConfigSchema, meshConfigSchema, registerConfigSchema } from './config/schema.js';
 export { parseServiceSpiffeId, serviceSpiffeId, spiffeIdentityCheck, uriSans } from './connect/spiffe.js';
 export type { ConsulDiscovery, ServiceDiscoveryState, StaleReason } from './discovery/index.js';
 export { consulDiscovery, toTargets } from './discovery/index.js';

@@ -22,7 +22,7 @@ const consulUrl = z
     return url;
   });
 
-const registerSchema = z.strictObject({
+export const registerConfigSchema = z.strictObject({
   /** The service name the gateway registers under. */
   name: z.string().min(1).default('lucid-api-gateway'),
   /** Unique per instance; defaults to `<name>-<hostname>-<port>`. */
@@ -77,7 +77,7 @@ export const consulConfigSchema = z.strictObject({
     .prefault({})
     .refine((b) => b.min > 0 && b.min <= b.max, { message: 'backoff needs 0 < min <= max' }),
   /** Register the gateway itself in Consul while it runs. */
-  register: registerSchema.optional(),
+  register: registerConfigSchema.optional(),
   /** Consul Connect mTLS to upstreams that use `discovery: consul`. */
   connect: z
     .strictObject({
@@ -96,4 +96,4 @@ export const meshConfigSchema = z.strictObject({
 export type MeshConfigInput = z.input<typeof meshConfigSchema>;
 export type MeshConfig = z.output<typeof meshConfigSchema>;
 export type ConsulConfig = z.output<typeof consulConfigSchema>;
-export type RegisterConfig = z.output<typeof registerSchema>;
+export type RegisterConfig = z.output<typeof registerConfigSchema>;

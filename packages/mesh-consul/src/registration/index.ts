@@ -1,7 +1,7 @@
 import type { PluginSetup } from '@lucid/gateway-core';
 import { createConsulApi } from '../client/consul-client.js';
 import { parseMeshConfig } from '../config/parse.js';
-import type { MeshConfigInput } from '../config/schema.js';
+import { type MeshConfigInput, registerConfigSchema } from '../config/schema.js';
 import { createMeshContext } from '../context.js';
 import { type ConsulRegistration, createRegistration } from './consul-registration.js';
 
