@@ -23,10 +23,7 @@ export function consulRegistration(
   const config = parseMeshConfig(options);
   const ctx = createMeshContext(config, createConsulApi(config));
   if (deps.logger) ctx.log = deps.logger;
-  const registration = createRegistration(
-    ctx,
-    config.register ?? parseMeshConfig({ consul: { register: {} } }).register!,
-  );
+  const registration = createRegistration(ctx, config.register ?? registerConfigSchema.parse({}));
   return {
     get registration() {
       return registration.registration;
