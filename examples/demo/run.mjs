@@ -87,7 +87,7 @@ function ensureBuilt() {
       process.exit(1);
     }
   };
-  if (!existsSync(`${root}node_modules`)) pnpm('install', '--frozen-lockfile');
+  if (!existsSync(`${root}node_modules`)) pnpm('install');
   const built = ['core', 'middleware-auth', 'middleware-ratelimit', 'mesh-consul', 'cli'].every((p) =>
     existsSync(`${root}packages/${p}/dist/index.js`),
   );
