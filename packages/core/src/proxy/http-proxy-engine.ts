@@ -54,6 +54,9 @@ export class HttpProxyEngine implements ProxyEngine {
     );
     this.#proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
       stripHopByHop(proxyRes.headers);
+      // Ours to decide, not the upstream's: http-proxy-3 would otherwise write `keep-alive`, and Node then
+      // keeps the client's connection open even after the client (or a draining gateway) asked for close.
+      proxyRes.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
       const ctx = (req as CarriesCtx)[kCtx];
       if (ctx) addGatewayResponseHeaders(ctx, proxyRes.headers);
       (req as CarriesCtx)[kBytes] = 0;
