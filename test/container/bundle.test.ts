@@ -82,6 +82,7 @@ describe('the production bundle (what the image copies to /app)', () => {
         '  - { prefix: /public, service: echo, auth: public }',
         '  - { prefix: /private, service: echo }',
         'auth:',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's own ${VAR} substitution
         '  jwt: { secret: "${JWT_SECRET_KEY}", algorithms: [HS256], issuer: lucid-auth, audience: lucid-api }',
         'rateLimit: { store: memory }',
         '',
