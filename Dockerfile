@@ -30,7 +30,7 @@ RUN pnpm fetch
 
 COPY . .
 RUN pnpm install --frozen-lockfile --offline \
- && scripts/bundle.sh /out
+ && bash scripts/bundle.sh /out
 
 # ---------------------------------------------------------------------------------------------------
 # runtime: no shell, no package manager, no curl; node is /nodejs/bin/node.
