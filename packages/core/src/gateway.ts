@@ -255,6 +255,8 @@ class LucidGateway implements Gateway {
         maxHeaderSize: cfg.limits.headers,
         headersTimeout: cfg.timeouts.headers,
         requestTimeout: cfg.timeouts.request,
+        // Node enforces the two timeouts above only on this tick (30 s by default): slow clients got 30 s more.
+        connectionsCheckingInterval: Math.max(100, Math.min(1_000, cfg.timeouts.headers, cfg.timeouts.request)),
         keepAliveTimeout: cfg.timeouts.keepAlive,
         // Duplicate headers stay as Node joins them; the auth plugin checks rawHeaders where it matters.
         joinDuplicateHeaders: false,
