@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -94,6 +95,11 @@ describe('pnpm demo', () => {
     steps = demoSteps(demo.base);
   }, 300_000);
   afterAll(() => stopCleanly(demo));
+
+  it('is what `pnpm demo` runs', () => {
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
+    expect(pkg.scripts.demo).toBe('node examples/demo/run.mjs');
+  });
 
   it('starts five stand-in services and the gateway, each on its own port', async () => {
     expect(demo!.services).toHaveLength(5);
