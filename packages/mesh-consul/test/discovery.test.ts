@@ -122,6 +122,20 @@ describe('consul discovery', () => {
     expect((await discovery.health()).healthy).toBe(true);
   });
 
+  it('starts a second watch of the same service (a config reload) with the known targets at once', async () => {
+    await consul.registerInstance({ name, port: 18_071 });
+    const first = recorder();
+    discovery.watch('sessions', first.onTargets, { service: service({ service: name }) });
+    await first.waitFor((ids) => ids.length === 1);
+    const second = recorder();
+    discovery.watch('sessions', second.onTargets, { service: service({ service: name }) });
+    expect(second.pushes).toEqual([[origin(18_071)]]);
+    // Another query (a tag) is a different list: nothing known yet.
+    const tagged = recorder();
+    discovery.watch('tagged', tagged.onTargets, { service: service({ service: name, tag: 'x' }) });
+    expect(tagged.pushes).toEqual([]);
+  });
+
   it('stops watching when the stop function is called', async () => {
     const rec = recorder();
     const stop = discovery.watch('sessions', rec.onTargets, { service: service({ service: name }) });

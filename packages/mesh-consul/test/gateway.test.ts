@@ -110,6 +110,31 @@ describe('consul mesh through the gateway', () => {
     expect(b.seen.length).toBeGreaterThan(0);
   });
 
+  it.skipIf(realAgent)(
+    'keeps serving across a config reload while Consul is down (known targets carry over)',
+    async () => {
+      const name = consul.unique('sessions');
+      const a = await upstream('a');
+      const plugin = consulMesh(mesh());
+      const gw = await gatewayFor(name, plugin);
+      await consul.registerInstance({ name, port: a.port });
+      await whenDiscovered(plugin, 'sessions', (s) => s.targets === 1);
+      await consul.server!.stop();
+      await gw.gateway.reload({
+        services: { sessions: { discovery: 'consul', consul: { service: name }, balancer: 'round-robin' } },
+        routes: [
+          { prefix: '/sessions', service: 'sessions', auth: 'public' },
+          { prefix: '/v2/sessions', service: 'sessions', auth: 'public' },
+        ],
+        mesh: mesh(),
+      });
+      await whenDiscovered(plugin, 'sessions', (s) => s.stale);
+      expect(await whoAnswers(gw.url, 2)).toEqual(['a', 'a']);
+      const res = await send(`${gw.url}/v2/sessions/ping`);
+      expect(res.status).toBe(200);
+    },
+  );
+
   it.skipIf(realAgent)('keeps traffic flowing to the last known targets while Consul is down', async () => {
     const server = consul.server!;
     const name = consul.unique('sessions');

@@ -48,6 +48,8 @@ interface Watch {
  */
 export function createDiscovery(ctx: MeshContext): ConsulDiscovery {
   const watches = new Set<Watch>();
+  /** Last targets per query, so a new watch of the same query (a config reload) starts with them. */
+  const lastKnown = new Map<string, Target[]>();
   const listeners = new Set<() => void>();
   const notify = () => {
     for (const listener of listeners) listener();
@@ -76,6 +78,7 @@ export function createDiscovery(ctx: MeshContext): ConsulDiscovery {
       ns: svc.consul?.ns,
       connect: useConnect,
     };
+    const queryKey = JSON.stringify([query, scheme]);
     let settle!: () => void;
     const w: Watch = {
       serviceName,
@@ -91,6 +94,7 @@ export function createDiscovery(ctx: MeshContext): ConsulDiscovery {
     const push = (targets: Target[]) => {
       w.key = targetsKey(targets);
       w.last = targets;
+      lastKnown.set(queryKey, targets);
       w.state.targets = targets.length;
       try {
         onTargets(targets);
@@ -158,6 +162,8 @@ export function createDiscovery(ctx: MeshContext): ConsulDiscovery {
       await loop.done;
     };
     watches.add(w);
+    const known = lastKnown.get(queryKey);
+    if (known) push(known);
     return () => {
       void w.stop();
     };
