@@ -11,7 +11,7 @@ import { parseConfig } from './config/index.js';
 import type { GatewayConfig } from './config/schema.js';
 import { RequestContext } from './context.js';
 import { GatewayError, isGatewayError, sendProblem } from './errors.js';
-import { clientAddress } from './http/client-address.js';
+import { clientAddress, hasDuplicateHost } from './http/client-address.js';
 import { normalizePath } from './http/normalize-path.js';
 import { requestIdOf, traceparentOf } from './http/request-id.js';
 import { logAccess } from './observability/access-log.js';
@@ -189,6 +189,9 @@ class LucidGateway implements Gateway {
     const { path, search } = normalizePath(ctx.req.url ?? '');
     ctx.path = path;
     ctx.search = search;
+    if (hasDuplicateHost(ctx.req.rawHeaders)) {
+      throw new GatewayError('GW_BAD_REQUEST', { detail: 'more than one Host header' });
+    }
     rt.checkHost?.(ctx);
     if (rt.cors?.(ctx)) return;
     const match = rt.router.match(ctx.req.method ?? 'GET', ctx.forwarded.host, path);

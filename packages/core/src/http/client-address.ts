@@ -21,6 +21,21 @@ export function compileTrust(cidrs: readonly string[]): TrustCheck | undefined {
   };
 }
 
+/**
+ * Whether the request carried more than one Host line (RFC 9112 §3.2: answer 400). Node keeps the
+ * first; a proxy in front may have used another, so the two would disagree on where it goes.
+ */
+export function hasDuplicateHost(rawHeaders: readonly string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length !== 4 || name.toLowerCase() !== 'host') continue;
+    if (seen) return true;
+    seen = true;
+  }
+  return false;
+}
+
 /** `::ffff:10.0.0.1` → `10.0.0.1`, so one client has one address whatever the socket family. */
 export function plainAddress(addr: string | undefined): string {
   if (!addr) return '';
