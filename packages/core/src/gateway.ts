@@ -8,7 +8,7 @@ import { healthHandler, overallStatus } from './builtins/health.js';
 import { metricsHandler } from './builtins/metrics.js';
 import { rootHandler } from './builtins/root.js';
 import { parseConfig } from './config/index.js';
-import type { GatewayConfig } from './config/schema.js';
+import { type GatewayConfig, HTTP_METHODS } from './config/schema.js';
 import { RequestContext } from './context.js';
 import { GatewayError, isGatewayError, sendProblem } from './errors.js';
 import { clientAddress, hasDuplicateHost } from './http/client-address.js';
@@ -201,6 +201,10 @@ class LucidGateway implements Gateway {
         : new GatewayError('GW_METHOD_NOT_ALLOWED', { headers: { allow: match.allow.join(', ') } });
     }
     ctx.route = match;
+    // Only a route without a method list takes TRACE here; it would echo cookies and credentials back (XST).
+    if (ctx.req.method === 'TRACE') {
+      throw new GatewayError('GW_METHOD_NOT_ALLOWED', { headers: { allow: HTTP_METHODS.join(', ') } });
+    }
   }
 
   #fail(ctx: RequestContext, err: unknown): void {
