@@ -55,6 +55,8 @@ export function upstreamRequestHeaders(
   const out: OutgoingHttpHeaders = {};
   for (const name in incoming) {
     if (HOP_BY_HOP.has(name) || GATEWAY_OWNED.has(name) || listed?.has(name)) continue;
+    // CGI-style servers read `X_User_Id` as `X-User-Id`: a way round every header the gateway owns (nginx drops them too).
+    if (name.includes('_')) continue;
     out[name] = incoming[name];
   }
   out.host = preserveHost && ctx.forwarded.host ? ctx.forwarded.host : target.url.host;
