@@ -72,6 +72,46 @@ describe('blockingLoop', () => {
     expect(sent.every((s) => s.wait === 1_000)).toBe(true);
   });
 
+  it('never spins: an unchanged index waits out the longer gap, a change only the short one', async () => {
+    // An agent that ignores blocking: every read answers at once, mostly with the same index.
+    const answers = [5n, 5n, 6n, 6n];
+    const pauses: number[] = [];
+    let finish!: () => void;
+    const finished = new Promise<void>((r) => {
+      finish = r;
+    });
+    const loop = blockingLoop<number>({
+      read: async ({ signal }) => {
+        const next = answers.shift();
+        if (next === undefined) {
+          finish();
+          return new Promise((_resolve, reject) =>
+            signal.addEventListener('abort', () => reject(signal.reason)),
+          );
+        }
+        return { body: 1, index: next };
+      },
+      onAnswer() {},
+      onError() {},
+      wait: 60_000,
+      backoff: { min: 10, max: 10 },
+      minInterval: 100,
+      unchangedInterval: 1_000,
+      pause: async (ms) => {
+        pauses.push(ms);
+      },
+    });
+    await finished;
+    loop.stop();
+    await loop.done;
+    // 0->5 changed, 5->5 unchanged, 5->6 changed, 6->6 unchanged.
+    expect(pauses).toHaveLength(4);
+    expect(pauses[0]).toBeLessThanOrEqual(100);
+    expect(pauses[1]).toBeGreaterThan(900);
+    expect(pauses[2]).toBeLessThanOrEqual(100);
+    expect(pauses[3]).toBeGreaterThan(900);
+  });
+
   it('reports failures with their attempt count and recovers', async () => {
     const attempts: number[] = [];
     let calls = 0;

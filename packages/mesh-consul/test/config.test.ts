@@ -85,6 +85,10 @@ describe('mesh config', () => {
       path: 'mesh.consul.tls',
       message: 'a client certificate needs both "cert" and "key"',
     });
+    expect(error({ consul: { url: 'http://consul:8500', tls: { ca: '/ca.pem' } } })[0]).toEqual({
+      path: 'mesh.consul.tls',
+      message: 'TLS settings need an https:// url (got http://consul:8500)',
+    });
     expect(error({ consul: { regster: {} } })[0]).toEqual({
       path: 'mesh.consul.regster',
       message: 'unknown key (did you mean "register"?)',

@@ -11,8 +11,16 @@ export interface BlockingLoopOptions<T> {
   onError(err: unknown, attempt: number): void;
   wait: number;
   backoff: { min: number; max: number };
-  /** Least time between two reads, so a misbehaving index can never make the loop spin. */
+  /** Least time between the starts of two reads (default 100ms). */
   minInterval?: number;
+  /**
+   * Least time between two reads when the index did not change (default 1s): a blocking read
+   * that returns early without a change (an idempotent write, or a proxy that does not block)
+   * must not turn into a busy loop.
+   */
+  unchangedInterval?: number;
+  /** How the loop waits (tests observe the delays through it). */
+  pause?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 export interface BlockingLoop {
@@ -35,10 +43,13 @@ export function blockingLoop<T>(opts: BlockingLoopOptions<T>): BlockingLoop {
   const controller = new AbortController();
   const { signal } = controller;
   const minInterval = opts.minInterval ?? 100;
+  const unchangedInterval = opts.unchangedInterval ?? 1_000;
+  const wait = opts.pause ?? pause;
 
   async function run(): Promise<void> {
     let index = 0n;
     let failures = 0;
+    let changed = true;
     while (!signal.aborted) {
       const started = performance.now();
       try {
@@ -46,7 +57,7 @@ export function blockingLoop<T>(opts: BlockingLoopOptions<T>): BlockingLoop {
         if (signal.aborted) return;
         failures = 0;
         const next = nextIndex(index, answer.index);
-        const changed = next !== index;
+        changed = next !== index;
         index = next;
         opts.onAnswer(answer.body, { changed });
       } catch (err) {
@@ -55,10 +66,12 @@ export function blockingLoop<T>(opts: BlockingLoopOptions<T>): BlockingLoop {
         // Read at once after a failure: a blocking read would hide Consul's recovery for up to `wait`.
         index = 0n;
         opts.onError(err, failures);
-        await pause(backoffDelay(failures, opts.backoff), signal);
+        await wait(backoffDelay(failures, opts.backoff), signal);
         continue;
       }
-      await pause(minInterval - (performance.now() - started), signal);
+      const gap = changed ? minInterval : unchangedInterval;
+      const rest = gap - (performance.now() - started);
+      if (rest > 0) await wait(rest, signal);
     }
   }
 

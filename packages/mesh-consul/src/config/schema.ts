@@ -44,49 +44,59 @@ export const registerConfigSchema = z.strictObject({
     .prefault({}),
 });
 
-export const consulConfigSchema = z.strictObject({
-  /** Agent address; `CONSUL_HTTP_ADDR` (and `CONSUL_HTTP_SSL`), else `http://127.0.0.1:8500`. */
-  url: consulUrl,
-  /** ACL token; `CONSUL_HTTP_TOKEN` when omitted. */
-  token: z
-    .string()
-    .optional()
-    .transform((v) => v || process.env.CONSUL_HTTP_TOKEN || undefined),
-  /** TLS to the agent: CA and client certificate (paths or PEM); `CONSUL_CACERT`, `CONSUL_CLIENT_CERT`, `CONSUL_CLIENT_KEY` when omitted. */
-  tls: z
-    .strictObject({
-      ca: pem.optional(),
-      cert: pem.optional(),
-      key: pem.optional(),
-      servername: z.string().optional(),
-      rejectUnauthorized: z.boolean().default(true),
-    })
-    .optional()
-    .refine((tls) => !tls || Boolean(tls.cert) === Boolean(tls.key), {
-      message: 'a client certificate needs both "cert" and "key"',
-    }),
-  /** Datacenter to query; the agent's own when omitted (a service's `consul.dc` wins). */
-  datacenter: z.string().min(1).optional(),
-  /** How long one blocking query may wait for a change (Consul caps it at 10m). */
-  wait: duration
-    .default(55_000)
-    .refine((ms) => ms >= 1_000 && ms <= MAX_WAIT_MS, { message: 'wait is between "1s" and "10m"' }),
-  /** Delay between retries after a Consul error: exponential from `min` to `max`, with jitter. */
-  backoff: z
-    .strictObject({ min: duration.default(500), max: duration.default(30_000) })
-    .prefault({})
-    .refine((b) => b.min > 0 && b.min <= b.max, { message: 'backoff needs 0 < min <= max' }),
-  /** Register the gateway itself in Consul while it runs. */
-  register: registerConfigSchema.optional(),
-  /** Consul Connect mTLS to upstreams that use `discovery: consul`. */
-  connect: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      /** The service identity whose leaf certificate the gateway presents; `register.name` or `lucid-api-gateway`. */
-      service: z.string().min(1).optional(),
-    })
-    .optional(),
-});
+export const consulConfigSchema = z
+  .strictObject({
+    /** Agent address; `CONSUL_HTTP_ADDR` (and `CONSUL_HTTP_SSL`), else `http://127.0.0.1:8500`. */
+    url: consulUrl,
+    /** ACL token; `CONSUL_HTTP_TOKEN` when omitted. */
+    token: z
+      .string()
+      .optional()
+      .transform((v) => v || process.env.CONSUL_HTTP_TOKEN || undefined),
+    /** TLS to the agent: CA and client certificate (paths or PEM); `CONSUL_CACERT`, `CONSUL_CLIENT_CERT`, `CONSUL_CLIENT_KEY` when omitted. */
+    tls: z
+      .strictObject({
+        ca: pem.optional(),
+        cert: pem.optional(),
+        key: pem.optional(),
+        servername: z.string().optional(),
+        rejectUnauthorized: z.boolean().default(true),
+      })
+      .optional()
+      .refine((tls) => !tls || Boolean(tls.cert) === Boolean(tls.key), {
+        message: 'a client certificate needs both "cert" and "key"',
+      }),
+    /** Datacenter to query; the agent's own when omitted (a service's `consul.dc` wins). */
+    datacenter: z.string().min(1).optional(),
+    /** How long one blocking query may wait for a change (Consul caps it at 10m). */
+    wait: duration
+      .default(55_000)
+      .refine((ms) => ms >= 1_000 && ms <= MAX_WAIT_MS, { message: 'wait is between "1s" and "10m"' }),
+    /** Delay between retries after a Consul error: exponential from `min` to `max`, with jitter. */
+    backoff: z
+      .strictObject({ min: duration.default(500), max: duration.default(30_000) })
+      .prefault({})
+      .refine((b) => b.min > 0 && b.min <= b.max, { message: 'backoff needs 0 < min <= max' }),
+    /** Register the gateway itself in Consul while it runs. */
+    register: registerConfigSchema.optional(),
+    /** Consul Connect mTLS to upstreams that use `discovery: consul`. */
+    connect: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** The service identity whose leaf certificate the gateway presents; `register.name` or `lucid-api-gateway`. */
+        service: z.string().min(1).optional(),
+      })
+      .optional(),
+  })
+  .superRefine((consul, ctx) => {
+    if (consul.tls && consul.url.startsWith('http:')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tls'],
+        message: `TLS settings need an https:// url (got ${consul.url})`,
+      });
+    }
+  });
 
 /** The config's `mesh:` section. */
 export const meshConfigSchema = z.strictObject({
