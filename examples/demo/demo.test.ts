@@ -5,6 +5,8 @@ import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// Builds when a package's sources are newer than its dist/, under the lock the CLI's tests share.
+import { ensureBuilt } from '../../packages/cli/test/support/build.js';
 import { demoSteps, type DemoStep as Step } from './steps.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -90,6 +92,7 @@ describe('pnpm demo', () => {
   let steps: Step[];
 
   beforeAll(async () => {
+    await ensureBuilt();
     demo = launchDemo();
     await demo.ready;
     steps = demoSteps(demo.base);
@@ -135,6 +138,7 @@ describe.skipIf(!hasCurl)('pnpm demo, pasted into a shell', () => {
   let demo: Demo | undefined;
 
   beforeAll(async () => {
+    await ensureBuilt();
     demo = launchDemo();
     await demo.ready;
   }, 300_000);

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from '../../packages/cli/test/support/build.js';
 import { send } from '../../test/helpers/http.js';
 import { type RedisServer, startRedis } from '../../test/helpers/redis.js';
 import { type RunningService, startServices } from '../demo/services/index.mjs';
@@ -21,7 +22,7 @@ const URL_VARS = {
 } as const;
 
 // Runs the example as its README says (from its folder, the config found by name, --env-file),
-// against the demo's stand-in services and a real redis-server; the built CLI (the test command builds first).
+// against the demo's stand-in services and a real redis-server, with the built CLI.
 describe('examples/standalone', () => {
   const secret = randomBytes(32).toString('base64url');
   let services: Record<keyof typeof URL_VARS, RunningService> | undefined;
@@ -31,6 +32,7 @@ describe('examples/standalone', () => {
   let base: string;
 
   beforeAll(async () => {
+    await ensureBuilt();
     services = await startServices({ secret });
     redis = await startRedis();
     const env: Record<string, string> = {
@@ -57,7 +59,7 @@ describe('examples/standalone', () => {
       exited.then(([code]) => reject(new Error(`the gateway exited (${code}):\n${out}`)));
     });
     base = `http://127.0.0.1:${port}`;
-  });
+  }, 300_000);
 
   afterAll(async () => {
     if (gateway && gateway.exitCode === null && gateway.signalCode === null) {
@@ -105,6 +107,7 @@ describe('examples/standalone', () => {
 
 describe('examples/consul', () => {
   it('is a valid config whose meshed services come from Consul', async () => {
+    await ensureBuilt();
     const env = { ...process.env, JWT_SECRET_KEY: randomBytes(32).toString('base64url') };
     const cwd = fileURLToPath(new URL('../consul/', import.meta.url));
     await run(process.execPath, [bin, 'validate'], { cwd, env });
@@ -113,5 +116,5 @@ describe('examples/consul', () => {
     const upstream = Object.fromEntries(routes.map((r) => [r.prefix, r.upstream?.[0]]));
     expect(upstream['/sessions']).toBe('(consul: lucid-session-api)');
     expect(upstream['/admin']).toMatch(/^http:\/\//);
-  });
+  }, 300_000);
 });

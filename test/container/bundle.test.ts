@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from '../../packages/cli/test/support/build.js';
 import { send } from '../helpers/http.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { execForm, parseDockerfile } from './dockerfile.js';
@@ -23,7 +24,6 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
 const NONROOT = 65532;
 const SECRET = 'bundle-test-secret-that-is-long-enough-for-hs256';
-const PACKAGES = ['core', 'cli', 'middleware-auth', 'middleware-ratelimit', 'mesh-consul'];
 // The environment the container runs with: the Dockerfile's ENV, and HOME from distroless's passwd
 // entry for 65532 (which this machine lacks, and without which os.homedir() throws).
 const IMAGE_ENV = { NODE_ENV: 'production', HOME: '/home/nonroot' };
@@ -62,10 +62,10 @@ describe('the production bundle (what the image copies to /app)', () => {
     scratch = mkdtempSync(join(tmpdir(), 'lucid-bundle-'));
     chmodSync(scratch, 0o755);
     app = join(scratch, 'app');
-    // The image's builder runs the same script; with the packages already built (`pnpm test` builds
-    // first) it skips the build, so it never rewrites dist/ under other tests that use it.
-    const built = PACKAGES.every((p) => existsSync(`${root}packages/${p}/dist/index.js`));
-    await run('bash', [`${root}scripts/bundle.sh`, app, ...(built ? ['--skip-build'] : [])], {
+    // The image's builder runs the same script. Here the packages are built (when stale) under the
+    // lock the CLI's tests share, so no two builds rewrite dist/ at once; the script then skips its own.
+    await ensureBuilt();
+    await run('bash', [`${root}scripts/bundle.sh`, app, '--skip-build'], {
       cwd: root,
       maxBuffer: 64 * 1024 * 1024,
     });
