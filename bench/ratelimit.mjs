@@ -42,8 +42,79 @@ if (process.argv[2] === '--serve') {
   await gateway.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
   console.error('ready');
   process.on('SIGTERM', () => gateway.close({ graceMs: 500 }).then(() => process.exit(0)));
+} else if (process.argv[2] === '--stores') {
+  await stores(process.argv[3]);
 } else {
   await main();
+}
+
+/** The limiter alone, in this process: the middleware on the memory store, and RedisStore.consume with 64 in flight. */
+async function stores(redisUrl) {
+  const { MemoryStore, RedisStore, rateLimit } = await import('@lucid/middleware-ratelimit');
+  const policy = { limit: 1_000_000_000, windowMs: 3_600_000 };
+  const seconds = Number(process.env.BENCH_SECONDS ?? 10) / 2;
+  const out = [];
+
+  const plugin = rateLimit({ keyBy: 'user', tiers: { bench: '1000000000/hour' }, defaultTier: 'bench' });
+  const route = { id: '/api', kind: 'proxy', exact: false, config: { prefix: '/api' }, service: undefined };
+  const mw = plugin.middleware(route);
+  const next = () => Promise.resolve();
+  for (const [label, ipOf] of [
+    ['middleware + memory, one key', () => '203.0.113.1'],
+    ['middleware + memory, 10k keys', (i) => `10.0.${(i >> 8) & 39}.${i & 255}`],
+  ]) {
+    let n = 0;
+    const until = performance.now() + seconds * 1000;
+    while (performance.now() < until) {
+      for (let j = 0; j < 10_000; j++, n++) {
+        await mw({ clientIp: ipOf(n), state: {}, responseHeaders: {}, req: { headers: {} } }, next);
+      }
+    }
+    out.push({ label, opsPerSec: n / seconds });
+  }
+  await plugin.stop();
+
+  const memory = new MemoryStore();
+  for (const [label, keyOf] of [
+    ['MemoryStore.consumeSync, one key', () => 'k'],
+    ['MemoryStore.consumeSync, 10k keys', (i) => `k${i % 10_000}`],
+  ]) {
+    let n = 0;
+    const until = performance.now() + seconds * 1000;
+    while (performance.now() < until)
+      for (let j = 0; j < 10_000; j++, n++) memory.consumeSync(keyOf(n), policy);
+    out.push({ label, opsPerSec: n / seconds });
+  }
+  await memory.close();
+
+  const redis = new RedisStore({ url: redisUrl, commandTimeout: 1_000 });
+  await redis.connect();
+  for (const [label, keyOf] of [
+    ['RedisStore.consume, one key, 64 in flight', () => 'lucid:rl:{bench}'],
+    ['RedisStore.consume, 10k keys, 64 in flight', (i) => `lucid:rl:{bench-${i % 10_000}}`],
+  ]) {
+    let n = 0;
+    const latencies = [];
+    const until = performance.now() + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (performance.now() < until) {
+          const started = performance.now();
+          await redis.consume(keyOf(n++), policy);
+          latencies.push(performance.now() - started);
+        }
+      }),
+    );
+    latencies.sort((a, b) => a - b);
+    out.push({
+      label,
+      opsPerSec: n / seconds,
+      p50: latencies[latencies.length >> 1],
+      p99: latencies[Math.floor(latencies.length * 0.99)],
+    });
+  }
+  await redis.close();
+  process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
 async function main() {
@@ -137,6 +208,7 @@ end
 
   const modes = ['none', 'memory', 'redis', 'redis-10k-keys'];
   const runs = Object.fromEntries(modes.map((m) => [m, []]));
+  let storeRuns = [];
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const mode of round % 2 ? modes : [...modes].reverse()) {
@@ -165,6 +237,14 @@ end
         }
       }
     }
+    const [c, a] = pinned(gatewayCpu, process.execPath, [
+      fileURLToPath(import.meta.url),
+      '--stores',
+      `redis://127.0.0.1:${redisPort}`,
+    ]);
+    storeRuns = JSON.parse(
+      execFileSync(c, a, { encoding: 'utf8', env: { ...process.env, BENCH_SECONDS: String(SECONDS) } }),
+    );
   } finally {
     await stop(upstream);
     await stop(redis);
@@ -185,6 +265,12 @@ end
     const rps = median(rs.map((r) => r.rps));
     console.log(
       `| ${mode} | ${rps.toFixed(0)} | ${(rps / base).toFixed(2)}x | ${median(rs.map((r) => r.p50)).toFixed(2)} | ${median(rs.map((r) => r.p99)).toFixed(2)} | ${rs.reduce((a, r) => a + r.errors, 0)} |`,
+    );
+  }
+  console.log('\n| limiter alone (in process) | ops/s | p50 ms | p99 ms |\n|---|---:|---:|---:|');
+  for (const r of storeRuns) {
+    console.log(
+      `| ${r.label} | ${r.opsPerSec.toFixed(0)} | ${r.p50?.toFixed(2) ?? '-'} | ${r.p99?.toFixed(2) ?? '-'} |`,
     );
   }
 }
