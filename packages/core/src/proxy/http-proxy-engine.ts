@@ -72,6 +72,8 @@ export class HttpProxyEngine implements ProxyEngine {
 
   forward(ctx: GatewayContext, target: Target, outgoing: OutgoingRequest): Promise<ForwardResult> {
     const { req, res } = ctx;
+    // Decided on the client's headers: the upstream's, swapped in below, carry no Transfer-Encoding.
+    const limitedBody = hasRequestBody(req) && ctx.body !== req ? ctx.body : undefined;
     (req as CarriesCtx)[kCtx] = ctx;
     req.url = outgoing.path;
     req.headers = outgoing.headers as IncomingMessage['headers'];
@@ -101,7 +103,7 @@ export class HttpProxyEngine implements ProxyEngine {
           target: target.url,
           agent: this.#agent(target, outgoing.transport),
           ...(outgoing.transport.tls ?? {}),
-          buffer: hasRequestBody(req) && ctx.body !== req ? ctx.body : undefined,
+          buffer: limitedBody,
           [kTimeout]: outgoing.timeout,
         } as never,
         (err: Error) => {
