@@ -272,6 +272,8 @@ class LucidGateway implements Gateway {
       this.handler,
     );
     server.on('upgrade', this.upgrade);
+    // `Expect: 100-continue` is ours to answer: the proxy invites the body once the request may go on.
+    server.on('checkContinue', this.handler);
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => rejectBadRequest(err, socket));
     this.#server = server;
     await new Promise<void>((resolve, reject) => {

@@ -8,7 +8,7 @@ import type { TargetState } from '../upstream/target-state.js';
 import { staticTls } from '../upstream/tls.js';
 import { upstreamRequestHeaders } from './headers.js';
 import type { HttpProxyEngine } from './http-proxy-engine.js';
-import { hasRequestBody } from './request-body.js';
+import { hasRequestBody, inviteBody } from './request-body.js';
 import { classifyUpstreamError, errorCode, retryableFailure, toGatewayError } from './upstream-error.js';
 
 export { staticTls } from '../upstream/tls.js';
@@ -73,6 +73,7 @@ export function forwardTo(route: Route, deps: ForwardDeps) {
     const mayRetry =
       maxRetries > 0 && (IDEMPOTENT.has(method) || ctx.state.retryable === true) && !hasRequestBody(ctx.req);
     const path = ctx.route.upstreamPath + ctx.search;
+    inviteBody(ctx.res);
     let tried = NONE;
     for (;;) {
       const state = pool.pick(tried);
