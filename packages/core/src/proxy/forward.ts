@@ -75,6 +75,7 @@ export function forwardTo(route: Route, deps: ForwardDeps) {
     const path = ctx.route.upstreamPath + ctx.search;
     inviteBody(ctx.res);
     let tried = NONE;
+    let fresh = false;
     for (;;) {
       const state = pool.pick(tried);
       ctx.target = state.target;
@@ -85,6 +86,7 @@ export function forwardTo(route: Route, deps: ForwardDeps) {
           headers: upstreamRequestHeaders(ctx, state.target, service.preserveHost),
           timeout,
           transport: transport(),
+          fresh,
         });
         pool.release(state, result.status >= 500 ? 'http-5xx' : 'ok');
         (ctx as { bytesSent?: number }).bytesSent = result.bytes;
@@ -104,10 +106,12 @@ export function forwardTo(route: Route, deps: ForwardDeps) {
           !ctx.res.headersSent &&
           !ctx.res.destroyed &&
           retryableFailure(err) &&
-          pool.tryRetry()
+          pool.tryRetry(state, outcome)
         ) {
           tried = [...tried, state];
           ctx.log.debug({ target: state.target.id, code: errorCode(err), retry: tried.length }, 'retrying');
+          // A lost pooled connection: its idle siblings may be closing too, so retry on a new one.
+          fresh = outcome === 'error';
           continue;
         }
         if (ctx.res.headersSent) {
@@ -161,7 +165,12 @@ export function upgradeTo(route: Route, deps: Omit<ForwardDeps, 'engine'> & { en
         const outcome = classifyUpstreamError(err);
         pool.release(state, outcome);
         metrics.upstreamFinished(serviceName, (performance.now() - started) / 1000, outcome);
-        if (tried.length < maxRetries && !socket.destroyed && retryableFailure(err) && pool.tryRetry()) {
+        if (
+          tried.length < maxRetries &&
+          !socket.destroyed &&
+          retryableFailure(err) &&
+          pool.tryRetry(state, outcome)
+        ) {
           tried = [...tried, state];
           continue;
         }

@@ -339,6 +339,22 @@ describe('UpstreamPool: retries', () => {
     expect(allowed).toBe(20);
   });
 
+  it('retries a lost connection for free when the target answered just before (the keep-alive race)', () => {
+    const { pool } = harness({ targets: [A], retry: { budget: 0 } });
+    while (pool.tryRetry()) {} // the floor is spent
+    pool.release(pool.pick(), 'ok');
+    const lost = pool.pick();
+    pool.release(lost, 'error');
+    expect(pool.tryRetry(lost, 'error')).toBe(true);
+    const again = pool.pick([lost]);
+    pool.release(again, 'error');
+    expect(pool.tryRetry(again, 'error')).toBe(false); // two in a row: not a race, spend the budget
+    pool.release(pool.pick(), 'ok');
+    const refused = pool.pick();
+    pool.release(refused, 'unavailable');
+    expect(pool.tryRetry(refused, 'unavailable')).toBe(false); // a refused connection is never free
+  });
+
   it('counts only first attempts as requests for the budget', () => {
     const { pool } = harness({ targets: [A], retry: { budget: 0.5 } });
     for (let i = 0; i < 100; i++) {

@@ -181,8 +181,13 @@ export class UpstreamPool {
     }
   }
 
-  /** Whether one more retry fits the budget, so retries cannot multiply the load during an outage. */
-  tryRetry(): boolean {
+  /**
+   * Whether one more retry is allowed. Retries spend from a budget, so they cannot multiply the load
+   * during an outage; except a connection lost (no answer) on a target whose previous request went
+   * well: that is the idle keep-alive race, not an outage, and it is retried for free.
+   */
+  tryRetry(failed?: TargetState, outcome?: RequestOutcome): boolean {
+    if (outcome === 'error' && failed !== undefined && failed.consecutiveErrors <= 1) return true;
     return this.#budget.tryRetry();
   }
 
