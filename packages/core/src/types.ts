@@ -157,6 +157,11 @@ export interface OutgoingRequest {
   timeout: number;
   /** Transport options for this service (TLS, connect timeout, idle timeout). */
   transport: TransportOptions;
+  /**
+   * Send on a new connection, not a pooled one: set for a retry after a pooled connection was lost
+   * (the upstream closes idle connections together; the next pooled one may be closing as well).
+   */
+  fresh?: boolean;
 }
 
 export interface TransportOptions {

@@ -101,7 +101,7 @@ export class HttpProxyEngine implements ProxyEngine {
         res,
         {
           target: target.url,
-          agent: this.#agent(target, outgoing.transport),
+          agent: outgoing.fresh ? false : this.#agent(target, outgoing.transport),
           ...(outgoing.transport.tls ?? {}),
           buffer: limitedBody,
           [kTimeout]: outgoing.timeout,
