@@ -22,7 +22,11 @@ describe('rate limiting on a Redis Cluster (three real nodes), two gateways', ()
           { services: { api: { targets: [upstream.url] } }, routes: [{ prefix: '/api', service: 'api' }] },
           [
             testIdentity,
-            rateLimit({ store: 'redis', redis: { cluster: cluster.urls }, tiers: { free: '4/hour' } }),
+            rateLimit({
+              store: 'redis',
+              redis: { cluster: cluster.urls, commandTimeout: '2s' },
+              tiers: { free: '4/hour' },
+            }),
           ],
         ),
       );

@@ -13,8 +13,10 @@ let upstream: Upstream;
 const gateways: RunningGateway[] = [];
 const servers: RedisServer[] = [];
 
+// Tests of exact counting get a generous command timeout, so a busy test machine cannot turn a slow
+// answer into a store error; the timeout itself is tested on its own below.
 async function startLimited(redisUrl: string, options: RateLimitConfigInput = {}) {
-  const plugin = rateLimit({ store: 'redis', redis: { url: redisUrl }, ...options });
+  const plugin = rateLimit({ store: 'redis', redis: { url: redisUrl, commandTimeout: '2s' }, ...options });
   const gw = await startGateway(
     { services: { api: { targets: [upstream.url] } }, routes: [{ prefix: '/api', service: 'api' }] },
     [plugin],

@@ -13,7 +13,7 @@ describe('RedisStore on a Redis Cluster (three real nodes)', () => {
   beforeAll(async () => {
     cluster = await startRedisCluster();
     admin = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })));
-    store = new RedisStore({ cluster: cluster.urls, commandTimeout: 200 });
+    store = new RedisStore({ cluster: cluster.urls, commandTimeout: 2_000 });
     await store.connect();
   });
   afterAll(async () => {

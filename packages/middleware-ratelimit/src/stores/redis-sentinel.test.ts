@@ -11,7 +11,7 @@ describe('RedisStore through Redis Sentinel (real sentinel and master)', () => {
   beforeAll(async () => {
     master = await startRedis();
     sentinel = await startSentinel(master.port);
-    store = new RedisStore({ sentinels: [sentinel.address], name: 'mymaster', commandTimeout: 200 });
+    store = new RedisStore({ sentinels: [sentinel.address], name: 'mymaster', commandTimeout: 2_000 });
     await store.connect();
   });
   afterAll(async () => {

@@ -22,7 +22,7 @@ describe('RedisStore (real redis-server)', () => {
   let admin: Redis;
   const stores: RedisStore[] = [];
   const open = async (opts: { commandTimeout?: number } = {}) => {
-    const store = new RedisStore({ url: redis.url, ...opts });
+    const store = new RedisStore({ url: redis.url, commandTimeout: 2_000, ...opts });
     stores.push(store);
     await store.connect();
     return store;
