@@ -292,6 +292,11 @@ class LucidGateway implements Gateway {
     return { port: addr.port, host: addr.address };
   }
 
+  address(): { port: number; host: string } | undefined {
+    const addr = this.#server?.address();
+    return addr && typeof addr === 'object' ? { port: addr.port, host: addr.address } : undefined;
+  }
+
   close(opts: CloseOptions = {}): Promise<void> {
     this.#closed ??= this.#close(opts.graceMs ?? this.#runtime.config.server.timeouts.shutdown);
     return this.#closed;

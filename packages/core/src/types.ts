@@ -218,6 +218,8 @@ export interface Gateway {
   start(): Promise<void>;
   /** Starts plugins and a `node:http` server with the configured limits. Resolves with the bound address. */
   listen(opts?: { port?: number; host?: string }): Promise<{ port: number; host: string }>;
+  /** Where `listen()` bound (the real port when 0 was asked for); undefined before listening or when embedded. */
+  address(): { port: number; host: string } | undefined;
   /** Stops accepting, lets in-flight requests finish up to `graceMs`, then closes everything. */
   close(opts?: CloseOptions): Promise<void>;
   /** Swaps in a new config atomically; in-flight requests finish on the routes they started on. */
