@@ -120,13 +120,8 @@ export function buildRegistration(register: RegisterConfig, gateway: Gateway): A
   };
 }
 
-/** The gateway's listening address when it exposes one (`address()`), for `port: 0` listeners. */
+/** Where the gateway listens (its real port when it was asked for port 0). */
 function boundAddress(gateway: Gateway): { port: number; host: string } | undefined {
-  const withAddress = gateway as Gateway & {
-    address?: () => { port: number; host?: string; address?: string } | null;
-  };
-  if (typeof withAddress.address !== 'function') return undefined;
-  const addr = withAddress.address();
-  if (!addr || typeof addr.port !== 'number' || addr.port === 0) return undefined;
-  return { port: addr.port, host: addr.host ?? addr.address ?? '' };
+  const addr = gateway.address();
+  return addr && addr.port !== 0 ? addr : undefined;
 }
