@@ -211,7 +211,8 @@ class LucidGateway implements Gateway {
     let problem: GatewayError;
     if (isGatewayError(err)) {
       problem = err;
-      if (problem.status >= 500)
+      // Upstream failures carry their cause and earn a warning; a deliberate 503 is in the access log already.
+      if (problem.status >= 500 && problem.cause !== undefined)
         ctx.log.warn({ code: problem.code, cause: describeCause(problem.cause) }, problem.message);
     } else {
       ctx.log.error({ err }, 'unhandled error');
@@ -263,7 +264,10 @@ class LucidGateway implements Gateway {
         headersTimeout: cfg.timeouts.headers,
         requestTimeout: cfg.timeouts.request,
         // Node enforces the two timeouts above only on this tick (30 s by default): slow clients got 30 s more.
-        connectionsCheckingInterval: Math.max(100, Math.min(1_000, cfg.timeouts.headers, cfg.timeouts.request)),
+        connectionsCheckingInterval: Math.max(
+          100,
+          Math.min(1_000, cfg.timeouts.headers, cfg.timeouts.request),
+        ),
         keepAliveTimeout: cfg.timeouts.keepAlive,
         // Duplicate headers stay as Node joins them; the auth plugin checks rawHeaders where it matters.
         joinDuplicateHeaders: false,
