@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 // Compiled once; the hot path only runs them.
@@ -26,7 +26,20 @@ export function requestIdOf(req: IncomingMessage): string {
 export function traceparentOf(req: IncomingMessage): string {
   const incoming = req.headers.traceparent;
   if (typeof incoming === 'string' && TRACEPARENT.test(incoming)) return incoming;
-  // One call for trace id (16 bytes) and parent id (8 bytes).
-  const hex = randomBytes(24).toString('hex');
+  const hex = randomHex24();
   return `00-${hex.slice(0, 32)}-${hex.slice(32)}-01`;
+}
+
+// Random bytes drawn in blocks: one system call per 170 trace ids instead of one per request.
+const pool = Buffer.allocUnsafe(4080);
+let offset = pool.length;
+
+function randomHex24(): string {
+  if (offset === pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const hex = pool.toString('hex', offset, offset + 24);
+  offset += 24;
+  return hex;
 }
