@@ -127,6 +127,7 @@ function announce(
   const msg = loaded.filepath ? `loaded config from ${loaded.filepath}` : describeDefault(process.env);
   logger.info(
     {
+      pid: process.pid,
       config: loaded.filepath ?? 'embedded default',
       ...(envFile && { envFile, envFileVars: envVars }),
       overrides: loaded.applied,

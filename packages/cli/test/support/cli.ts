@@ -62,8 +62,12 @@ export class CliProcess {
   #waiters = new Set<Waiter>();
   #buffer = '';
 
-  constructor(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], {
+  constructor(
+    args: string[],
+    opts: { cwd?: string; env?: Record<string, string>; command?: [string, ...string[]] } = {},
+  ) {
+    const [cmd, ...pre] = opts.command ?? [process.execPath, BIN];
+    this.child = spawn(cmd, [...pre, ...args], {
       cwd: opts.cwd,
       env: cleanEnv(opts.env),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
+import { ensureBuilt, REPO_DIR } from './support/build.js';
+import { CliProcess, tempProject } from './support/cli.js';
+import { get } from './support/http.js';
+
+const run = promisify(execFile);
+const PACKAGES = ['core', 'middleware-auth', 'middleware-ratelimit', 'mesh-consul', 'cli'];
+
+describe('the packed packages, installed from tarballs into an empty project', () => {
+  const tmp = tempProject();
+  const app = join(tmp.dir, 'app');
+  let upstream: Upstream;
+  let cli: CliProcess | undefined;
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    for (const pkg of PACKAGES) {
+      await run('pnpm', ['pack', '--pack-destination', tmp.dir], { cwd: join(REPO_DIR, 'packages', pkg) });
+    }
+    const tarballs = readdirSync(tmp.dir)
+      .filter((f) => f.endsWith('.tgz'))
+      .map((f) => join(tmp.dir, f));
+    expect(tarballs).toHaveLength(PACKAGES.length);
+    await run('mkdir', [app]);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
+    // npm gets this machine's own settings (proxy, CA certificates), but none of pnpm's npm_* ones.
+    const npmEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+    await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], {
+      cwd: app,
+      env: npmEnv,
+    });
+    upstream = await startUpstream();
+  }, 300_000);
+
+  // npx does not pass signals on to the command it runs: the gateway is stopped by its own pid,
+  // which its first log line gives.
+  const gatewayPid = () => cli?.lines.find((l) => typeof l.pid === 'number')?.pid as number | undefined;
+
+  afterAll(async () => {
+    const pid = gatewayPid();
+    if (pid !== undefined && cli?.child.exitCode === null) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {}
+    }
+    await cli?.stop();
+    await upstream?.close();
+    tmp.cleanup();
+  });
+
+  it('installs one copy of each package, with the CLI bin and its schema', () => {
+    const nested = join(app, 'node_modules', 'lucid-gateway', 'node_modules', '@lucid');
+    expect(existsSync(nested)).toBe(false);
+    const core = JSON.parse(readFileSync(join(app, 'node_modules/@lucid/gateway-core/package.json'), 'utf8'));
+    const ours = JSON.parse(readFileSync(join(REPO_DIR, 'packages/core/package.json'), 'utf8'));
+    expect(core.version).toBe(ours.version);
+    expect(existsSync(join(app, 'node_modules/.bin/lucid-gateway'))).toBe(true);
+    expect(existsSync(join(app, 'node_modules/lucid-gateway/schema.json'))).toBe(true);
+  });
+
+  it('`npx lucid-gateway start --config x.yaml` serves traffic', async () => {
+    writeFileSync(
+      join(app, 'x.yaml'),
+      `server: { host: 127.0.0.1, port: 0 }
+services: { echo: { targets: ["${upstream.url}"] } }
+routes: [{ prefix: /echo, service: echo, auth: public }]
+`,
+    );
+    cli = new CliProcess(['start', '--config', 'x.yaml'], {
+      cwd: app,
+      command: ['npx', '--no-install', 'lucid-gateway'],
+    });
+    const port = await cli.port();
+    const res = await get(`http://127.0.0.1:${port}/echo/through?q=1`);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ method: 'GET', url: '/through?q=1' });
+    expect(upstream.seen).toHaveLength(1);
+    process.kill(gatewayPid()!, 'SIGTERM');
+    await cli.waitFor('stopped');
+    expect(await cli.exited).toBe(0);
+  }, 60_000);
+});
