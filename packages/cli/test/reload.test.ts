@@ -159,6 +159,26 @@ describe('reload', () => {
     expect((await get(`http://127.0.0.1:${port}/svc/`)).body).toBe('b');
   });
 
+  it('re-reads the --env-file: a changed variable applies on reload (seen by --watch too)', async () => {
+    const a = await named('a');
+    const b = await named('b');
+    const p = tempProject({
+      'gw.yaml': config({ a }, 'a').replace(a.url, '${TARGET}'),
+      '.env': `TARGET=${a.url}\n`,
+    });
+    cleanups.push(() => p.cleanup());
+    const cli = new CliProcess(['start', '--config', 'gw.yaml', '--env-file', '.env', '--watch'], {
+      cwd: p.dir,
+    });
+    cleanups.push(() => cli.stop());
+    const port = await cli.port();
+    expect((await get(`http://127.0.0.1:${port}/svc/`)).body).toBe('a');
+    const reloaded = cli.next('config reloaded');
+    p.write('.env', `TARGET=${b.url}\n`);
+    await reloaded;
+    expect((await get(`http://127.0.0.1:${port}/svc/`)).body).toBe('b');
+  });
+
   it('says which plugin settings wait for a restart', async () => {
     const a = await named('a');
     const { cli, file } = setup(config({ a }, 'a', 'rateLimit: { tiers: { free: 100/min } }\n'));

@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startUpstream } from '../../../test/helpers/upstream.js';
 import { ensureBuilt } from './support/build.js';
@@ -84,6 +86,22 @@ describe('--workers', () => {
     cli.signal('SIGHUP');
     await both;
     expect(reloaded).toEqual(new Set(lines.map((l) => l.worker)));
+  });
+
+  it('with --watch, the primary watches the file and every worker reloads', async () => {
+    const { cli, dir } = await setup(2, ['--watch']);
+    await listening(cli, 2);
+    const reloaded = new Set<unknown>();
+    const both = cli.next((l) => {
+      if (l.msg === 'config reloaded') reloaded.add(l.worker);
+      return reloaded.size === 2;
+    });
+    const text = readFileSync(join(dir, 'gw.yaml'), 'utf8');
+    writeFileSync(join(dir, 'gw.yaml'), text.replace('prefix: /echo', 'prefix: /echo2'));
+    await both;
+    expect(cli.lines.find((l) => l.msg === 'asking every worker to reload')).toMatchObject({
+      reason: 'watch',
+    });
   });
 
   it('restarts a worker that dies, and keeps answering', async () => {

@@ -64,7 +64,7 @@ function formatTable(rows: RouteRow[]): string {
     r.prefix,
     r.methods.join(','),
     r.host ?? '*',
-    r.kind === 'builtin' ? r.id.replace('builtin:', '(') + ')' : (r.service ?? ''),
+    r.kind === 'builtin' ? `(${r.id.slice('builtin:'.length)})` : (r.service ?? ''),
     r.upstream.join(' '),
     r.auth,
     r.scopes.join(',') || '-',

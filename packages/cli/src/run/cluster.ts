@@ -29,6 +29,9 @@ export async function runPrimary(flags: StartFlags & { workers: number }): Promi
   );
 
   const slots = new Map<Worker, { slot: number; startedAt: number }>();
+  // Only workers that listen get SIGHUP: one still starting reads the current config anyway.
+  const listening = new Set<Worker>();
+  cluster.on('listening', (worker) => listening.add(worker));
   const crashes = new Array<number>(flags.workers).fill(0);
   const timers = new Set<NodeJS.Timeout>();
   let stopping = false;
@@ -42,9 +45,11 @@ export async function runPrimary(flags: StartFlags & { workers: number }): Promi
   cluster.on('exit', (worker, code, signal) => {
     const info = slots.get(worker);
     slots.delete(worker);
+    listening.delete(worker);
     if (!info) return;
     if (stopping) {
-      if (code !== 0) failed = true;
+      // A worker still starting has no handler yet and ends by the signal itself.
+      if (code !== 0 && signal !== 'SIGTERM') failed = true;
       if (slots.size === 0) {
         logger.info({ failed }, 'all workers exited');
         logger.flush(() => process.exit(failed ? 1 : 0));
@@ -64,8 +69,8 @@ export async function runPrimary(flags: StartFlags & { workers: number }): Promi
     timers.add(timer);
   });
 
-  const signalAll = (signal: NodeJS.Signals) => {
-    for (const worker of slots.keys()) worker.process.kill(signal);
+  const signalAll = (signal: NodeJS.Signals, workers: Iterable<Worker> = slots.keys()) => {
+    for (const worker of workers) worker.process.kill(signal);
   };
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -78,8 +83,8 @@ export async function runPrimary(flags: StartFlags & { workers: number }): Promi
     signalAll('SIGTERM');
   };
   const reloadAll = (reason: string) => {
-    logger.info({ reason, workers: slots.size }, 'asking every worker to reload');
-    signalAll('SIGHUP');
+    logger.info({ reason, workers: listening.size }, 'asking every worker to reload');
+    signalAll('SIGHUP', listening);
   };
 
   let stopWatching: (() => void) | undefined;

@@ -23,6 +23,20 @@ export interface StartFlags extends ConfigFlags {
  * A config that cannot run throws an `InvalidConfigError` before anything listens.
  */
 export async function serve(flags: StartFlags): Promise<Gateway> {
+  // Signals that come while starting are acted on once the gateway listens; a second stop signal
+  // ends a start that hangs (nothing is served yet).
+  const early: { reload: boolean; stop: string | undefined } = { reload: false, stop: undefined };
+  const earlyReload = () => {
+    early.reload = true;
+  };
+  const earlyStop = (signal: string) => {
+    if (early.stop) process.exit(1);
+    early.stop = signal;
+  };
+  process.on('SIGHUP', earlyReload);
+  process.on('SIGTERM', earlyStop);
+  process.on('SIGINT', earlyStop);
+
   const reloadEnv = flags.envFile ? envFileLoader(flags.envFile) : undefined;
   const envVars = reloadEnv?.() ?? [];
   const options: LoadOptions = {
@@ -111,8 +125,14 @@ export async function serve(flags: StartFlags): Promise<Gateway> {
   process.on('SIGHUP', () => void reload('SIGHUP'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // Removed only now: a signal with no listener at all, even for an instant, would kill the process.
+  process.off('SIGHUP', earlyReload);
+  process.off('SIGTERM', earlyStop);
+  process.off('SIGINT', earlyStop);
   // A worker whose primary is gone drains and leaves rather than serving unsupervised.
   if (cluster.isWorker) process.on('disconnect', () => void stop('disconnect'));
+  if (early.stop) void stop(early.stop);
+  else if (early.reload) void reload('SIGHUP');
   return gateway;
 }
 
@@ -127,7 +147,8 @@ function announce(
   const msg = loaded.filepath ? `loaded config from ${loaded.filepath}` : describeDefault(process.env);
   logger.info(
     {
-      pid: process.pid,
+      // Workers carry their pid on every line already.
+      ...(!cluster.isWorker && { pid: process.pid }),
       config: loaded.filepath ?? 'embedded default',
       ...(envFile && { envFile, envFileVars: envVars }),
       overrides: loaded.applied,
