@@ -19,14 +19,27 @@ export const pluginSections = {
  *
  * @example const gateway = createGateway(input, { plugins: buildPlugins(input) })
  */
-export function buildPlugins(input: Record<string, unknown>): GatewayPlugin[] {
+export function buildPlugins(
+  input: Record<string, unknown>,
+  opts: {
+    /** False in all but one `--workers` process: they share one port, so one Consul registration. */
+    register?: boolean;
+  } = {},
+): GatewayPlugin[] {
   const plugins: GatewayPlugin[] = [];
   if (input.auth !== undefined) plugins.push(jwtAuth(input.auth as Parameters<typeof jwtAuth>[0]));
   if (input.rateLimit !== undefined) {
     // The pre-auth limiter (when `preAuth` is set) comes with it, ordered before authentication.
     plugins.push(...rateLimitPlugins(input.rateLimit as Parameters<typeof rateLimitPlugins>[0]));
   }
-  if (input.mesh !== undefined) plugins.push(consulMesh(input.mesh as Parameters<typeof consulMesh>[0]));
+  if (input.mesh !== undefined) {
+    let mesh = input.mesh as Parameters<typeof consulMesh>[0];
+    if (opts.register === false && mesh?.consul?.register) {
+      const { register: _, ...consul } = mesh.consul;
+      mesh = { ...mesh, consul };
+    }
+    plugins.push(consulMesh(mesh));
+  }
   return plugins;
 }
 

@@ -5,6 +5,9 @@ import { loadConfig } from '../config/load.js';
 import type { StartFlags } from './serve.js';
 import { watchFiles } from './watch.js';
 
+/** Tells a worker its slot (0..N-1), which a restarted worker keeps. */
+export const WORKER_SLOT_ENV = 'LUCID_GATEWAY_WORKER_SLOT';
+
 /** A worker that lived less than this before exiting counts as crashing (its restarts back off). */
 const STABLE_MS = 10_000;
 const BACKOFF_MIN_MS = 250;
@@ -38,7 +41,7 @@ export async function runPrimary(flags: StartFlags & { workers: number }): Promi
   let failed = false;
 
   const fork = (slot: number) => {
-    const worker = cluster.fork();
+    const worker = cluster.fork({ [WORKER_SLOT_ENV]: String(slot) });
     slots.set(worker, { slot, startedAt: Date.now() });
   };
 

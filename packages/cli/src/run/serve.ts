@@ -6,6 +6,7 @@ import { envFileLoader } from '../config/env.js';
 import { type LoadedConfig, type LoadOptions, loadConfig } from '../config/load.js';
 import { InvalidConfigError, problemsOf } from '../config/problems.js';
 import { buildPlugins, PLUGIN_SECTIONS } from '../plugins.js';
+import { WORKER_SLOT_ENV } from './cluster.js';
 import { watchFiles } from './watch.js';
 
 type Logger = Gateway['logger'];
@@ -48,7 +49,9 @@ export async function serve(flags: StartFlags): Promise<Gateway> {
 
   const base = createLogger(current.config.logging);
   const logger = cluster.isWorker ? base.child({ worker: cluster.worker!.id, pid: process.pid }) : base;
-  const plugins = buildPlugins(current.input);
+  // With --workers, only the worker in slot 0 registers the gateway in Consul.
+  const slot = cluster.isWorker ? process.env[WORKER_SLOT_ENV] : undefined;
+  const plugins = buildPlugins(current.input, { register: slot === undefined || slot === '0' });
   announce(
     logger,
     current,
