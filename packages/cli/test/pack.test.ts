@@ -20,7 +20,10 @@ describe('the packed packages, installed from tarballs into an empty project', (
   beforeAll(async () => {
     await ensureBuilt();
     for (const pkg of PACKAGES) {
-      await run('pnpm', ['pack', '--pack-destination', tmp.dir], { cwd: join(REPO_DIR, 'packages', pkg) });
+      await run('pnpm', ['pack', '--pack-destination', tmp.dir], {
+        cwd: join(REPO_DIR, 'packages', pkg),
+        timeout: 60_000,
+      });
     }
     const tarballs = readdirSync(tmp.dir)
       .filter((f) => f.endsWith('.tgz'))
@@ -30,9 +33,11 @@ describe('the packed packages, installed from tarballs into an empty project', (
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
     // npm gets this machine's own settings (proxy, CA certificates), but none of pnpm's npm_* ones.
     const npmEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+    // Bounded: should the registry not answer, npm is ended rather than left behind.
     await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], {
       cwd: app,
       env: npmEnv,
+      timeout: 240_000,
     });
     upstream = await startUpstream();
   }, 300_000);
