@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -144,6 +144,20 @@ describe('reload', () => {
 
     expect(await get(`http://127.0.0.1:${port}/svc/`)).toMatchObject({ status: 200, body: 'a' });
     expect(cli.child.exitCode).toBeNull();
+  });
+
+  it('refuses a reload when the config file it found at start is gone, rather than falling back', async () => {
+    const a = await named('a');
+    const p = tempProject({ 'lucid-gateway.config.yaml': config({ a }, 'a') });
+    cleanups.push(() => p.cleanup());
+    const cli = new CliProcess(['start'], { cwd: p.dir });
+    cleanups.push(() => cli.stop());
+    const port = await cli.port();
+    rmSync(join(p.dir, 'lucid-gateway.config.yaml'));
+    const refused = cli.next((l) => l.msg?.startsWith('config reload refused') === true);
+    cli.signal('SIGHUP');
+    expect((await refused).problems).toEqual([expect.stringMatching(/config file not found/)]);
+    expect(await get(`http://127.0.0.1:${port}/svc/`)).toMatchObject({ status: 200, body: 'a' });
   });
 
   it('reloads on its own with --watch', async () => {

@@ -78,7 +78,8 @@ export async function serve(flags: StartFlags): Promise<Gateway> {
     let next: LoadedConfig;
     try {
       reloadEnv?.();
-      next = await loadConfig(options);
+      // The file found at start stays the config: a reload never falls back to searching or the default.
+      next = await loadConfig({ ...options, file: current.filepath ?? options.file });
     } catch (err) {
       return refuse(logger, err);
     }
