@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { EXIT, type Io, reportError } from '../output.js';
+import { type Io, reportError } from '../output.js';
 import { runPrimary } from '../run/cluster.js';
 import { type StartFlags, serve } from '../run/serve.js';
 
@@ -19,5 +19,3 @@ export async function startCommand(flags: StartFlags, io: Io): Promise<number | 
     return reportError(io, err);
   }
 }
-
-export { EXIT };
