@@ -65,6 +65,8 @@ class LucidGateway implements Gateway {
   readonly #plugins: GatewayPlugin[];
   readonly #engine: ProxyEngine;
   readonly #wsEngine = new HttpProxyEngine();
+  /** Client sockets on the upgrade path (handshaking or joined), cut when the gateway closes. */
+  readonly #upgraded = new Set<Duplex>();
   readonly #builtins: BuiltinHandlers;
   #runtime: Runtime;
   #server: Server | undefined;
@@ -151,10 +153,12 @@ class LucidGateway implements Gateway {
     );
     ctx.upgrade = { socket, head };
     socket.on('error', () => socket.destroy());
+    this.#upgraded.add(socket);
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
+      this.#upgraded.delete(socket);
       rt.requestDone();
     };
     socket.once('close', finish);
@@ -328,6 +332,8 @@ class LucidGateway implements Gateway {
       await Promise.race([closed, deadline]);
       clearTimeout(timer);
       server.closeAllConnections();
+      // Upgraded sockets left the HTTP server's books but still hold it open: WebSockets end here.
+      for (const socket of this.#upgraded) socket.destroy();
       await closed;
     }
     this.#runtime.stop();
