@@ -458,6 +458,23 @@ describe.each(ENGINES)('timeouts (%s engine)', (engine) => {
   });
 });
 
+// The http-proxy engine has no body-idle (or connect) timeout of its own yet: undici only.
+describe('idle timeout (undici engine)', () => {
+  it('lets a route override the service idle timeout, cutting a response that stalls', async () => {
+    const up = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-length': '10' });
+      res.write('stal'); // and nothing more
+    });
+    const gw = await gateway({
+      server: { engine: 'undici' },
+      services: { api: { targets: [up.url], timeouts: { idle: '1h' } } },
+      routes: [{ prefix: '/stall', service: 'api', timeouts: { idle: '100ms' } }],
+    });
+    await expect(send(`${gw.url}/stall/x`)).rejects.toThrow();
+    expect(up.seen.length).toBe(1); // the body had started: not retried
+  });
+});
+
 describe.each(ENGINES)('the idle keep-alive race (%s engine)', (engine) => {
   /**
    * An upstream that closes a pooled connection just as the next request arrives on it: on one
