@@ -271,7 +271,8 @@ export const gatewayConfigSchema = z
   .superRefine((cfg, ctx) => {
     const names = Object.keys(cfg.services);
     cfg.routes.forEach((route, i) => {
-      if (!(route.service in cfg.services)) {
+      // Own keys only: "constructor" or "__proto__" must not pass as a service.
+      if (!Object.hasOwn(cfg.services, route.service)) {
         const hint = didYouMean(route.service, names);
         ctx.addIssue({
           code: 'custom',
