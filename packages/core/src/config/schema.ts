@@ -47,6 +47,8 @@ const cidr = z.string().refine(
     const [addr, bits, extra] = v.split('/');
     if (extra !== undefined || !addr || !isIP(addr)) return false;
     if (bits === undefined) return true;
+    // Digits only: Number('') is 0, and "10.0.0.1/" would trust every address.
+    if (!/^\d{1,3}$/.test(bits)) return false;
     const n = Number(bits);
     return Number.isInteger(n) && n >= 0 && n <= (isIP(addr) === 4 ? 32 : 128);
   },
