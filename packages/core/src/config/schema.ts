@@ -215,6 +215,11 @@ export const serverSchema = z.strictObject({
       keepAlive: duration.default(65_000),
       shutdown: duration.default(30_000),
     })
+    // Node refuses to start otherwise: the request's time includes its headers' (0 turns it off).
+    .refine((t) => t.request === 0 || t.headers <= t.request, {
+      message: 'must not be longer than timeouts.request',
+      path: ['headers'],
+    })
     .default({ headers: 10_000, request: 60_000, keepAlive: 65_000, shutdown: 30_000 }),
   cors: z
     .strictObject({
