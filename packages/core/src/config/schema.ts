@@ -3,7 +3,10 @@ import { z } from 'zod';
 import { didYouMean } from './suggest.js';
 import { parseDuration, parseRate, parseSize } from './units.js';
 
-/** `30s`, `500ms`, `2m`, or a number of milliseconds. */
+// Node's timers hold at most 2^31-1 ms; a longer one fires after 1 ms instead.
+const MAX_DURATION_MS = 2_147_483_647;
+
+/** `30s`, `500ms`, `2m`, or a number of milliseconds (at most 24 days). */
 export const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = parseDuration(v);
   if (ms === undefined) {
@@ -13,7 +16,12 @@ export const duration = z.union([z.string(), z.number()]).transform((v, ctx) => 
     });
     return z.NEVER;
   }
-  return ms;
+  if (ms > MAX_DURATION_MS) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is too long: at most 24 days ("24d")` });
+    return z.NEVER;
+  }
+  // Whole milliseconds, as Node's server timeouts require.
+  return Math.round(ms);
 });
 
 /** `10mb`, `16kb`, or a number of bytes. */
@@ -24,6 +32,10 @@ export const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
       code: 'custom',
       message: `"${v}" is not a size (write it like "10mb", "16kb" or "512b")`,
     });
+    return z.NEVER;
+  }
+  if (!Number.isSafeInteger(bytes)) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is too large` });
     return z.NEVER;
   }
   return bytes;
