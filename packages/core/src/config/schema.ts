@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { normalizePath } from '../http/normalize-path.js';
 import { didYouMean } from './suggest.js';
 import { parseDuration, parseRate, parseSize } from './units.js';
 
@@ -173,14 +174,28 @@ export const serviceSchema = z
     }
   });
 
+/** A path the router can match: plain, and left as it is by the request-path normalizer. */
+const pathPrefix = z
+  .string()
+  .startsWith('/', { message: 'a prefix starts with "/"' })
+  .refine((p) => !/[?#%\\]|\/\/|\/\.\.?(\/|$)/.test(p), {
+    message: 'a prefix is a plain path like "/auth"',
+  })
+  .refine(normalizes, { message: 'a prefix is a plain path like "/auth" (no ";", no control characters)' })
+  .refine((p) => !/\/:(\/|$)/.test(p), { message: 'a ":" segment needs a name, like "/:id"' });
+
+function normalizes(path: string): boolean {
+  try {
+    normalizePath(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const routeSchema = z.strictObject({
   /** Path prefix, matched on segment boundaries; `:name` segments match any one segment. */
-  prefix: z
-    .string()
-    .startsWith('/', { message: 'a prefix starts with "/"' })
-    .refine((p) => !/[?#%\\]|\/\/|\/\.\.?(\/|$)/.test(p), {
-      message: 'a prefix is a plain path like "/auth"',
-    }),
+  prefix: pathPrefix,
   service: z.string(),
   name: z.string().optional(),
   methods: z.array(method).nonempty().optional(),
@@ -204,7 +219,7 @@ const builtin = (path: string) =>
     .union([
       z.literal(false),
       z.strictObject({
-        path: z.string().startsWith('/').default(path),
+        path: pathPrefix.default(path),
         auth: authPolicy.default('public'),
         scopes: z.array(z.string()).default([]),
       }),
