@@ -193,13 +193,27 @@ function normalizes(path: string): boolean {
   }
 }
 
+/** A Host the router can match: `*`, a name or `[v6]` (a port is ignored), or `*.` and a name. */
+function isHostPattern(host: string): boolean {
+  if (host === '' || host === '*') return true;
+  const close = host.indexOf(']');
+  let name = host.startsWith('[') ? host.slice(0, close === -1 ? host.length : close + 1) : host.split(':')[0]!;
+  if (name.endsWith('.')) name = name.slice(0, -1);
+  if (name.startsWith('*.')) return name.length > 2 && !name.includes('*', 1);
+  return name !== '' && !name.includes('*');
+}
+
 export const routeSchema = z.strictObject({
   /** Path prefix, matched on segment boundaries; `:name` segments match any one segment. */
   prefix: pathPrefix,
   service: z.string(),
   name: z.string().optional(),
   methods: z.array(method).nonempty().optional(),
-  host: z.string().toLowerCase().optional(),
+  host: z
+    .string()
+    .toLowerCase()
+    .refine(isHostPattern, { message: 'a host is a name like "api.example.com", "*.example.com" or "*"' })
+    .optional(),
   stripPrefix: z.boolean().default(true),
   auth: authPolicy.default('required'),
   scopes: z.array(z.string()).default([]),
