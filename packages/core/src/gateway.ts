@@ -229,6 +229,9 @@ class LucidGateway implements Gateway {
 
   #finish(ctx: RequestContext, rt: Runtime): void {
     rt.requestDone();
+    // While draining, a connection whose last request just finished is idle: close it now rather
+    // than wait for the client's keep-alive to lapse.
+    if (this.#draining) this.#server?.closeIdleConnections();
     const res = ctx.res;
     const status = res.writableFinished ? res.statusCode : 499;
     this.#metrics.requestFinished(

@@ -47,8 +47,10 @@ export async function serve(flags: StartFlags): Promise<Gateway> {
   };
   let current = await loadConfig(options);
 
-  const base = createLogger(current.config.logging);
-  const logger = cluster.isWorker ? base.child({ worker: cluster.worker!.id, pid: process.pid }) : base;
+  const logger = createLogger({
+    ...current.config.logging,
+    ...(cluster.isWorker && { base: { worker: cluster.worker!.id, pid: process.pid } }),
+  });
   // With --workers, only the worker in slot 0 registers the gateway in Consul.
   const slot = cluster.isWorker ? process.env[WORKER_SLOT_ENV] : undefined;
   const plugins = buildPlugins(current.input, { register: slot === undefined || slot === '0' });
@@ -115,6 +117,9 @@ export async function serve(flags: StartFlags): Promise<Gateway> {
     stopWatching?.();
     const graceMs = current.config.server.timeouts.shutdown;
     logger.info({ signal, graceMs }, 'draining: finishing in-flight requests');
+    // A backstop: a log destination that cannot be flushed (a reader that died) must not keep
+    // the process alive after the drain.
+    setTimeout(() => process.exit(process.exitCode ?? 1), graceMs + 10_000).unref();
     try {
       await reloads;
       await gateway.close({ graceMs });

@@ -18,6 +18,8 @@ export const REDACTED_PATHS = [
 export type LoggerOptionsInput = GatewayConfig['logging'] & {
   /** The `name` field on every line; defaults to `lucid-gateway`. */
   name?: string;
+  /** More fields on every line (e.g. a worker's id). */
+  base?: Record<string, unknown>;
 };
 
 /**
@@ -38,7 +40,11 @@ export function createLogger(opts: LoggerOptionsInput, destination?: Destination
     accessLoggers.set(
       logger,
       pino(
-        { level: opts.level, base: { name: opts.name ?? 'lucid-gateway' }, formatters: LEVEL_NAMES },
+        {
+          level: opts.level,
+          base: { name: opts.name ?? 'lucid-gateway', ...opts.base },
+          formatters: LEVEL_NAMES,
+        },
         stream,
       ),
     );
@@ -57,7 +63,7 @@ export function accessLoggerOf(logger: Logger): Logger {
 function buildLogger(opts: LoggerOptionsInput, destination?: DestinationStream): Logger {
   const options: LoggerOptions = {
     level: opts.level,
-    base: { name: opts.name ?? 'lucid-gateway' },
+    base: { name: opts.name ?? 'lucid-gateway', ...opts.base },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     // Level names rather than numbers, so log pipelines can filter without a lookup table.
     formatters: LEVEL_NAMES,
