@@ -36,9 +36,13 @@ export class RawConnection {
     });
     // A reset from the gateway is one way of closing; the test looks at what arrived before it.
     socket.on('error', () => {});
-    this.closed = once(socket, 'close').then(() => {
-      for (const wake of this.#waiters.splice(0)) wake();
-    });
+    // Not events.once: it would reject on the 'error' that comes before a reset's 'close'.
+    this.closed = new Promise<void>((resolve) =>
+      socket.once('close', () => {
+        for (const wake of this.#waiters.splice(0)) wake();
+        resolve();
+      }),
+    );
   }
 
   static async open(port: number, host = '127.0.0.1'): Promise<RawConnection> {
