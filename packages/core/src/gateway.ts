@@ -44,7 +44,7 @@ export interface CreateGatewayOptions {
   engine?: ProxyEngine;
 }
 
-type UpgradeContext = RequestContext & { upgrade?: { socket: Duplex; head: Buffer } };
+type UpgradeContext = RequestContext & { upgrade?: { socket: Duplex; head: Buffer }; tunnelStatus?: number };
 
 /**
  * Builds a gateway from a config (validated here; throws a `ConfigError` naming each problem).
@@ -116,14 +116,7 @@ class LucidGateway implements Gateway {
   handler = (req: IncomingMessage, res: ServerResponse): void => {
     const rt = this.#runtime;
     rt.inFlight++;
-    const ctx = new RequestContext(
-      req,
-      res,
-      requestIdOf(req),
-      traceparentOf(req),
-      clientAddress(req, rt.trust),
-      this.logger,
-    );
+    const ctx = this.#context(req, res, rt);
     this.#metrics.requestStarted();
     if (this.#draining) res.shouldKeepAlive = false;
     // Log and count once the response closed and the pipeline settled: the proxy knows the bytes sent only then.
@@ -143,15 +136,9 @@ class LucidGateway implements Gateway {
     const res = new ServerResponse(req);
     res.assignSocket(socket as Socket);
     res.shouldKeepAlive = false;
-    const ctx: UpgradeContext = new RequestContext(
-      req,
-      res,
-      requestIdOf(req),
-      traceparentOf(req),
-      clientAddress(req, rt.trust),
-      this.logger,
-    );
+    const ctx: UpgradeContext = this.#context(req, res, rt);
     ctx.upgrade = { socket, head };
+    this.#metrics.requestStarted();
     socket.on('error', () => socket.destroy());
     this.#upgraded.add(socket);
     let done = false;
@@ -159,7 +146,9 @@ class LucidGateway implements Gateway {
       if (done) return;
       done = true;
       this.#upgraded.delete(socket);
-      rt.requestDone();
+      // A joined tunnel answered 101 (or relayed the upstream's answer); a refusal went through res.
+      const status = ctx.tunnelStatus || (res.headersSent ? res.statusCode : 499);
+      this.#finish(ctx, rt, status);
     };
     socket.once('close', finish);
     this.#handleUpgrade(ctx, rt)
@@ -227,13 +216,25 @@ class LucidGateway implements Gateway {
     sendProblem(ctx.res, problem, ctx.requestId, ctx.responseHeaders);
   }
 
-  #finish(ctx: RequestContext, rt: Runtime): void {
+  /** One request's state, from what the gateway itself knows about the connection. */
+  #context(req: IncomingMessage, res: ServerResponse, rt: Runtime): RequestContext {
+    return new RequestContext(
+      req,
+      res,
+      requestIdOf(req),
+      traceparentOf(req),
+      clientAddress(req, rt.trust),
+      this.logger,
+    );
+  }
+
+  #finish(ctx: RequestContext, rt: Runtime, answered?: number): void {
     rt.requestDone();
     // While draining, a connection whose last request just finished is idle: close it now rather
     // than wait for the client's keep-alive to lapse.
     if (this.#draining) this.#server?.closeIdleConnections();
     const res = ctx.res;
-    const status = res.writableFinished ? res.statusCode : 499;
+    const status = answered ?? (res.writableFinished ? res.statusCode : 499);
     this.#metrics.requestFinished(
       ctx.route?.route.id ?? 'unmatched',
       ctx.req.method ?? 'GET',

@@ -11,7 +11,7 @@ import { compose, type Handler } from './pipeline/compose.js';
 import { forwardTo, upgradeTo } from './proxy/forward.js';
 import type { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 import { Router } from './routing/router.js';
-import type { GatewayContext, GatewayPlugin, ProxyEngine, Route } from './types.js';
+import type { GatewayContext, GatewayPlugin, ProxyEngine, Route, Target } from './types.js';
 import { UpstreamPool } from './upstream/pool.js';
 
 /** Handlers for the built-in routes, keyed by which built-in. */
@@ -67,7 +67,11 @@ export class Runtime {
             },
           ]);
         }
-        this.#unwatch.push(provider.watch(name, (targets) => pool.setTargets(targets), { service }));
+        const onTargets = (targets: Target[]) => {
+          pool.setTargets(targets);
+          deps.engine.retain?.(this.#liveTargetIds());
+        };
+        this.#unwatch.push(provider.watch(name, onTargets, { service }));
       }
     }
 
@@ -98,6 +102,12 @@ export class Runtime {
       }
     }
     this.router = new Router(this.routes);
+  }
+
+  #liveTargetIds(): Set<string> {
+    const ids = new Set<string>();
+    for (const pool of this.pools.values()) for (const t of pool.targets()) ids.add(t.id);
+    return ids;
   }
 
   start(): void {

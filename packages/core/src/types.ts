@@ -146,6 +146,8 @@ export interface Discovery {
 export interface ProxyEngine {
   readonly name: string;
   forward(ctx: GatewayContext, target: Target, outgoing: OutgoingRequest): Promise<ForwardResult>;
+  /** Lets go of connections to targets that are no longer in any pool (after discovery changes). */
+  retain?(liveTargetIds: ReadonlySet<string>): void;
   close(): Promise<void>;
 }
 

@@ -6,6 +6,8 @@ export interface GatewayMetrics {
   requestFinished(routeId: string, method: string, status: number, seconds: number): void;
   upstreamFinished(service: string, seconds: number, outcome: UpstreamOutcome): void;
   targetHealth(service: string, target: string, healthy: boolean): void;
+  /** Drops a target's series once discovery removed it, so gone targets do not linger in /metrics. */
+  targetRemoved(service: string, target: string): void;
 }
 
 export type UpstreamOutcome = 'ok' | 'error' | 'timeout' | 'unavailable';
@@ -132,7 +134,7 @@ export function createMetrics(registry: Registry, prefix: string): GatewayMetric
     () =>
       new Gauge({
         name: `${prefix}upstream_target_healthy`,
-        help: 'Whether an upstream target passes its health checks (1) or not (0).',
+        help: 'Whether an upstream target is in rotation (1: passes its checks, not ejected, breaker closed) or not (0).',
         labelNames: ['service', 'target'],
         registers: register,
       }),
@@ -190,6 +192,9 @@ export function createMetrics(registry: Registry, prefix: string): GatewayMetric
     },
     targetHealth(service, target, healthy) {
       targetHealthy.labels(service, target).set(healthy ? 1 : 0);
+    },
+    targetRemoved(service, target) {
+      targetHealthy.remove(service, target);
     },
   };
 }

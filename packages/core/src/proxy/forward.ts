@@ -26,7 +26,11 @@ export interface ForwardDeps {
 }
 
 /** A context on the upgrade path carries the client's raw socket and the bytes read past the headers. */
-export type UpgradeContext = GatewayContext & { upgrade?: { socket: Duplex; head: Buffer } };
+export type UpgradeContext = GatewayContext & {
+  upgrade?: { socket: Duplex; head: Buffer };
+  /** The upstream's answer to the handshake (101 when joined), for the access log. */
+  tunnelStatus?: number;
+};
 
 /** The route's timeouts (route overrides, else the service's) and a transport that follows TLS rotation. */
 function transportFor(route: Route, deps: ForwardDeps) {
@@ -154,6 +158,7 @@ export function upgradeTo(route: Route, deps: Omit<ForwardDeps, 'engine'> & { en
           // A tunnel may stay quiet for long: the idle timeout is not for it.
           transport: { ...transport(), idleTimeout: 0 },
         });
+        ctx.tunnelStatus = result.status;
         if (result.status === 0) {
           pool.release(state, 'aborted');
           return;

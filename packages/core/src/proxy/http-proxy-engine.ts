@@ -14,11 +14,12 @@ import type {
 import { addGatewayResponseHeaders, stripHopByHop } from './headers.js';
 import { hasRequestBody } from './request-body.js';
 import { ClientAbortedError } from './undici-engine.js';
-import { UpstreamTimeoutError } from './upstream-error.js';
+import { UpstreamIdleTimeoutError, UpstreamTimeoutError } from './upstream-error.js';
 import { type TunnelResult, tunnelWebSocket } from './websocket-tunnel.js';
 
 const kCtx = Symbol('lucid.ctx');
 const kTimeout = Symbol('lucid.responseTimeout');
+const kIdle = Symbol('lucid.idleTimeout');
 const kBytes = Symbol('lucid.bytes');
 const kProxyReq = Symbol('lucid.proxyReq');
 
@@ -45,6 +46,8 @@ export class HttpProxyEngine implements ProxyEngine {
       'proxyReq',
       (proxyReq: ClientRequest, req: IncomingMessage, _res: unknown, options: unknown) => {
         (req as CarriesCtx)[kProxyReq] = proxyReq;
+        const idle = (options as { [kIdle]?: number })[kIdle];
+        if (idle) proxyReq.setTimeout(idle, () => proxyReq.destroy(new UpstreamIdleTimeoutError(idle)));
         const ms = (options as { [kTimeout]?: number })[kTimeout];
         if (!ms) return;
         const timer = setTimeout(() => proxyReq.destroy(new UpstreamTimeoutError(ms)), ms);
@@ -104,7 +107,9 @@ export class HttpProxyEngine implements ProxyEngine {
           agent: outgoing.fresh ? false : this.#agent(target, outgoing.transport),
           ...(outgoing.transport.tls ?? {}),
           buffer: limitedBody,
+          connectTimeout: outgoing.transport.connectTimeout,
           [kTimeout]: outgoing.timeout,
+          [kIdle]: outgoing.transport.idleTimeout,
         } as never,
         (err: Error) => {
           if (failed) return;

@@ -12,6 +12,15 @@ export class UpstreamTimeoutError extends Error {
   }
 }
 
+/** Raised when an upstream connection stays silent (no bytes either way) longer than the idle timeout. */
+export class UpstreamIdleTimeoutError extends Error {
+  readonly code = 'GW_UPSTREAM_IDLE';
+  constructor(ms: number) {
+    super(`upstream idle for ${ms}ms`);
+    this.name = 'UpstreamIdleTimeoutError';
+  }
+}
+
 /** Raised when a connection to the upstream was not established within the connect timeout. */
 export class UpstreamConnectTimeoutError extends Error {
   readonly code = 'GW_CONNECT_TIMEOUT';
@@ -24,6 +33,8 @@ export class UpstreamConnectTimeoutError extends Error {
 /** The connection could not be made: the request certainly never reached the upstream application. */
 const CONNECT_PHASE = new Set([
   'ECONNREFUSED',
+  // http-proxy-3's connect timeout
+  'ECONNECT_TIMEOUT',
   'ENOTFOUND',
   'EAI_AGAIN',
   'EHOSTUNREACH',
@@ -32,7 +43,12 @@ const CONNECT_PHASE = new Set([
   'GW_CONNECT_TIMEOUT',
 ]);
 const UNAVAILABLE = new Set([...CONNECT_PHASE, 'ETIMEDOUT']);
-const TIMEOUT = new Set(['GW_UPSTREAM_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TIMEOUT = new Set([
+  'GW_UPSTREAM_TIMEOUT',
+  'GW_UPSTREAM_IDLE',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
 /** The connection broke with no answer: among others, the idle keep-alive race on a reused socket. */
 const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 

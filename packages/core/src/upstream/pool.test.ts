@@ -36,6 +36,9 @@ function harness(service: Record<string, unknown>, extra: Partial<PoolDeps> = {}
     targetHealth(_service, target, healthy) {
       health.set(target, healthy);
     },
+    targetRemoved(_service, target) {
+      health.delete(target);
+    },
   };
   const probe: Probe = async (url) => probeAnswers.get(url.origin) ?? true;
   const pool = new UpstreamPool('svc', serviceSchema.parse(service), {
@@ -143,8 +146,9 @@ describe('UpstreamPool: targets and balancing', () => {
       [B, 2],
       [C, 1],
     ]);
-    // B keeps its ejection across the swap; A is gone.
+    // B keeps its ejection across the swap; A is gone, its health series too.
     expect(pool.snapshot().find((t) => t.target === B)?.ejected).toBe(true);
+    expect(health.has(A)).toBe(false);
     for (let i = 0; i < 50; i++) {
       const s = pool.pick();
       expect(s.target.id).toBe(C);

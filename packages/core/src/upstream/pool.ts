@@ -113,7 +113,9 @@ export class UpstreamPool {
         this.#publish(state, this.#now());
       }
     }
-    const removed = this.#states.filter((s) => !seen.has(s.target.id)).length;
+    const gone = this.#states.filter((s) => !seen.has(s.target.id));
+    for (const s of gone) this.deps.metrics.targetRemoved(this.name, s.target.id);
+    const removed = gone.length;
     const added = next.length - (this.#states.length - removed);
     this.#states = next;
     if (added || removed)
