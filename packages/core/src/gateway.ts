@@ -14,8 +14,8 @@ import { GatewayError, isGatewayError, sendProblem } from './errors.js';
 import { clientAddress, hasDuplicateHost } from './http/client-address.js';
 import { normalizePath } from './http/normalize-path.js';
 import { requestIdOf, traceparentOf } from './http/request-id.js';
-import { logAccess } from './observability/access-log.js';
-import { accessLoggerOf, createLogger } from './observability/logger.js';
+import { type AccessLog, accessLog } from './observability/access-log.js';
+import { createLogger } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
 import { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 import { UndiciEngine } from './proxy/undici-engine.js';
@@ -60,7 +60,7 @@ export function createGateway(config: unknown, options: CreateGatewayOptions = {
 class LucidGateway implements Gateway {
   readonly logger: Logger;
   readonly registry: Registry;
-  readonly #accessLog: Logger;
+  readonly #accessLog: AccessLog;
   readonly #metrics: GatewayMetrics;
   readonly #plugins: GatewayPlugin[];
   readonly #engine: ProxyEngine;
@@ -76,7 +76,7 @@ class LucidGateway implements Gateway {
 
   constructor(config: GatewayConfig, options: CreateGatewayOptions) {
     this.logger = options.logger ?? createLogger(config.logging);
-    this.#accessLog = accessLoggerOf(this.logger);
+    this.#accessLog = accessLog(this.logger);
     this.registry = options.registry ?? new Registry();
     this.#metrics = createMetrics(this.registry, METRIC_PREFIX);
     this.#plugins = options.plugins ?? [];
@@ -243,7 +243,7 @@ class LucidGateway implements Gateway {
     );
     if (rt.config.logging.accessLog) {
       const bytes = (ctx as { bytesSent?: number }).bytesSent ?? Number(res.getHeader('content-length') ?? 0);
-      logAccess(this.#accessLog, ctx, status, bytes);
+      this.#accessLog(ctx, status, bytes);
     }
   }
 

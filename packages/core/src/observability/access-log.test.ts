@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { GatewayContext } from '../types.js';
-import { logAccess } from './access-log.js';
+import { accessLog, logAccess } from './access-log.js';
 import { createLogger } from './logger.js';
 
 function capture() {
@@ -80,5 +80,35 @@ describe('logAccess', () => {
     const { logger, lines } = capture();
     logAccess(logger, ctxOf({ route: undefined as unknown as GatewayContext['route'] }), 404, 120);
     expect(lines[0]).toMatchObject({ route: null, upstream: null, status: 404, bytes: 120 });
+  });
+});
+
+describe('accessLog', () => {
+  it('writes the same line as pino would for a logger made by createLogger', () => {
+    const fast = capture();
+    const slow = capture();
+    const ctx = ctxOf({ route: { route: { id: '/auth' } } as GatewayContext['route'] });
+    accessLog(fast.logger)(ctx, 201, 42);
+    logAccess(slow.logger, ctx, 201, 42);
+    const [a, b] = [fast.lines[0]!, slow.lines[0]!];
+    expect(Object.keys(a)).toEqual(Object.keys(b));
+    expect({ ...a, time: 0, ms: 0 }).toEqual({ ...b, time: 0, ms: 0 });
+    expect(a).toMatchObject({
+      level: 'info',
+      name: 'lucid-gateway',
+      msg: 'request',
+      status: 201,
+      route: '/auth',
+    });
+  });
+
+  it('escapes what needs escaping and follows the logger level', () => {
+    const { logger, lines } = capture();
+    const log = accessLog(logger);
+    log(ctxOf({ path: '/a"b\\c' }), 200, 0);
+    expect(lines[0]!.path).toBe('/a"b\\c');
+    logger.level = 'warn';
+    log(ctxOf({}), 200, 0);
+    expect(lines).toHaveLength(1);
   });
 });
