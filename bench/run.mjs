@@ -79,6 +79,16 @@ function rssOf(pid) {
   }
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}
+
 /** The real proxy's pid (taskset execs the command, so the pid is the same). */
 const pidOf = (child) => child.pid;
 
@@ -231,13 +241,18 @@ async function main() {
       const url = c.direct ? `${upstreamUrl}/api/bench` : `http://127.0.0.1:${port}/api/bench`;
       try {
         await load(url, c.headers ?? {}, { seconds: 2 }); // warm-up: JIT, pools
+        const cpuBefore = child ? cpuSeconds(pidOf(child)) : undefined;
         const r = await load(url, c.headers ?? {});
+        const cpuAfter = child ? cpuSeconds(pidOf(child)) : undefined;
+        // Requests per CPU-second of the proxy: speed per core, robust to a busy neighbour.
+        if (cpuBefore !== undefined && cpuAfter !== undefined && cpuAfter > cpuBefore)
+          r.perCpuSecond = (r.rps * SECONDS) / (cpuAfter - cpuBefore);
         const fixed = await load(url, c.headers ?? {}, { rate: FIXED_RATE, seconds: Math.min(SECONDS, 10) });
         r.fixedP99 = fixed.p99;
         r.rss = child ? rssOf(pidOf(child)) : undefined;
         results[c.name].push(r);
         console.error(
-          `round ${round} ${c.name.padEnd(24)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  @${FIXED_RATE}/s p99 ${fixed.p99.toFixed(2)} ms  errors ${r.errors}  rss ${r.rss?.toFixed(0) ?? '-'} MB`,
+          `round ${round} ${c.name.padEnd(24)} ${r.rps.toFixed(0).padStart(7)} req/s  ${r.perCpuSecond?.toFixed(0).padStart(6) ?? '     -'} req/cpu-s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  @${FIXED_RATE}/s p99 ${fixed.p99.toFixed(2)} ms  errors ${r.errors}  rss ${r.rss?.toFixed(0) ?? '-'} MB`,
         );
       } finally {
         if (child) await stopProcess(child);
@@ -250,6 +265,7 @@ async function main() {
   const summary = Object.entries(results).map(([name, runs]) => ({
     name,
     rps: median(runs.map((r) => r.rps)),
+    perCpuSecond: median(runs.map((r) => r.perCpuSecond)),
     p50: median(runs.map((r) => r.p50)),
     p99: median(runs.map((r) => r.p99)),
     fixedP99: median(runs.map((r) => r.fixedP99)),
@@ -258,14 +274,15 @@ async function main() {
   }));
   const by = Object.fromEntries(summary.map((s) => [s.name, s]));
   const fg = by['fast-gateway']?.rps;
+  const fgCpu = by['fast-gateway']?.perCpuSecond;
   const direct = by.direct;
   const fmt = (x, d = 0) => (x === undefined ? '-' : x.toFixed(d));
   const lines = [
-    `| contender | req/s | vs fast-gateway | vs direct | p50 ms | p99 ms | p99 at ${FIXED_RATE}/s | added p99 at ${FIXED_RATE}/s | errors | RSS MB |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| contender | req/s | vs fast-gateway | req per CPU-second | per CPU vs fast-gateway | vs direct | p50 ms | p99 ms | p99 at ${FIXED_RATE}/s | added p99 at ${FIXED_RATE}/s | errors | RSS MB |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...summary.map(
       (s) =>
-        `| ${s.name} | ${fmt(s.rps)} | ${fg ? `${(s.rps / fg).toFixed(2)}x` : '-'} | ${direct ? `${(s.rps / direct.rps).toFixed(2)}x` : '-'} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.fixedP99, 2)} | ${direct && s.name !== 'direct' ? fmt(s.fixedP99 - direct.fixedP99, 2) : '-'} | ${s.errors} | ${fmt(s.rss)} |`,
+        `| ${s.name} | ${fmt(s.rps)} | ${fg ? `${(s.rps / fg).toFixed(2)}x` : '-'} | ${fmt(s.perCpuSecond)} | ${fgCpu && s.perCpuSecond ? `${(s.perCpuSecond / fgCpu).toFixed(2)}x` : '-'} | ${direct ? `${(s.rps / direct.rps).toFixed(2)}x` : '-'} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.fixedP99, 2)} | ${direct && s.name !== 'direct' ? fmt(s.fixedP99 - direct.fixedP99, 2) : '-'} | ${s.errors} | ${fmt(s.rss)} |`,
     ),
   ];
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, load: ${WRK ? 'wrk' : 'autocannon'} ${CONNECTIONS} connections, ${ROUNDS} rounds x ${SECONDS}s, proxy ${TASKSET ? `pinned to CPU ${PROXY_CPU}` : 'not pinned'}`;
