@@ -197,7 +197,9 @@ function normalizes(path: string): boolean {
 function isHostPattern(host: string): boolean {
   if (host === '' || host === '*') return true;
   const close = host.indexOf(']');
-  let name = host.startsWith('[') ? host.slice(0, close === -1 ? host.length : close + 1) : host.split(':')[0]!;
+  let name = host.startsWith('[')
+    ? host.slice(0, close === -1 ? host.length : close + 1)
+    : host.split(':')[0]!;
   if (name.endsWith('.')) name = name.slice(0, -1);
   if (name.startsWith('*.')) return name.length > 2 && !name.includes('*', 1);
   return name !== '' && !name.includes('*');
