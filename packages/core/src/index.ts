@@ -10,6 +10,17 @@ export { normalizePath } from './http/normalize-path.js';
 export { requestIdOf, traceparentOf } from './http/request-id.js';
 export { createLogger } from './observability/logger.js';
 export { createMetrics, type GatewayMetrics } from './observability/metrics.js';
+export {
+  Counter,
+  type CounterSeries,
+  counterOn,
+  Gauge,
+  type GaugeSeries,
+  gaugeOn,
+  Histogram,
+  type HistogramSeries,
+  histogramOn,
+} from './observability/series.js';
 export { compose } from './pipeline/compose.js';
 export { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 export { UndiciEngine } from './proxy/undici-engine.js';

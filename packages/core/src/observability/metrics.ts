@@ -1,4 +1,12 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
+import { collectDefaultMetrics, type Registry } from 'prom-client';
+import {
+  type CounterSeries,
+  counterOn,
+  type GaugeSeries,
+  gaugeOn,
+  type HistogramSeries,
+  histogramOn,
+} from './series.js';
 
 /** What the gateway records; every label value comes from config or a fixed set, never from a raw path. */
 export interface GatewayMetrics {
@@ -46,23 +54,21 @@ function classIndex(status: number): number {
 }
 
 interface RequestSeries {
-  total: Counter.Internal;
-  duration: Histogram.Internal<string>;
+  total: CounterSeries;
+  duration: HistogramSeries;
 }
+
+const NO_COUNT: CounterSeries = { inc() {}, value: 0 };
 
 interface UpstreamSeries {
-  duration: Histogram.Internal<string>;
-  errors: Counter.Internal;
-}
-
-/** Registers a metric once per registry; a rebuilt gateway (reload) reuses what is already there. */
-function once<M>(registry: Registry, name: string, make: () => M): M {
-  return (registry.getSingleMetric(name) as M | undefined) ?? make();
+  duration: HistogramSeries;
+  errors: CounterSeries;
 }
 
 /**
  * Registers the gateway's metrics (and the default process metrics) on `registry`.
- * Labelled series are created on first use and kept, so a finished request only indexes an array.
+ * Labelled series are bound on first use and kept, so a finished request only indexes an array
+ * and adds numbers.
  *
  * @example
  * const metrics = createMetrics(registry, 'lucid_gateway_');
@@ -70,74 +76,43 @@ function once<M>(registry: Registry, name: string, make: () => M): M {
  * metrics.requestFinished('/auth', 'GET', 200, 0.012);
  */
 export function createMetrics(registry: Registry, prefix: string): GatewayMetrics {
-  const register = [registry];
   const requestLabels = ['route', 'method', 'status_class'];
-  const requests = once(
+  const requests = counterOn(
     registry,
     `${prefix}http_requests_total`,
-    () =>
-      new Counter({
-        name: `${prefix}http_requests_total`,
-        help: 'Requests answered, by route (its configured id), method and status class.',
-        labelNames: requestLabels,
-        registers: register,
-      }),
+    'Requests answered, by route (its configured id), method and status class.',
+    requestLabels,
   );
-  const requestDuration = once(
+  const requestDuration = histogramOn(
     registry,
     `${prefix}http_request_duration_seconds`,
-    () =>
-      new Histogram({
-        name: `${prefix}http_request_duration_seconds`,
-        help: 'Time from receiving a request to finishing its answer, in seconds.',
-        labelNames: requestLabels,
-        buckets: DURATION_BUCKETS,
-        registers: register,
-      }),
+    'Time from receiving a request to finishing its answer, in seconds.',
+    requestLabels,
+    DURATION_BUCKETS,
   );
-  const inFlight = once(
+  const inFlight: GaugeSeries = gaugeOn(
     registry,
     `${prefix}http_requests_in_flight`,
-    () =>
-      new Gauge({
-        name: `${prefix}http_requests_in_flight`,
-        help: 'Requests received and not yet answered.',
-        registers: register,
-      }),
-  );
-  const upstreamDuration = once(
+    'Requests received and not yet answered.',
+  ).labels();
+  const upstreamDuration = histogramOn(
     registry,
     `${prefix}upstream_duration_seconds`,
-    () =>
-      new Histogram({
-        name: `${prefix}upstream_duration_seconds`,
-        help: 'Time an upstream took to answer (or fail), in seconds, by service and outcome.',
-        labelNames: ['service', 'outcome'],
-        buckets: DURATION_BUCKETS,
-        registers: register,
-      }),
+    'Time an upstream took to answer (or fail), in seconds, by service and outcome.',
+    ['service', 'outcome'],
+    DURATION_BUCKETS,
   );
-  const upstreamErrors = once(
+  const upstreamErrors = counterOn(
     registry,
     `${prefix}upstream_errors_total`,
-    () =>
-      new Counter({
-        name: `${prefix}upstream_errors_total`,
-        help: 'Upstream requests that failed, by service and outcome (error, timeout, unavailable).',
-        labelNames: ['service', 'outcome'],
-        registers: register,
-      }),
+    'Upstream requests that failed, by service and outcome (error, timeout, unavailable).',
+    ['service', 'outcome'],
   );
-  const targetHealthy = once(
+  const targetHealthy = gaugeOn(
     registry,
     `${prefix}upstream_target_healthy`,
-    () =>
-      new Gauge({
-        name: `${prefix}upstream_target_healthy`,
-        help: 'Whether an upstream target is in rotation (1: passes its checks, not ejected, breaker closed) or not (0).',
-        labelNames: ['service', 'target'],
-        registers: register,
-      }),
+    'Whether an upstream target is in rotation (1: passes its checks, not ejected, breaker closed) or not (0).',
+    ['service', 'target'],
   );
   if (!registry.getSingleMetric(`${prefix}process_cpu_seconds_total`)) {
     collectDefaultMetrics({ register: registry, prefix });
@@ -166,13 +141,20 @@ export function createMetrics(registry: Registry, prefix: string): GatewayMetric
   function upstreamSeriesFor(service: string, outcome: UpstreamOutcome): UpstreamSeries {
     let row = upstreamSeries.get(service);
     if (!row) {
-      row = OUTCOMES.map((o) => ({
-        duration: upstreamDuration.labels(service, o),
-        errors: upstreamErrors.labels(service, o),
-      }));
+      row = [];
       upstreamSeries.set(service, row);
     }
-    return row[OUTCOMES.indexOf(outcome)]!;
+    const i = OUTCOMES.indexOf(outcome);
+    let series = row[i];
+    if (!series) {
+      series = {
+        duration: upstreamDuration.labels(service, outcome),
+        // Bound on the first failure only: an "ok" outcome never counts as an error.
+        errors: outcome === 'ok' ? NO_COUNT : upstreamErrors.labels(service, outcome),
+      };
+      row[i] = series;
+    }
+    return series;
   }
 
   return {

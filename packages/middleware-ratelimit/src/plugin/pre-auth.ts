@@ -49,7 +49,7 @@ export function preAuthLimit(options: PreAuthOptionsInput): GatewayPlugin {
 
     middleware(route: Route): Middleware | undefined {
       if (route.kind === 'builtin' || route.config.rateLimit === false) return undefined;
-      const rejected = metrics.rejected.child({ route: route.id, tier: '', limiter: 'pre-auth' });
+      const rejected = metrics.rejected.labels(route.id, '', 'pre-auth');
       return async function preAuthLimiter(ctx, next) {
         const result = store.consumeSync(ipKey(ctx.clientIp), policy);
         if (result.allowed) return next();

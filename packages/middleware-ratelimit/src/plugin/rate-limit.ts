@@ -1,5 +1,7 @@
 import {
   ConfigError,
+  Counter,
+  counterOn,
   GatewayError,
   type GatewayPlugin,
   type Middleware,
@@ -12,7 +14,6 @@ import type { ConsumeResult } from '../algorithm/gcra.js';
 import { type RateLimitConfig, type RateLimitConfigInput, rateLimitConfigSchema } from '../config/schema.js';
 import { type HeaderPolicy, retryAfterSeconds, setRateHeaders } from '../headers/rate-headers.js';
 import { identityOf } from '../keys/identity.js';
-import { LabelledCounter } from '../metrics/counter.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import { RedisStore } from '../stores/redis-store.js';
 import type { RateLimitStore } from '../stores/types.js';
@@ -57,15 +58,16 @@ function storeFor(cfg: RateLimitConfig): RateLimitStore {
 }
 
 export function metricsOn(registry: PluginSetup['registry'] | undefined, prefix: string) {
+  // Before setup() hands over the gateway's registry, counts go to unregistered families.
+  const counter = (name: string, help: string, labels: string[]) =>
+    registry ? counterOn(registry, name, help, labels) : new Counter(name, help, labels);
   return {
-    rejected: LabelledCounter.on(
-      registry,
+    rejected: counter(
       `${prefix}ratelimit_rejected_total`,
       'Requests refused with 429, by route, tier and limiter (rate-limit or pre-auth).',
       ['route', 'tier', 'limiter'],
     ),
-    storeErrors: LabelledCounter.on(
-      registry,
+    storeErrors: counter(
       `${prefix}ratelimit_store_errors_total`,
       'Rate-limit store calls that failed (Redis down, slow or refusing), by store.',
       ['store'],
@@ -148,8 +150,8 @@ export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitE
       const prefix = `${keyPrefix}${policies.perRoute ? `r:${route.id}:` : ''}{`;
       const rejected = new Map<HeaderPolicy, { inc(): void }>();
       for (const p of byTier.values())
-        rejected.set(p, metrics.rejected.child({ route: route.id, tier: p.name, limiter: 'rate-limit' }));
-      const storeErrors = metrics.storeErrors.child({ store: store.name });
+        rejected.set(p, metrics.rejected.labels(route.id, p.name, 'rate-limit'));
+      const storeErrors = metrics.storeErrors.labels(store.name);
 
       return async function rateLimiter(ctx, next) {
         const tier = ctx.state.tier;
