@@ -192,6 +192,15 @@ describe.each<Engine>(['undici', 'http-proxy'])('upstream faults (%s engine)', (
       'HTTP/1.1 200 OK\r\nX-A: a\rSet-Cookie: evil=1\r\nContent-Length: 0\r\n\r\n',
     ],
     ['oversized headers', `HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`],
+    [
+      'both Content-Length and Transfer-Encoding',
+      'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nHELLO',
+    ],
+    [
+      'an obfuscated Transfer-Encoding',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: xchunked\r\nContent-Length: 5\r\n\r\nHELLO',
+    ],
+    ['obs-fold in a header', 'HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 5\r\n\r\nHELLO'],
   ])('answers 502 to %s, passing none of it on', async (_name, answer) => {
     const u = await rawUpstream((s) => {
       s.once('data', () => s.end(answer));

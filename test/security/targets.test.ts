@@ -1,8 +1,11 @@
+import { jwtAuth } from '@lucid/middleware-auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { seenFor, statuses } from './support/expect.js';
 import { head, RawConnection, type RawReply, rawExchange } from './support/raw.js';
 import { END, HOST, type Stack, startStack } from './support/stack.js';
-import { hs256 } from './support/token.js';
+import { AUTH, hs256 } from './support/token.js';
 
 /**
  * Request targets and methods a gateway must not pass on as they are: absolute and authority
@@ -245,5 +248,76 @@ describe('path normalization against a public prefix next to a protected one', (
     expect(statuses(reply)[0]).toBe(404);
     const pub = await send(stack, 'GET /publicity HTTP/1.1');
     expect(statuses(pub)[0]).toBe(404);
+  });
+});
+
+/**
+ * A protected route bound to one host beside a public catch-all: the host a request is routed by is
+ * the one it names itself (Host), never a header an untrusted client adds.
+ */
+describe('host-bound routes', () => {
+  let upstream: Upstream;
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    upstream = await startUpstream();
+    gw = await startGateway(
+      {
+        logging: { level: 'warn', pretty: false, accessLog: false },
+        services: { svc: { targets: [upstream.url], health: false } },
+        routes: [
+          { prefix: '/', host: 'admin.lucid.dev', service: 'svc', scopes: ['admin'], stripPrefix: false },
+          { prefix: '/', service: 'svc', auth: 'public', stripPrefix: false },
+        ],
+      },
+      [jwtAuth(AUTH)],
+    );
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await upstream?.close();
+  });
+
+  const hostCase = (line: string, ...headers: string[]) =>
+    rawExchange(gw.port, head(line, ...headers, 'Connection: close'));
+
+  it.each([
+    ['Host: admin.lucid.dev'],
+    ['Host: ADMIN.Lucid.Dev'],
+    ['Host: admin.lucid.dev.'],
+    ['Host: admin.lucid.dev:8443'],
+  ])('routes %s to the protected route (401 without a token)', async (hostLine) => {
+    const reply = await hostCase('GET /host-1 HTTP/1.1', hostLine);
+    expect(statuses(reply)).toEqual([401]);
+    expect(upstream.seen.filter((r) => r.url === '/host-1')).toEqual([]);
+  });
+
+  it('ignores X-Forwarded-Host and Forwarded from a client that is not a trusted proxy', async () => {
+    const reply = await hostCase(
+      'GET /host-2 HTTP/1.1',
+      'Host: admin.lucid.dev',
+      'X-Forwarded-Host: api.lucid.dev',
+      'Forwarded: host=api.lucid.dev',
+    );
+    expect(statuses(reply)).toEqual([401]);
+    const other = await hostCase(
+      'GET /host-3 HTTP/1.1',
+      'Host: api.lucid.dev',
+      'X-Forwarded-Host: admin.lucid.dev',
+    );
+    expect(statuses(other)).toEqual([200]);
+    const [seen] = upstream.seen.filter((r) => r.url === '/host-3');
+    expect(seen!.headers['x-forwarded-host']).toBe('api.lucid.dev');
+  });
+
+  it('refuses an absolute-form target naming the protected host', async () => {
+    const reply = await hostCase('GET http://admin.lucid.dev/host-4 HTTP/1.1', 'Host: api.lucid.dev');
+    expect(statuses(reply)).toEqual([400]);
+    expect(upstream.seen.filter((r) => r.url.includes('host-4'))).toEqual([]);
+  });
+
+  it('refuses a second Host naming the protected host', async () => {
+    const reply = await hostCase('GET /host-5 HTTP/1.1', 'Host: api.lucid.dev', 'Host: admin.lucid.dev');
+    expect(statuses(reply)).toEqual([400]);
+    expect(upstream.seen.filter((r) => r.url === '/host-5')).toEqual([]);
   });
 });
