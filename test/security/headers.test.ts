@@ -265,6 +265,17 @@ describe('forged identity headers', () => {
   });
 });
 
+describe('Expect', () => {
+  it('answers an expectation other than 100-continue with 417, forwarding nothing', async () => {
+    const reply = await rawExchange(
+      stack.port,
+      `${head('POST /public/expect-1 HTTP/1.1', `Host: ${HOST}`, 'Expect: x-whatever', 'Content-Length: 3')}abc${END}`,
+    );
+    expect(statuses(reply)[0]).toBe(417);
+    expect(seenFor(stack, '/public/expect-1')).toEqual([]);
+  });
+});
+
 describe('oversize headers', () => {
   it('refuses one header over the limit with 431, nothing forwarded', async () => {
     const reply = await send(

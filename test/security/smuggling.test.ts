@@ -29,6 +29,8 @@ interface FramingCase {
   inBody?: boolean;
   /** HTTP/1.0 closes after one answer: no END request is pipelined behind it. */
   noEnd?: boolean;
+  /** Text that must never appear between gateway and upstream. */
+  notOnWire?: string;
 }
 
 const hidden = (smuggled: string) => `GET ${smuggled} HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`;
@@ -213,6 +215,38 @@ const CASES: FramingCase[] = [
     bytes: (p) => `${post(p, 'Transfer-Encoding: identity', 'Transfer-Encoding: chunked')}0\r\n\r\n`,
   },
   {
+    name: 'two Transfer-Encoding: chunked lines',
+    outcome: 'refused',
+    bytes: (p, s) =>
+      `${post(p, 'Transfer-Encoding: chunked', 'Transfer-Encoding: chunked')}0\r\n\r\n${hidden(s)}`,
+  },
+  {
+    name: 'a Content-Length with leading zeros is read as decimal',
+    outcome: 'forwarded',
+    body: 5,
+    bytes: (p) => `${post(p, 'Content-Length: 005')}hello`,
+  },
+  {
+    name: 'a Content-Length with trailing whitespace',
+    outcome: 'forwarded',
+    body: 5,
+    bytes: (p) => `${post(p, 'Content-Length: 5 ')}hello`,
+  },
+  {
+    name: 'an upper-case "CHUNKED"',
+    outcome: 'forwarded',
+    body: 3,
+    bytes: (p) => `${post(p, 'Transfer-Encoding: CHUNKED') + chunk('abc')}0\r\n\r\n`,
+  },
+  {
+    name: 'chunked trailers naming identity and Host never reach the upstream',
+    outcome: 'forwarded',
+    body: 3,
+    notOnWire: 'X-User-Id: admin',
+    bytes: (p) =>
+      `${post(p, 'Transfer-Encoding: chunked', 'Trailer: X-User-Id') + chunk('abc')}0\r\nX-User-Id: admin\r\nHost: evil.example\r\n\r\n`,
+  },
+  {
     name: 'a tab as the whitespace after "Transfer-Encoding:"',
     outcome: 'forwarded',
     body: 3,
@@ -277,6 +311,7 @@ describe.each<Engine>(['undici', 'http-proxy'])('request framing over raw socket
         if (!c.inBody) expect(wireLinesFor(stack, path)).toHaveLength(1);
       }
       expectNotSmuggled(stack, smuggled, { wire: !c.inBody });
+      if (c.notOnWire) expect(stack.tap.bytes()).not.toContain(c.notOnWire);
     });
   });
 
