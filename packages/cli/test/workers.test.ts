@@ -96,12 +96,12 @@ describe('--workers', () => {
       if (l.msg === 'config reloaded') reloaded.add(l.worker);
       return reloaded.size === 2;
     });
+    // Each process writes its log on its own schedule: wait for the primary's line itself.
+    const asked = cli.next((l) => l.msg === 'asking every worker to reload');
     const text = readFileSync(join(dir, 'gw.yaml'), 'utf8');
     writeFileSync(join(dir, 'gw.yaml'), text.replace('prefix: /echo', 'prefix: /echo2'));
     await both;
-    expect(cli.lines.find((l) => l.msg === 'asking every worker to reload')).toMatchObject({
-      reason: 'watch',
-    });
+    expect(await asked).toMatchObject({ reason: 'watch' });
   });
 
   it('restarts a worker that dies, and keeps answering', async () => {
