@@ -125,9 +125,13 @@ class LucidGateway implements Gateway {
       if (--open === 0) this.#finish(ctx, rt);
     };
     res.once('close', done);
-    this.#handle(ctx, rt)
-      .catch((err) => this.#fail(ctx, err))
-      .finally(done);
+    this.#handle(ctx, rt).then(done, (err: unknown) => {
+      try {
+        this.#fail(ctx, err);
+      } finally {
+        done();
+      }
+    });
   };
 
   upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {

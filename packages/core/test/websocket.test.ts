@@ -323,7 +323,12 @@ describe.each(ENGINES)('WebSocket proxying (%s engine)', (engine) => {
           expect(await nextMessage(ws)).toBe(`echo:n${i}`);
         }),
       );
-      await Promise.all(sockets.map((ws) => (ws.close(1000), closed(ws))));
+      await Promise.all(
+        sockets.map((ws) => {
+          ws.close(1000);
+          return closed(ws);
+        }),
+      );
       await expect.poll(() => up.wss.clients.size).toBe(0);
       await expect.poll(openSockets).toBe(0);
     });
