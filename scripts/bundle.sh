@@ -50,7 +50,19 @@ done
 
 # --legacy: the newer deploy needs inject-workspace-packages for the whole workspace. It copies each
 # workspace package as its "files" list says and installs only "dependencies", from the lockfile.
-pnpm --filter lucid-gateway deploy --prod --legacy --prefer-offline "$out"
+# Deployed inside the repository first, then moved: given a target outside it, pnpm's legacy deploy
+# also leaves a stray copy of the target's path under packages/ (which then looks like a package).
+stage="$root/.bundle-stage-$$"
+trap 'rm -rf "$stage"' EXIT
+if [ -e "$out" ] && [ -n "$(ls -A "$out")" ]; then
+  echo "bundle: $out is not empty" >&2
+  exit 1
+fi
+rm -rf "$stage"
+pnpm --filter lucid-gateway deploy --prod --legacy --prefer-offline "$stage"
+mkdir -p "$(dirname "$out")"
+[ -d "$out" ] && rmdir "$out"
+mv "$stage" "$out"
 
 # cosmiconfig's optional peer; the CLI loads TypeScript configs with Node's own type stripping.
 rm -rf "$out"/node_modules/.pnpm/typescript@*
