@@ -33,12 +33,19 @@ describe('the packed packages, installed from tarballs into an empty project', (
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
     // npm gets this machine's own settings (proxy, CA certificates), but none of pnpm's npm_* ones.
     const npmEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
-    // Bounded: should the registry not answer, npm is ended rather than left behind.
-    await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], {
-      cwd: app,
-      env: npmEnv,
-      timeout: 240_000,
-    });
+    // Bounded: should the registry not answer, npm is ended rather than left behind. One retry for a
+    // passing registry fault; a second failure shows npm's own output.
+    const install = () =>
+      run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], {
+        cwd: app,
+        env: npmEnv,
+        timeout: 180_000,
+      });
+    await install()
+      .catch(install)
+      .catch((err: { message: string; stdout?: string; stderr?: string }) => {
+        throw new Error(`${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+      });
     upstream = await startUpstream();
   }, 300_000);
 
