@@ -11,7 +11,8 @@ const gateway = createGateway({
   routes: [{ prefix: '/api/auth', service: 'auth', auth: 'public' }],
 });
 
-const server = createServer((req, res) => {
+// Node checks header and request timeouts every 30 s by default; once a second holds slow clients to them.
+const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
   if (req.url === '/' || req.url === '/about') {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('my app\n');
@@ -21,6 +22,8 @@ const server = createServer((req, res) => {
   gateway.handler(req, res);
 });
 server.on('upgrade', gateway.upgrade);
+// Expect: 100-continue goes to the gateway too, so auth and limits answer before a body is invited.
+server.on('checkContinue', (req, res) => server.emit('request', req, res));
 
 await gateway.start();
 server.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {
