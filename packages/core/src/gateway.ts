@@ -124,7 +124,7 @@ class LucidGateway implements Gateway {
     const done = () => {
       if (--open === 0) this.#finish(ctx, rt);
     };
-    res.once('close', done);
+    res.on('close', done); // fires once; `on` spares `once`'s wrapper
     this.#handle(ctx, rt).then(done, (err: unknown) => {
       try {
         this.#fail(ctx, err);

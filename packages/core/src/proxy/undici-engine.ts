@@ -99,7 +99,8 @@ class StreamToClient implements Dispatcher.DispatchHandler {
     private readonly resolve: (r: ForwardResult) => void,
     private readonly reject: (err: unknown) => void,
   ) {
-    ctx.res.once('close', this.#onClientClose);
+    // `on`, not `once`: 'close' fires once anyway, and `once` allocates a wrapper per request.
+    ctx.res.on('close', this.#onClientClose);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
