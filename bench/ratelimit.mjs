@@ -7,10 +7,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, has } from './lib.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -121,27 +121,12 @@ async function main() {
   const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
   const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
   const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
-  const has = (cmd) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  };
   if (!has('wrk')) throw new Error('bench/ratelimit.mjs needs wrk');
   const taskset = has('taskset') && cpus().length > 1;
   const gatewayCpu = String(cpus().length - 1);
   const otherCpus = cpus().length > 1 ? `0-${cpus().length - 2}` : '0';
   const pinned = (cpu, cmd, args) => (taskset ? ['taskset', ['-c', cpu, cmd, ...args]] : [cmd, args]);
 
-  const freePort = async () => {
-    const srv = createServer();
-    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-    const { port } = srv.address();
-    await new Promise((r) => srv.close(r));
-    return port;
-  };
   const start = async (cpu, cmd, args, env, readyText = 'ready', stream = 'stderr') => {
     const [c, a] = pinned(cpu, cmd, args);
     const child = spawn(c, a, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -7,11 +7,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
+import { freePort, has } from './lib.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -20,28 +21,12 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const FIXED_RATE = Number(process.env.BENCH_RATE ?? 2000);
 const ONLY = process.env.BENCH_ONLY?.split(',');
 
-const has = (cmd) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
 const nginxBin = ['nginx', '/usr/sbin/nginx'].find((c) => has(c));
 const WRK = has('wrk');
 const TASKSET = has('taskset') && cpus().length > 1;
 // The proxy gets the last core to itself; upstream and load share the others.
 const PROXY_CPU = String(cpus().length - 1);
 const OTHER_CPUS = cpus().length > 1 ? `0-${cpus().length - 2}` : '0';
-
-async function freePort() {
-  const srv = createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 function pinned(cpu, cmd, args) {
   return TASKSET ? ['taskset', ['-c', cpu, cmd, ...args]] : [cmd, args];

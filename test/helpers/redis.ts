@@ -20,26 +20,17 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    const proc = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child = proc;
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('Ready to accept connections')) {
-          proc.stdout?.off('data', onData);
-          proc.stdout?.resume();
-          resolve();
-        }
-      };
-      proc.stdout?.on('data', onData);
-      proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
-      proc.once('error', reject);
-    });
+    child = await spawnRedis([
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      ...extraArgs,
+    ]);
   };
 
   const stop = async () => {
@@ -53,4 +44,32 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
 
   await start();
   return { port, url: `redis://127.0.0.1:${port}`, stop, start };
+}
+
+/**
+ * Spawns `redis-server` with `args` and resolves once its log shows `ready` (by default, that it
+ * accepts connections); rejects with its output if it exits first.
+ */
+export async function spawnRedis(
+  args: string[],
+  ready = 'Ready to accept connections',
+): Promise<ChildProcess> {
+  const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes(ready)) {
+        proc.stdout?.off('data', onData);
+        proc.stdout?.resume();
+        proc.off('exit', onExit);
+        resolve();
+      }
+    };
+    const onExit = (code: number | null) => reject(new Error(`redis-server exited (${code}): ${out}`));
+    proc.stdout?.on('data', onData);
+    proc.once('exit', onExit);
+    proc.once('error', reject);
+  });
+  return proc;
 }

@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../../test/helpers/net.js';
+import { spawnRedis } from '../../../test/helpers/redis.js';
 
 export interface Sentinel {
   address: string;
@@ -27,26 +28,9 @@ export async function startSentinel(masterPort: number, name = 'mymaster'): Prom
       '',
     ].join('\n'),
   );
-  const proc: ChildProcess = spawn('redis-server', [conf, '--sentinel'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  let proc: ChildProcess;
   try {
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('+monitor master')) {
-          proc.stdout?.off('data', onData);
-          proc.stdout?.resume();
-          proc.off('exit', onExit);
-          resolve();
-        }
-      };
-      const onExit = (code: number | null) => reject(new Error(`sentinel exited (${code}): ${out}`));
-      proc.stdout?.on('data', onData);
-      proc.once('exit', onExit);
-      proc.once('error', reject);
-    });
+    proc = await spawnRedis([conf, '--sentinel'], '+monitor master');
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
