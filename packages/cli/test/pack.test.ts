@@ -39,7 +39,7 @@ describe('the packed packages, installed from tarballs into an empty project', (
       run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], {
         cwd: app,
         env: npmEnv,
-        timeout: 180_000,
+        timeout: 120_000,
       });
     await install()
       .catch(install)
