@@ -16,6 +16,7 @@ export class RequestContext implements GatewayContext {
   readonly responseHeaders: OutgoingHttpHeaders = {};
   body: Readable;
   target: Target | undefined = undefined;
+  bytesSent: number | undefined = undefined;
   /** The gateway answers CORS itself (server.cors is set): an upstream's own CORS headers are dropped. */
   ownsCors = false;
   #log: Logger | undefined = undefined;

@@ -17,6 +17,7 @@ import { requestIdOf, traceparentOf } from './http/request-id.js';
 import { type AccessLog, accessLog } from './observability/access-log.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
+import type { UpgradeContext as ForwardUpgradeContext } from './proxy/forward.js';
 import { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 import { UndiciEngine } from './proxy/undici-engine.js';
 import { closeSoon } from './proxy/websocket-tunnel.js';
@@ -44,7 +45,7 @@ export interface CreateGatewayOptions {
   engine?: ProxyEngine;
 }
 
-type UpgradeContext = RequestContext & { upgrade?: { socket: Duplex; head: Buffer }; tunnelStatus?: number };
+type UpgradeContext = RequestContext & ForwardUpgradeContext;
 
 /**
  * Builds a gateway from a config (validated here; throws a `ConfigError` naming each problem).
@@ -246,7 +247,7 @@ class LucidGateway implements Gateway {
       (performance.now() - ctx.startedAt) / 1000,
     );
     if (rt.config.logging.accessLog) {
-      const bytes = (ctx as { bytesSent?: number }).bytesSent ?? Number(res.getHeader('content-length') ?? 0);
+      const bytes = ctx.bytesSent ?? Number(res.getHeader('content-length') ?? 0);
       this.#accessLog(ctx, status, bytes);
     }
   }

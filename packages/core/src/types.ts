@@ -76,6 +76,8 @@ export interface GatewayContext {
   readonly ownsCors?: boolean;
   /** Set by the proxy: which target served the request (for the access log). */
   target?: Target;
+  /** Set by the proxy: bytes of the upstream's answer sent to the client (for the access log). */
+  bytesSent?: number;
   /** Milliseconds (performance.now()) when the gateway received the request. */
   readonly startedAt: number;
 }

@@ -93,7 +93,7 @@ export function forwardTo(route: Route, deps: ForwardDeps) {
           fresh,
         });
         pool.release(state, result.status >= 500 ? 'http-5xx' : 'ok');
-        (ctx as { bytesSent?: number }).bytesSent = result.bytes;
+        ctx.bytesSent = result.bytes;
         metrics.upstreamFinished(serviceName, (performance.now() - started) / 1000, 'ok');
         return;
       } catch (err) {
