@@ -39,7 +39,18 @@ const segment = fc.oneof(
     '%7e',
     '%41',
     '%c3%a9',
+    '%F0%9F%98%80',
+    '%c0%ae',
+    '%c0%af',
+    '%e0%80%ae',
+    '%f0%80%80%af',
+    '%ed%a0%80',
+    '%f4%90%80%80',
+    '%c3',
+    '%a9',
+    '%ff',
     'caf\u00e9',
+    'caf\u00c3\u00a9',
     '\u20ac',
     '\u{1f600}',
     '|',
@@ -83,7 +94,38 @@ function expectCanonical(path: string): void {
   for (const seg of path.split('/')) {
     expect(seg === '.' || seg === '..').toBe(false);
   }
+  // Its escapes spell valid UTF-8: decodeURIComponent throws on overlongs, surrogates and broken sequences.
+  expect(() => decodeURIComponent(path)).not.toThrow();
 }
+
+const fatalUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const isUtf8 = (bytes: Uint8Array) => {
+  try {
+    fatalUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const escaped = (bytes: Uint8Array) => [...bytes].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+
+// Bytes refused for their own reasons (encoded "/", "\\", NUL) are left out of the UTF-8 properties.
+const pathByte = fc.integer({ min: 1, max: 0xff }).filter((b) => b !== 0x2f && b !== 0x5c);
+/** Byte strings near UTF-8: mostly lead and continuation bytes, so valid and broken sequences both occur. */
+const nearUtf8 = fc.array(
+  fc.oneof(
+    pathByte,
+    fc.integer({ min: 0x80, max: 0xbf }),
+    fc.integer({ min: 0xc0, max: 0xff }),
+    fc.constantFrom(0xe0, 0xed, 0xf0, 0xf4, 0x9f, 0xa0, 0x8f, 0x90),
+  ),
+  { maxLength: 10 },
+);
+/** Valid UTF-8 byte strings, from any code point (surrogates excluded by the encoder). */
+const utf8Text = fc
+  .string({ unit: 'grapheme', maxLength: 6 })
+  .map((t) => new TextEncoder().encode(t))
+  .filter((b) => !b.includes(0x2f) && !b.includes(0x5c) && !b.includes(0));
 
 describe('normalizePath properties', () => {
   it('refuses only with GW_BAD_PATH, whatever the input', () => {
@@ -128,6 +170,43 @@ describe('normalizePath properties', () => {
         const stripped = out.path.slice(base.length) || '/';
         expect(normalizePath(stripped).path).toBe(stripped);
         expectCanonical(stripped);
+      }),
+      runs,
+    );
+  });
+
+  it('accepts a path of escaped bytes exactly when the bytes are valid UTF-8 (a fatal TextDecoder decides)', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          nearUtf8,
+          utf8Text.map((b) => [...b]),
+        ),
+        fc.boolean(),
+        (list, raw) => {
+          const bytes = Uint8Array.from(list);
+          // The same bytes escaped, or raw as the latin1 chars Node would hand over (encodable ones only).
+          const url = raw
+            ? `/x${[...bytes].map((b) => (b > 0x7f ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`)).join('')}`
+            : `/x${escaped(bytes)}`;
+          const out = tryNormalize(url);
+          expect(out !== undefined).toBe(isUtf8(bytes));
+          if (out !== undefined)
+            expect(new TextEncoder().encode(decodeURIComponent(out.path))).toEqual(
+              Uint8Array.from([0x2f, 0x78, ...bytes]),
+            );
+        },
+      ),
+      runs,
+    );
+  });
+
+  it('keeps any valid UTF-8 text, escaped once, the same text after decoding', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 8 }), (text) => {
+        fc.pre(!/[/\\\0]/.test(text) && text !== '.' && text !== '..' && text !== '');
+        const out = normalizePath(`/${encodeURIComponent(text)}`);
+        expect(decodeURIComponent(out.path)).toBe(`/${text}`);
       }),
       runs,
     );

@@ -71,6 +71,16 @@ describe('normalizePath', () => {
     ['/a|b', '/a%7Cb', ''],
     ['/a b', '/a%20b', ''],
     ['/{x}/[y]/^`"<>', '/%7Bx%7D/%5By%5D/%5E%60%22%3C%3E', ''],
+    // valid UTF-8 (escaped, raw, or both mixed in one character) is kept, escaped with upper-case hex
+    ['/%C3%A9', '/%C3%A9', ''],
+    ['/caf%C3%A9?q=%c0%ae', '/caf%C3%A9', '?q=%c0%ae'],
+    ['/%c2%80%df%bf', '/%C2%80%DF%BF', ''],
+    ['/%e0%a0%80/%ed%9f%bf/%ee%80%80/%ef%bf%bf', '/%E0%A0%80/%ED%9F%BF/%EE%80%80/%EF%BF%BF', ''],
+    ['/%f0%9f%98%80', '/%F0%9F%98%80', ''],
+    ['/%f0%90%80%80/%f4%8f%bf%bf', '/%F0%90%80%80/%F4%8F%BF%BF', ''],
+    ['/\u00f0\u009f\u0098\u0080', '/%F0%9F%98%80', ''],
+    ['/caf\u00c3%a9', '/caf%C3%A9', ''],
+    ['/caf%c3\u00a9', '/caf%C3%A9', ''],
   ])('%j → %j %j', (url, path, search) => {
     expect(normalizePath(url)).toEqual({ path, search });
   });
@@ -107,6 +117,48 @@ describe('normalizePath', () => {
     ['/a\u007fb', 'control character'],
     // not a byte
     ['/\u20ac', 'not a byte'],
+    // not UTF-8 once decoded (RFC 3629 §10): overlong forms of "." and "/"
+    ['/%c0%ae', 'not valid UTF-8'],
+    ['/%c0%ae%c0%ae/admin', 'not valid UTF-8'],
+    ['/%C0%AF', 'not valid UTF-8'],
+    ['/%c1%9c', 'not valid UTF-8'],
+    ['/%e0%80%ae', 'not valid UTF-8'],
+    ['/%e0%9f%bf', 'not valid UTF-8'],
+    ['/%f0%80%80%af', 'not valid UTF-8'],
+    ['/%f0%8f%bf%bf', 'not valid UTF-8'],
+    ['/%f8%80%80%80%af', 'not valid UTF-8'],
+    ['/%fc%80%80%80%80%af', 'not valid UTF-8'],
+    // surrogates (CESU-8 pairs too), above U+10FFFF, bytes that never occur
+    ['/%ed%a0%80', 'not valid UTF-8'],
+    ['/%ed%bf%bf', 'not valid UTF-8'],
+    ['/%ed%a0%bd%ed%b8%80', 'not valid UTF-8'],
+    ['/%f4%90%80%80', 'not valid UTF-8'],
+    ['/%f5%80%80%80', 'not valid UTF-8'],
+    ['/%ff', 'not valid UTF-8'],
+    ['/%fe%ff', 'not valid UTF-8'],
+    ['/%ef%bb%bf%fe', 'not valid UTF-8'],
+    // lone continuation bytes, truncated sequences, a sequence cut by "/", ASCII or its end
+    ['/%80', 'not valid UTF-8'],
+    ['/a%bf', 'not valid UTF-8'],
+    ['/%c3%a9%a9', 'not valid UTF-8'],
+    ['/%c3', 'not valid UTF-8'],
+    ['/%c3/', 'not valid UTF-8'],
+    ['/%c3/%a9', 'not valid UTF-8'],
+    ['/%c3a', 'not valid UTF-8'],
+    ['/%c3.', 'not valid UTF-8'],
+    ['/%c3%41', 'not valid UTF-8'],
+    ['/%c3%20', 'not valid UTF-8'],
+    ['/%c3?x', 'not valid UTF-8'],
+    ['/%e2%82', 'not valid UTF-8'],
+    ['/%e2%82x', 'not valid UTF-8'],
+    ['/%f0%9f%98', 'not valid UTF-8'],
+    ['/%f0%9f%98/a', 'not valid UTF-8'],
+    // the same as raw bytes (Node hands a target over as latin1 text, one char per byte)
+    ['/\u00c0\u00ae', 'not valid UTF-8'],
+    ['/caf\u00e9', 'not valid UTF-8'],
+    ['/\u00ed\u00a0\u0080', 'not valid UTF-8'],
+    ['/\u00ff', 'not valid UTF-8'],
+    ['/\u00c3|', 'not valid UTF-8'],
     // above the root
     ['/../x', 'climbs above the root'],
     ['/..', 'climbs above the root'],
@@ -137,6 +189,8 @@ describe('normalizePath on what node:http hands over', () => {
     await once(server, 'close');
   });
 
+  const PARSER_REFUSED = { parserStatus: 400 };
+
   /** Sends a raw request target and returns what the server made of `req.url`. */
   async function normalizedBy(target: Buffer): Promise<unknown> {
     const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
@@ -151,6 +205,7 @@ describe('normalizePath on what node:http hands over', () => {
     );
     await once(socket, 'close');
     const raw = Buffer.concat(chunks).toString('latin1');
+    if (!raw.startsWith('HTTP/1.1 200')) return { parserStatus: Number(raw.slice(9, 12)) };
     return JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
   }
 
@@ -159,6 +214,23 @@ describe('normalizePath on what node:http hands over', () => {
       path: '/a%7Cb%7B%7D%5E%60%22%3C%3E%5B%5D',
       search: '',
     });
+  });
+
+  it('never forwards raw bytes above 0x7f undecided: the parser refuses them, or they are encoded or refused', async () => {
+    // Node's parser answers 400 itself to raw non-ASCII in a target; a lenient one would hand over latin1.
+    const valid = await normalizedBy(Buffer.from('/caf\u00e9/\u{1f600}', 'utf8'));
+    expect([PARSER_REFUSED, { path: '/caf%C3%A9/%F0%9F%98%80', search: '' }]).toContainEqual(valid);
+    for (const bytes of [
+      [0xc0, 0xae],
+      [0xc0, 0xaf],
+      [0xe0, 0x80, 0xae],
+      [0xed, 0xa0, 0x80],
+      [0xff],
+      [0x80],
+    ]) {
+      const got = await normalizedBy(Buffer.from([0x2f, 0x61, ...bytes]));
+      expect([PARSER_REFUSED, { error: 'GW_BAD_PATH' }]).toContainEqual(got);
+    }
   });
 
   it('refuses a raw backslash, which node:http lets through', async () => {
@@ -198,6 +270,8 @@ describe('normalizePath through a real gateway', () => {
     ['/auth/x/..', 'auth', '/'],
     ['/%61uth/%7euser/caf%c3%a9', 'auth', '/~user/caf%C3%A9'],
     ['/auth/a|b', 'auth', '/a%7Cb'],
+    ['/auth/caf%C3%A9/%F0%9F%98%80', 'auth', '/caf%C3%A9/%F0%9F%98%80'],
+    ['/auth/%e2%82%ac?x=%c0%ae', 'auth', '/%E2%82%AC?x=%c0%ae'],
   ])('%s reaches %s as %s', async (target, service, upstreamUrl) => {
     const res = await send(`${gw.url}${target}`);
     expect(res.status).toBe(200);
@@ -213,6 +287,15 @@ describe('normalizePath through a real gateway', () => {
     '/auth/%00',
     '/auth/%zz',
     '/auth/%',
+    '/auth/%c0%ae%c0%ae/admin',
+    '/auth/%c0%ae%c0%ae%c0%afadmin',
+    '/auth/%e0%80%ae%e0%80%ae/admin',
+    '/auth/%f0%80%80%af',
+    '/auth/%ed%a0%80',
+    '/auth/%f4%90%80%80',
+    '/auth/%ff%fe',
+    '/auth/%80',
+    '/auth/%c3',
     '/../admin',
     '/auth/../../admin',
     'http://evil.example/admin',

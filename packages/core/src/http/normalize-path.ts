@@ -34,7 +34,10 @@ const HEX = '0123456789ABCDEF';
  * a `..` that climbs above the root. Escapes of unreserved characters are decoded (so `%2e%2e`
  * is a `..` and is resolved), other escapes are kept with upper-case hex (`%25` is never decoded),
  * characters like `|` and bytes above 0x7f (a target is latin1 text) are percent-encoded,
- * repeated slashes are merged, and a trailing slash is kept.
+ * repeated slashes are merged, and a trailing slash is kept. The bytes a path stands for (its
+ * escapes decoded, raw bytes as they came) must be valid UTF-8 (RFC 3629): overlong forms such
+ * as `%c0%ae`, surrogates, code points above U+10FFFF and broken sequences are refused, since a
+ * lenient upstream may read `%c0%ae` as `.` or `%c0%af` as `/`.
  *
  * @example
  * normalizePath('/auth/%2e%2e/admin//x?y=..'); // { path: '/admin/x', search: '?y=..' }
@@ -73,15 +76,20 @@ function isDotSegment(s: string, start: number, end: number): boolean {
 
 function canonicalize(url: string, end: number): string {
   const segments: string[] = [];
+  const utf8: Utf8State = { need: 0, lo: 0x80, hi: 0xbf };
   let trailingSlash = false;
   let seg = '';
   let run = 1; // start of the stretch of characters copied as they are
   for (let i = 1; i <= end; i++) {
     const c = i === end ? 0x2f : url.charCodeAt(i);
     const k = c > 0x7f ? ENCODE : CLASS[c];
-    if (k === KEEP || k === DOT) continue;
+    if (k === KEEP || k === DOT) {
+      if (utf8.need !== 0) badUtf8();
+      continue;
+    }
     seg += url.slice(run, i);
     if (k === SLASH) {
+      if (utf8.need !== 0) badUtf8();
       const last = i === end;
       if (seg === '..') {
         if (segments.pop() === undefined) bad('the path climbs above the root with ".."');
@@ -95,10 +103,13 @@ function canonicalize(url: string, end: number): string {
       }
       seg = '';
     } else if (k === PERCENT) {
-      seg += decodeEscape(url, i, end);
+      const byte = decodeEscape(url, i, end);
+      utf8Byte(utf8, byte);
+      seg += isUnreserved(byte) ? String.fromCharCode(byte) : `%${HEX[byte >> 4]}${HEX[byte & 15]}`;
       i += 2;
     } else if (k === ENCODE) {
       if (c > 0xff) bad('the path contains a character that is not a byte');
+      utf8Byte(utf8, c);
       seg += `%${HEX[c >> 4]}${HEX[c & 15]}`;
     } else {
       bad(`the path contains ${describe(c)}`);
@@ -110,8 +121,8 @@ function canonicalize(url: string, end: number): string {
   return trailingSlash ? `${path}/` : path;
 }
 
-/** The escape at `i` as it belongs in the canonical path: an unreserved character, or `%XX` upper-cased. */
-function decodeEscape(url: string, i: number, end: number): string {
+/** The byte the escape at `i` stands for; refuses broken escapes and the bytes no path may hide. */
+function decodeEscape(url: string, i: number, end: number): number {
   const hi = i + 2 < end ? hexValue(url.charCodeAt(i + 1)) : -1;
   const lo = hi === -1 ? -1 : hexValue(url.charCodeAt(i + 2));
   if (lo === -1) bad('the path contains an invalid percent-escape');
@@ -119,7 +130,44 @@ function decodeEscape(url: string, i: number, end: number): string {
   if (byte === 0x2f) bad('the path contains an encoded "/"');
   if (byte === 0x5c) bad('the path contains an encoded "\\"');
   if (byte === 0x00) bad('the path contains an encoded NUL');
-  return isUnreserved(byte) ? String.fromCharCode(byte) : `%${HEX[hi]}${HEX[lo]}`;
+  return byte;
+}
+
+/** Where a UTF-8 sequence stands: continuation bytes still `need`ed, the range the next one must be in. */
+interface Utf8State {
+  need: number;
+  lo: number;
+  hi: number;
+}
+
+/**
+ * One byte of the decoded path through a UTF-8 check (RFC 3629 §4; the ranges of Unicode table
+ * 3-7): leads C0, C1 and F5-FF never occur, and the narrowed second-byte ranges after E0, ED, F0
+ * and F4 refuse overlong forms, surrogates and code points above U+10FFFF.
+ */
+function utf8Byte(s: Utf8State, b: number): void {
+  if (s.need !== 0) {
+    if (b < s.lo || b > s.hi) badUtf8();
+    s.need--;
+    s.lo = 0x80;
+    s.hi = 0xbf;
+    return;
+  }
+  if (b < 0x80) return;
+  if (b >= 0xc2 && b <= 0xdf) s.need = 1;
+  else if (b >= 0xe0 && b <= 0xef) {
+    s.need = 2;
+    if (b === 0xe0) s.lo = 0xa0;
+    else if (b === 0xed) s.hi = 0x9f;
+  } else if (b >= 0xf0 && b <= 0xf4) {
+    s.need = 3;
+    if (b === 0xf0) s.lo = 0x90;
+    else if (b === 0xf4) s.hi = 0x8f;
+  } else badUtf8();
+}
+
+function badUtf8(): never {
+  bad('the path is not valid UTF-8 once decoded');
 }
 
 function hexValue(c: number): number {
