@@ -32,7 +32,7 @@ describe('authConfigSchema', () => {
     expect(cfg.jwt).toMatchObject({ algorithms: ['HS256'], clockTolerance: 30_000, maxTokenSize: 8192 });
     expect(cfg.tierClaim).toBe('tier');
     expect(cfg.forward).toEqual({ 'x-user-id': 'sub', 'x-user-tier': 'tier', 'x-user-scopes': 'scope' });
-    expect(cfg.cache).toEqual({ max: 10_000 });
+    expect(cfg.cache).toEqual({ max: 10_000, ttl: 300_000 });
   });
 
   it('forwards the configured tier claim by default', () => {

@@ -12,6 +12,7 @@ import {
 
 export const JWKS_DEFAULTS = { cooldown: 30_000, timeout: 5_000, cacheMaxAge: 600_000 } as const;
 export const DEFAULT_TIER_CLAIM = 'tier';
+export const CACHE_DEFAULTS = { max: 10_000, ttl: 300_000 } as const;
 
 const httpUrl = z.string().refine(
   (v) => {
@@ -247,8 +248,10 @@ export const authConfigSchema = z
       .strictObject({
         /** Verified tokens kept (0 turns the cache off). */
         max: z.number().int().min(0).default(10_000),
+        /** Longest a verified token is kept before its signature is checked again, whatever its `exp`. */
+        ttl: duration.default(CACHE_DEFAULTS.ttl),
       })
-      .default({ max: 10_000 }),
+      .default({ ...CACHE_DEFAULTS }),
   })
   .transform((cfg, ctx) => {
     if (!cfg.jwt && !cfg.apiKeys) {

@@ -15,6 +15,18 @@ describe('readScopes', () => {
     expect(readScopes({}, undefined)).toEqual([]);
   });
 
+  it('drops items that are not one RFC 6749 scope-token, whatever the claim shape', () => {
+    expect(readScopes({ scp: ['read admin', 'write'] }, undefined)).toEqual(['write']);
+    expect(readScopes({ scope: 'read\tadmin write' }, undefined)).toEqual(['write']);
+    expect(readScopes({ scope: 'read\nadmin' }, undefined)).toEqual([]);
+    expect(
+      readScopes({ scp: [['admin'], { admin: true }, null, 'ok', 'a"b', 'a\\b', 'Zoë'] }, undefined),
+    ).toEqual(['ok']);
+    expect(readScopes({ scope: { admin: true } }, undefined)).toEqual([]);
+    expect(readScopes({ scope: ['admin'] }, undefined)).toEqual(['admin']);
+    expect(readScopes({ scope: 1 }, undefined)).toEqual([]);
+  });
+
   it('reads only the configured claim when one is set', () => {
     expect(readScopes({ scope: 'read', permissions: ['admin'] }, 'permissions')).toEqual(['admin']);
     expect(readScopes({ scope: 'read' }, 'permissions')).toEqual([]);
@@ -55,12 +67,13 @@ describe('buildIdentity', () => {
     expect(id.expiresAt).toBe(1000);
   });
 
-  it('leaves out headers whose claim is absent and ignores a non-scalar tier', () => {
-    const id = buildIdentity({ sub: 'u', tier: { level: 1 } }, opts, 0);
-    expect(id.tier).toBeUndefined();
-    expect(id.forward).toEqual([
-      ['x-user-id', 'u'],
-      ['x-user-tier', '{"level":1}'],
-    ]);
+  it('leaves out headers whose claim is absent and ignores a tier that is not a string or number', () => {
+    for (const tier of [{ level: 1 }, ['enterprise'], true, null, '', Number.POSITIVE_INFINITY]) {
+      const id = buildIdentity({ sub: 'u', tier }, opts, 0);
+      expect(id.tier).toBeUndefined();
+      // The tier header says what the gateway went by: nothing, not the claim's raw shape.
+      expect(id.forward).toEqual([['x-user-id', 'u']]);
+    }
+    expect(buildIdentity({ sub: 'u', tier: 2 }, opts, 0).tier).toBe('2');
   });
 });

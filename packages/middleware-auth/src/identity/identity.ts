@@ -22,13 +22,19 @@ export interface IdentityOptions {
 /** Builds an identity from verified claims; all per-token work happens here, once. */
 export function buildIdentity(claims: UserClaims, opts: IdentityOptions, expiresAt: number): Identity {
   const scopes = readScopes(claims, opts.scopesClaim);
-  const tierValue = claims[opts.tierClaim];
-  const tier = typeof tierValue === 'string' || typeof tierValue === 'number' ? String(tierValue) : undefined;
+  const tier = readTier(claims[opts.tierClaim]);
   const forward: Array<readonly [string, string]> = [];
   for (const [header, claim] of Object.entries(opts.forward)) {
-    // `scope` (or the configured scopes claim) forwards the normalized list, whichever claim carried it.
+    // `scope` (or the configured scopes claim) forwards the normalized list, whichever claim carried it;
+    // the tier claim forwards the tier the gateway itself went by, so upstream and limiter agree.
     const isScopes = claim === 'scope' || claim === opts.scopesClaim;
-    const raw = isScopes ? (scopes.length > 0 ? scopes.join(' ') : undefined) : claims[claim];
+    const raw = isScopes
+      ? scopes.length > 0
+        ? scopes.join(' ')
+        : undefined
+      : claim === opts.tierClaim
+        ? tier
+        : claims[claim];
     const value = headerValue(raw);
     if (value !== undefined) forward.push([header, value]);
   }
@@ -41,9 +47,21 @@ export function buildIdentity(claims: UserClaims, opts: IdentityOptions, expires
  */
 export function readScopes(claims: UserClaims, scopesClaim: string | undefined): string[] {
   const raw = scopesClaim !== undefined ? claims[scopesClaim] : (claims.scope ?? claims.scp);
-  if (typeof raw === 'string') return raw.split(' ').filter(Boolean);
-  if (Array.isArray(raw)) return raw.filter((s): s is string => typeof s === 'string' && s.length > 0);
+  if (typeof raw === 'string') return raw.split(' ').filter(isScopeToken);
+  if (Array.isArray(raw)) return raw.filter(isScopeToken);
   return [];
+}
+
+// RFC 6749 §3.3 scope-token: visible ASCII but `"` and `\`. An item with a space (`["read admin"]`)
+// is not one scope, and would become two once forwarded space-separated: it is dropped.
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+const isScopeToken = (s: unknown): s is string => typeof s === 'string' && SCOPE_TOKEN.test(s);
+
+/** A tier is a non-empty string or a finite number; an array, object or boolean means no tier (the default one). */
+function readTier(value: unknown): string | undefined {
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
 }
 
 const PLAIN_HEADER_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;

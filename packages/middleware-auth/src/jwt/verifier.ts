@@ -8,6 +8,7 @@ import {
 } from 'jose';
 import type { JwtOptions } from '../config/schema.js';
 import { classifyVerifyError } from './failure.js';
+import { checkRegisteredClaims } from './registered-claims.js';
 
 /** Verifies one compact JWT; resolves its claims or rejects with an `AuthFailure`. */
 export type VerifyJwt = (token: string) => Promise<JWTPayload>;
@@ -32,16 +33,23 @@ export function createJwtVerifier(jwt: JwtOptions, key: KeyObject | JWTVerifyGet
 
   const verifyWith = (token: string) =>
     typeof key === 'function' ? jwtVerify(token, key, options) : jwtVerify(token, key, options);
+  const toleranceSec = options.clockTolerance as number;
+  // jose's own clock reading (whole seconds), so both checks agree on "now".
+  const checked = (payload: JWTPayload) => {
+    checkRegisteredClaims(payload, Math.floor(Date.now() / 1000), toleranceSec);
+    return payload;
+  };
 
   return async function verifyJwt(token) {
+    let payload: JWTPayload;
     try {
-      return (await verifyWith(token)).payload;
+      payload = (await verifyWith(token)).payload;
     } catch (err) {
-      if ((err as { code?: unknown }).code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') {
-        return verifyWithCandidates(token, err as AsyncIterable<CryptoKey>, options);
-      }
-      throw classifyVerifyError(err);
+      if ((err as { code?: unknown }).code !== 'ERR_JWKS_MULTIPLE_MATCHING_KEYS')
+        throw classifyVerifyError(err);
+      payload = await verifyWithCandidates(token, err as AsyncIterable<CryptoKey>, options);
     }
+    return checked(payload);
   };
 }
 

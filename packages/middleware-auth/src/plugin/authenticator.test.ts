@@ -54,7 +54,7 @@ describe('createAuthenticator', () => {
       jwt: { options: jwt, verify },
       apiKeys: { header: 'x-api-key', lookup: createApiKeyLookup(options.apiKeys!, identity) },
       identity,
-      cache: createTokenCache(100),
+      cache: createTokenCache(100, 300_000),
     });
     return { authenticate, counter };
   };

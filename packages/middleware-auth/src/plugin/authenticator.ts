@@ -39,7 +39,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
       expiresAt = Math.min(expiresAt, claims.iat * 1000 + maxAgeMs + toleranceMs);
     }
     const verified = buildIdentity(claims, identity, expiresAt);
-    cache.set(token, verified);
+    cache.set(token, verified, Date.now());
     return verified;
   };
 

@@ -52,7 +52,7 @@ export function jwtAuth(input: AuthOptionsInput): GatewayPlugin {
     scopesClaim: options.scopesClaim,
     forward: options.forward,
   };
-  const cache = createTokenCache(options.cache.max);
+  const cache = createTokenCache(options.cache.max, options.cache.ttl);
   const authenticate = createAuthenticator({
     jwt:
       options.jwt && keys

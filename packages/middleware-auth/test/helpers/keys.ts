@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { CompactSign, type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
 
 export interface TestKey {
   alg: string;
@@ -70,4 +70,14 @@ export function hmacWithPublicKey(pem: string, claims: Record<string, unknown> =
   const payload = { sub: 'attacker', iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + 300, ...claims };
   const input = `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url(payload)}`;
   return `${input}.${createHmac('sha256', pem).update(input).digest('base64url')}`;
+}
+
+/**
+ * Signs a payload given as JSON text, byte for byte: for claims `JSON.stringify` cannot write
+ * (`"exp": 1e309`, which parses to Infinity) or that `SignJWT` refuses to set.
+ */
+export function signRaw(key: CryptoKey | Uint8Array, alg: string, payload: string, kid?: string) {
+  return new CompactSign(new TextEncoder().encode(payload))
+    .setProtectedHeader({ alg, typ: 'JWT', ...(kid && { kid }) })
+    .sign(key);
 }
