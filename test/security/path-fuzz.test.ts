@@ -162,7 +162,7 @@ describe('paths that are not UTF-8 through the gateway', () => {
       `GET ${path} HTTP/1.1\r\nHost: ${HOST}\r\nConnection: close\r\n\r\n`,
     );
     expect(statuses(reply)).toEqual([400]);
-    expect(JSON.parse(reply.responses[0]!.body)).toMatchObject({ code: 'GW_BAD_PATH' });
+    expect(JSON.parse(reply.responses[0]!.body.toString())).toMatchObject({ code: 'GW_BAD_PATH' });
     expect(stack.upstream.seen.length).toBe(before);
   });
 
