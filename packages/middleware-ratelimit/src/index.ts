@@ -22,5 +22,12 @@ export {
   type RedisClient,
   type RedisConnectionOptions,
 } from './stores/redis-connection.js';
-export { RedisStore, type RedisStoreOptions } from './stores/redis-store.js';
+export {
+  REDIS_STORE_DEFAULTS,
+  RedisStore,
+  type RedisStoreOptions,
+  type RedisStoreTimings,
+  StoreTimeoutError,
+  StoreUnavailableError,
+} from './stores/redis-store.js';
 export type { RateLimitStore } from './stores/types.js';

@@ -43,7 +43,15 @@ describe('rateLimitConfigSchema', () => {
       url: 'redis://127.0.0.1:6379',
       keyPrefix: 'lucid:rl:',
       commandTimeout: 20,
+      slowReply: 50,
       connectTimeout: 2_000,
+    });
+    // A slow reply is not an outage: by default a connected Redis gets a second to answer.
+    expect(
+      parseWith(rateLimitConfigSchema, { store: 'redis', redis: { url: 'redis://h' } }).redis,
+    ).toMatchObject({
+      commandTimeout: 1_000,
+      slowReply: 50,
     });
     expect(cfg.keyBy).toEqual({ header: 'x-api-key' });
     expect(cfg.preAuth).toEqual({ limit: 600, windowMs: 60_000 });

@@ -25,8 +25,13 @@ export const redisSchema = z.strictObject({
   username: z.string().optional(),
   password: z.string().optional(),
   keyPrefix: z.string().default('lucid:rl:'),
-  /** Bound on each Redis command: a down or stuck Redis costs a request at most this long. */
-  commandTimeout: duration.default(50),
+  /**
+   * Longest wait for one reply from a connected Redis, for a server that hangs with its socket
+   * open. While Redis is down or reconnecting, requests do not wait: they follow `onStoreError` at once.
+   */
+  commandTimeout: duration.default(1_000),
+  /** Replies slower than this are counted in `ratelimit_store_slow_replies_total` (and still used). */
+  slowReply: duration.default(50),
   connectTimeout: duration.default(2_000),
 });
 

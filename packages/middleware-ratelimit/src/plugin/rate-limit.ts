@@ -53,6 +53,7 @@ function storeFor(cfg: RateLimitConfig): RateLimitStore {
     username: r.username,
     password: r.password,
     commandTimeout: r.commandTimeout,
+    slowReply: r.slowReply,
     connectTimeout: r.connectTimeout,
   });
 }
@@ -69,7 +70,12 @@ export function metricsOn(registry: PluginSetup['registry'] | undefined, prefix:
     ),
     storeErrors: counter(
       `${prefix}ratelimit_store_errors_total`,
-      'Rate-limit store calls that failed (Redis down, slow or refusing), by store.',
+      'Rate-limit store calls that failed (Redis down, reconnecting, hung past the command timeout or refusing), by store.',
+      ['store'],
+    ),
+    slowReplies: counter(
+      `${prefix}ratelimit_store_slow_replies_total`,
+      'Store replies slower than redis.slowReply, still used to decide (slow is not down), by store.',
       ['store'],
     ),
   };
@@ -140,6 +146,10 @@ export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitE
     setup(setup) {
       metrics = metricsOn(setup.registry, setup.metricPrefix);
       logger = setup.logger;
+      if (store instanceof RedisStore) {
+        const slow = metrics.slowReplies.labels(store.name);
+        store.onSlowReply = () => slow.inc();
+      }
     },
 
     middleware(route: Route): Middleware | undefined {

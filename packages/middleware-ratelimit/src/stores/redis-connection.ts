@@ -11,8 +11,8 @@ export interface RedisConnectionOptions {
   cluster?: string[] | undefined;
   username?: string | undefined;
   password?: string | undefined;
-  /** Bound on every command: a Redis that is down or stuck answers in this many ms. */
-  commandTimeout: number;
+  /** ioredis's own bound on every command (none when undefined); `RedisStore` keeps its own instead. */
+  commandTimeout?: number | undefined;
   connectTimeout: number;
 }
 
@@ -34,7 +34,7 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
     enableOfflineQueue: false,
     // Commands issued in the same tick go out in one write: under load this halves the syscalls.
     enableAutoPipelining: true,
-    commandTimeout: options.commandTimeout,
+    ...(options.commandTimeout !== undefined && { commandTimeout: options.commandTimeout }),
     connectTimeout: options.connectTimeout,
     maxRetriesPerRequest: 0,
     // Keep trying in the background; requests meanwhile take the store-error path.
@@ -67,7 +67,7 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
       ...common,
       sentinels: options.sentinels.map(hostPort),
       name: options.name ?? 'mymaster',
-      sentinelCommandTimeout: options.commandTimeout,
+      sentinelCommandTimeout: options.commandTimeout ?? options.connectTimeout,
     });
   }
 

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RedisServer, startRedis } from '../../../../test/helpers/redis.js';
-import { RedisStore } from './redis-store.js';
+import { RedisStore, StoreTimeoutError, StoreUnavailableError } from './redis-store.js';
 
 const perHour = (limit: number) => ({ limit, windowMs: 3_600_000 });
 
@@ -21,7 +21,7 @@ describe('RedisStore (real redis-server)', () => {
   let redis: RedisServer;
   let admin: Redis;
   const stores: RedisStore[] = [];
-  const open = async (opts: { commandTimeout?: number } = {}) => {
+  const open = async (opts: { commandTimeout?: number; slowReply?: number } = {}) => {
     const store = new RedisStore({ url: redis.url, commandTimeout: 2_000, ...opts });
     stores.push(store);
     await store.connect();
@@ -186,5 +186,66 @@ describe('RedisStore (real redis-server)', () => {
     } finally {
       await admin.client('UNPAUSE');
     }
+  });
+
+  it('fails at once, sending nothing, while the connection is not ready', async () => {
+    const store = new RedisStore({ url: redis.url });
+    stores.push(store);
+    expect(store.client.status).toBe('wait');
+    await expect(store.consume('rl:{not-ready}', perHour(10))).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(await commandCalls(admin, 'evalsha')).toBe(0);
+  });
+
+  it('waits for a slow reply (not an outage), uses it, and reports it as slow', async () => {
+    const store = await open({ commandTimeout: 5_000, slowReply: 50 });
+    const slow: number[] = [];
+    store.onSlowReply = (ms) => slow.push(ms);
+    expect((await store.consume('rl:{slow}', perHour(2))).allowed).toBe(true);
+    expect(slow).toEqual([]);
+    // Scripts wait out a 300 ms write pause: far beyond slowReply, well inside commandTimeout.
+    await admin.client('PAUSE', 300, 'WRITE');
+    const results = await Promise.all(
+      Array.from({ length: 3 }, () => store.consume('rl:{slow}', perHour(2))),
+    );
+    expect(results.map((r) => r.allowed).sort()).toEqual([false, false, true]);
+    expect(slow).toHaveLength(3);
+    expect(slow.every((ms) => ms >= 50)).toBe(true);
+  });
+
+  it('takes a reply that arrived while the process was blocked past the deadline, not a timeout', async () => {
+    const store = await open({ commandTimeout: 20 });
+    const pending = store.consume('rl:{blocked}', perHour(10));
+    // Auto-pipelining writes the command in an immediate queued before this one; then, before the
+    // loop polls the socket again, hold it well past the deadline: the reply waits in the socket
+    // while the deadline's timer becomes due (the next turn runs timers before reading sockets).
+    await new Promise((resolve) => setImmediate(resolve));
+    const until = performance.now() + 200;
+    while (performance.now() < until) {}
+    expect(await pending).toMatchObject({ allowed: true, remaining: 9 });
+  });
+
+  it('times out against a hung server (SIGSTOP), then answers again once it runs', async () => {
+    const store = await open({ commandTimeout: 300 });
+    const pid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const errors = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          store.consume('rl:{hung}', perHour(10)).then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
+        ),
+      );
+      expect(errors.every((e) => e instanceof StoreTimeoutError)).toBe(true);
+      // The connection is still up: a hang is only ever decided by the timeout.
+      expect(store.client.status).toBe('ready');
+      expect((await store.health()).healthy).toBe(false);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    // The five timed-out scripts ran once the server resumed: they were sent, so Redis counted them.
+    expect(await store.consume('rl:{hung}', perHour(10))).toMatchObject({ allowed: true, remaining: 4 });
   });
 });

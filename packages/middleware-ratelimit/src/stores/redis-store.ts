@@ -1,16 +1,49 @@
 import type { ComponentHealth } from '@lucid/gateway-core';
 import { type Cluster, Redis } from 'ioredis';
 import { type ConsumeResult, intervalUs, type Policy, usToMs } from '../algorithm/gcra.js';
+import { withDeadline } from './deadline.js';
 import { GCRA_LUA, GCRA_SHA } from './gcra-script.js';
 import { createRedisClient, type RedisClient, type RedisConnectionOptions } from './redis-connection.js';
 import type { RateLimitStore } from './types.js';
 
-export type RedisStoreOptions =
-  | (Partial<RedisConnectionOptions> & { client?: undefined })
-  | {
-      /** An ioredis client (standalone, Sentinel or Cluster) owned by the caller; `close()` leaves it open. */
-      client: RedisClient;
-    };
+export interface RedisStoreTimings {
+  /**
+   * Longest wait for one reply before the store gives up on it (a hung server). Generous: a
+   * slow reply is still a reply, and only a server that is down or stuck should decide by fallback.
+   */
+  commandTimeout?: number;
+  /** A reply slower than this is reported to `onSlowReply` (and still used). */
+  slowReply?: number;
+}
+
+export type RedisStoreOptions = RedisStoreTimings &
+  (
+    | (Partial<Omit<RedisConnectionOptions, 'commandTimeout'>> & { client?: undefined })
+    | {
+        /** An ioredis client (standalone, Sentinel or Cluster) owned by the caller; `close()` leaves it open. */
+        client: RedisClient;
+      }
+  );
+
+export const REDIS_STORE_DEFAULTS = { commandTimeout: 1_000, slowReply: 50, connectTimeout: 2_000 } as const;
+
+/** Redis is not connected (connecting, reconnecting, closed): the store fails at once, sending nothing. */
+export class StoreUnavailableError extends Error {
+  readonly code = 'ERR_LUCID_STORE_UNAVAILABLE';
+  constructor(status: string) {
+    super(`redis connection is ${status}`);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Redis is connected but sent no reply within the command timeout (a hung or stopped server). */
+export class StoreTimeoutError extends Error {
+  readonly code = 'ERR_LUCID_STORE_TIMEOUT';
+  constructor(ms: number) {
+    super(`redis command timed out after ${ms} ms`);
+    this.name = 'StoreTimeoutError';
+  }
+}
 
 type Reply = [number, number, number, number];
 
@@ -20,26 +53,41 @@ type Reply = [number, number, number, number];
  * reads Redis `TIME`, so gateways with skewed clocks agree. Keys are written with a TTL; pass keys
  * with a hash tag (`prefix{id}`) so they stay on one slot in a Cluster.
  *
+ * Whether Redis decides is a matter of the connection's state, not of one reply's latency: while
+ * the client is not `ready` a call fails at once (the caller's fallback decides); while it is, a
+ * call waits for its reply up to `commandTimeout` (default 1 s, for a server that hangs with its
+ * socket open). Replies slower than `slowReply` are reported to `onSlowReply`.
+ *
  * @example
- * const store = new RedisStore({ url: 'redis://127.0.0.1:6379', commandTimeout: 50 });
+ * const store = new RedisStore({ url: 'redis://127.0.0.1:6379', commandTimeout: 1_000 });
  * await store.connect();
  * const r = await store.consume('lucid:rl:{u:alice}', { limit: 100, windowMs: 60_000 });
  */
 export class RedisStore implements RateLimitStore {
   readonly name = 'redis';
   readonly client: RedisClient;
+  /** Called with the latency (ms) of each reply slower than `slowReply`. */
+  onSlowReply: ((ms: number) => void) | undefined;
   readonly #owned: boolean;
+  readonly #commandTimeout: number;
+  readonly #slowReply: number;
+  readonly #timedOut: () => Error;
 
   constructor(options: RedisStoreOptions = {}) {
+    this.#commandTimeout = options.commandTimeout ?? REDIS_STORE_DEFAULTS.commandTimeout;
+    this.#slowReply = options.slowReply ?? REDIS_STORE_DEFAULTS.slowReply;
+    this.#timedOut = () => new StoreTimeoutError(this.#commandTimeout);
     if (options.client) {
       this.client = options.client;
       this.#owned = false;
     } else {
       const o = options as Partial<RedisConnectionOptions>;
+      // No ioredis command timeout: its timer runs before the loop reads sockets, so on a busy
+      // process it fails replies that have already arrived. The store's own deadline does not.
       this.client = createRedisClient({
         ...o,
-        commandTimeout: o.commandTimeout ?? 50,
-        connectTimeout: o.connectTimeout ?? 2_000,
+        commandTimeout: undefined,
+        connectTimeout: o.connectTimeout ?? REDIS_STORE_DEFAULTS.connectTimeout,
       });
       this.#owned = true;
     }
@@ -73,15 +121,13 @@ export class RedisStore implements RateLimitStore {
   }
 
   async consume(key: string, policy: Policy, cost = 1): Promise<ConsumeResult> {
+    const status = this.client.status;
+    if (status !== 'ready') throw new StoreUnavailableError(status);
     const args = [String(intervalUs(policy)), String(policy.limit), String(cost)];
-    let reply: Reply;
-    try {
-      reply = (await this.client.evalsha(GCRA_SHA, 1, key, ...args)) as Reply;
-    } catch (err) {
-      if (!String((err as Error)?.message).startsWith('NOSCRIPT')) throw err;
-      // EVAL runs the script and caches it on the node that owns the key, so EVALSHA works again.
-      reply = (await this.client.eval(GCRA_LUA, 1, key, ...args)) as Reply;
-    }
+    const started = performance.now();
+    const reply = await withDeadline(this.#run(key, args), this.#commandTimeout, this.#timedOut);
+    const ms = performance.now() - started;
+    if (ms >= this.#slowReply) this.onSlowReply?.(ms);
     return {
       allowed: reply[0] === 1,
       limit: policy.limit,
@@ -91,10 +137,20 @@ export class RedisStore implements RateLimitStore {
     };
   }
 
+  async #run(key: string, args: string[]): Promise<Reply> {
+    try {
+      return (await this.client.evalsha(GCRA_SHA, 1, key, ...args)) as Reply;
+    } catch (err) {
+      if (!String((err as Error)?.message).startsWith('NOSCRIPT')) throw err;
+      // EVAL runs the script and caches it on the node that owns the key, so EVALSHA works again.
+      return (await this.client.eval(GCRA_LUA, 1, key, ...args)) as Reply;
+    }
+  }
+
   async health(): Promise<ComponentHealth> {
     const started = performance.now();
     try {
-      await this.client.ping();
+      await withDeadline(this.client.ping(), this.#commandTimeout, this.#timedOut);
       return {
         healthy: true,
         detail: {
