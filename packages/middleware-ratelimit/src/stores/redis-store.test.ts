@@ -21,7 +21,7 @@ describe('RedisStore (real redis-server)', () => {
   let redis: RedisServer;
   let admin: Redis;
   const stores: RedisStore[] = [];
-  const open = async (opts: { commandTimeout?: number; slowReply?: number } = {}) => {
+  const open = async (opts: { commandTimeout?: number; slowReply?: number; maxPending?: number } = {}) => {
     const store = new RedisStore({ url: redis.url, commandTimeout: 2_000, ...opts });
     stores.push(store);
     await store.connect();
@@ -247,5 +247,30 @@ describe('RedisStore (real redis-server)', () => {
     }
     // The five timed-out scripts ran once the server resumed: they were sent, so Redis counted them.
     expect(await store.consume('rl:{hung}', perHour(10))).toMatchObject({ allowed: true, remaining: 4 });
+  });
+
+  it('holds at most maxPending unanswered commands for a hung server, failing the rest at once', async () => {
+    const store = await open({ commandTimeout: 200, maxPending: 50 });
+    const pid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1]);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const outcome = (p: Promise<unknown>) =>
+        p.then(
+          () => 'ok',
+          (e: unknown) => (e as Error).name,
+        );
+      const first = await Promise.all(
+        Array.from({ length: 80 }, () => outcome(store.consume('rl:{cap}', perHour(1000)))),
+      );
+      expect(first.filter((o) => o === 'StoreTimeoutError')).toHaveLength(50);
+      expect(first.filter((o) => o === 'StoreUnavailableError')).toHaveLength(30);
+      // Timed out, yet still unanswered: the cap still holds.
+      expect(await outcome(store.consume('rl:{cap}', perHour(1000)))).toBe('StoreUnavailableError');
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    // Redis answers in order: once a PING sent after the held commands is answered, so are they.
+    await store.client.ping();
+    expect((await store.consume('rl:{cap-after}', perHour(1000))).allowed).toBe(true);
   });
 });

@@ -14,6 +14,11 @@ export interface RedisStoreTimings {
   commandTimeout?: number;
   /** A reply slower than this is reported to `onSlowReply` (and still used). */
   slowReply?: number;
+  /**
+   * Most commands awaiting a reply, timed-out ones included (a hung server still holds them):
+   * past it a call fails at once, so a stuck Redis cannot make the process hold without bound.
+   */
+  maxPending?: number;
 }
 
 export type RedisStoreOptions = RedisStoreTimings &
@@ -25,13 +30,21 @@ export type RedisStoreOptions = RedisStoreTimings &
       }
   );
 
-export const REDIS_STORE_DEFAULTS = { commandTimeout: 1_000, slowReply: 50, connectTimeout: 2_000 } as const;
+export const REDIS_STORE_DEFAULTS = {
+  commandTimeout: 1_000,
+  slowReply: 50,
+  maxPending: 10_000,
+  connectTimeout: 2_000,
+} as const;
 
-/** Redis is not connected (connecting, reconnecting, closed): the store fails at once, sending nothing. */
+/**
+ * Redis is not connected (connecting, reconnecting, closed), or holds `maxPending` unanswered
+ * commands: the store fails at once, sending nothing.
+ */
 export class StoreUnavailableError extends Error {
   readonly code = 'ERR_LUCID_STORE_UNAVAILABLE';
-  constructor(status: string) {
-    super(`redis connection is ${status}`);
+  constructor(reason: string) {
+    super(`redis unavailable: ${reason}`);
     this.name = 'StoreUnavailableError';
   }
 }
@@ -71,11 +84,14 @@ export class RedisStore implements RateLimitStore {
   readonly #owned: boolean;
   readonly #commandTimeout: number;
   readonly #slowReply: number;
+  readonly #maxPending: number;
   readonly #timedOut: () => Error;
+  #pending = 0;
 
   constructor(options: RedisStoreOptions = {}) {
     this.#commandTimeout = options.commandTimeout ?? REDIS_STORE_DEFAULTS.commandTimeout;
     this.#slowReply = options.slowReply ?? REDIS_STORE_DEFAULTS.slowReply;
+    this.#maxPending = options.maxPending ?? REDIS_STORE_DEFAULTS.maxPending;
     this.#timedOut = () => new StoreTimeoutError(this.#commandTimeout);
     if (options.client) {
       this.client = options.client;
@@ -122,7 +138,10 @@ export class RedisStore implements RateLimitStore {
 
   async consume(key: string, policy: Policy, cost = 1): Promise<ConsumeResult> {
     const status = this.client.status;
-    if (status !== 'ready') throw new StoreUnavailableError(status);
+    if (status !== 'ready') throw new StoreUnavailableError(`connection is ${status}`);
+    if (this.#pending >= this.#maxPending) {
+      throw new StoreUnavailableError(`${this.#pending} commands await a reply`);
+    }
     const args = [String(intervalUs(policy)), String(policy.limit), String(cost)];
     const started = performance.now();
     const reply = await withDeadline(this.#run(key, args), this.#commandTimeout, this.#timedOut);
@@ -137,13 +156,17 @@ export class RedisStore implements RateLimitStore {
     };
   }
 
+  /** Runs the script; counted as pending until Redis answers or the connection drops, whatever the deadline did. */
   async #run(key: string, args: string[]): Promise<Reply> {
+    this.#pending++;
     try {
       return (await this.client.evalsha(GCRA_SHA, 1, key, ...args)) as Reply;
     } catch (err) {
       if (!String((err as Error)?.message).startsWith('NOSCRIPT')) throw err;
       // EVAL runs the script and caches it on the node that owns the key, so EVALSHA works again.
       return (await this.client.eval(GCRA_LUA, 1, key, ...args)) as Reply;
+    } finally {
+      this.#pending--;
     }
   }
 
