@@ -94,7 +94,9 @@ export function forwardTo(route: Route, deps: ForwardDeps) {
         });
         pool.release(state, result.status >= 500 ? 'http-5xx' : 'ok');
         ctx.bytesSent = result.bytes;
-        metrics.upstreamFinished(serviceName, (performance.now() - started) / 1000, 'ok');
+        const ms = performance.now() - started;
+        metrics.upstreamFinished(serviceName, ms / 1000, 'ok');
+        state.window.record(ms, result.status >= 500, Date.now());
         return;
       } catch (err) {
         if (errorCode(err) === 'GW_CLIENT_ABORTED') {
@@ -103,7 +105,9 @@ export function forwardTo(route: Route, deps: ForwardDeps) {
         }
         const outcome = classifyUpstreamError(err);
         pool.release(state, outcome);
-        metrics.upstreamFinished(serviceName, (performance.now() - started) / 1000, outcome);
+        const ms = performance.now() - started;
+        metrics.upstreamFinished(serviceName, ms / 1000, outcome);
+        state.window.record(ms, true, Date.now());
         if (
           mayRetry &&
           tried.length < maxRetries &&
