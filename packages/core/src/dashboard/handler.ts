@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { GatewayError } from '../errors.js';
 import type { GatewayContext } from '../types.js';
-import { PAGE_CSS, PAGE_SCRIPT, pageHtml } from './page.js';
+import { PAGE_CSS, PAGE_ICON, PAGE_SCRIPT, pageHtml } from './page.js';
 import { type DashboardSources, dashboardState } from './state.js';
 
 // The page loads only its own script, style and state: no inline code, no other origin, no framing.
@@ -75,6 +75,9 @@ export function dashboardHandler(opts: DashboardOptions): (ctx: GatewayContext) 
         return;
       case '/app.css':
         send(ctx, 200, 'text/css; charset=utf-8', PAGE_CSS);
+        return;
+      case '/favicon.svg':
+        send(ctx, 200, 'image/svg+xml', PAGE_ICON);
         return;
       case '/state.json':
         send(ctx, 200, 'application/json', JSON.stringify(await readState()));

@@ -3,6 +3,10 @@ import { PAGE_CSS } from './page-style.js';
 
 export { PAGE_CSS, PAGE_SCRIPT };
 
+/** A small icon of its own, so the browser does not go asking the gateway's root for one. */
+export const PAGE_ICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="#1a7f37"/></svg>';
+
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -22,6 +26,7 @@ export function pageHtml(opts: { title: string; refreshMs: number }): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${title} · dashboard</title>
+<link rel="icon" href="favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="app.css">
 <script src="app.js" defer></script>
 </head>
