@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { GatewayPlugin } from '@lucid/gateway-core';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, launchChromium } from '../helpers/browser.js';
@@ -9,6 +10,17 @@ import { startUpstream, type Upstream } from '../helpers/upstream.js';
 /** Screenshots for the record (gitignored). */
 const SHOTS = fileURLToPath(new URL('../../test-results/ui/', import.meta.url));
 // Checks fast and strict, so a dead target leaves rotation at its first failed check.
+// Names and plugin details are data: the page must show them as text, never run them.
+const XSS = '<img src=x onerror="window.__xss=1">';
+const hostilePlugin: GatewayPlugin = {
+  name: 'odd<b>plugin',
+  async health() {
+    return { healthy: true, detail: { note: '<script>window.__xss=2</script>', nested: { deep: XSS } } };
+  },
+  async dashboard() {
+    return { [XSS]: { [XSS]: 1 } };
+  },
+};
 const CHECK = {
   path: '/health',
   interval: '100ms',
@@ -30,18 +42,22 @@ describe('the dashboard page in a real browser', () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     [orders1, orders2, users] = await Promise.all([startUpstream(), startUpstream(), startUpstream()]);
-    gw = await startGateway({
-      logging: { level: 'silent', pretty: false, accessLog: false },
-      builtins: { ui: { refresh: '300ms' } },
-      services: {
-        orders: { targets: [orders1.url, orders2.url], health: CHECK, retry: { attempts: 2 } },
-        users: { targets: [users.url], health: CHECK },
+    gw = await startGateway(
+      {
+        logging: { level: 'silent', pretty: false, accessLog: false },
+        builtins: { ui: { refresh: '300ms' } },
+        services: {
+          orders: { targets: [orders1.url, orders2.url], health: CHECK, retry: { attempts: 2 } },
+          users: { targets: [users.url], health: CHECK },
+        },
+        routes: [
+          { prefix: '/orders', service: 'orders', auth: 'public', methods: ['GET', 'POST'] },
+          { prefix: '/users', service: 'users', auth: 'public', rateLimit: '50/min' },
+          { prefix: '/odd', service: 'users', auth: 'public', name: XSS },
+        ],
       },
-      routes: [
-        { prefix: '/orders', service: 'orders', auth: 'public', methods: ['GET', 'POST'] },
-        { prefix: '/users', service: 'users', auth: 'public', rateLimit: '50/min' },
-      ],
-    });
+      [hostilePlugin],
+    );
     browser = await launchChromium();
     page = await browser.context.newPage();
     page.on('request', (r) => requested.push(r.url()));
@@ -88,13 +104,15 @@ describe('the dashboard page in a real browser', () => {
       expect(res.status).toBe(200);
       await res.arrayBuffer();
     }
-    await page.waitForFunction(
-      () => Number(document.querySelector('tr[data-route="/orders"] .rps')?.textContent) > 0,
-    );
-    await page.waitForFunction(
-      (sel) => Number(document.querySelector(`${sel} .requests`)?.textContent) >= 20,
-      target(orders1),
-    );
+    // Waits on the DOM by text (the page's CSP forbids the string evaluation waitForFunction uses).
+    await page
+      .locator('tr[data-route="/orders"] .rps')
+      .filter({ hasText: /^(?!0$)\d/ })
+      .waitFor();
+    await page
+      .locator(`${target(orders1)} .requests`)
+      .filter({ hasText: /^([2-9]\d|\d{3,})$/ })
+      .waitFor();
     expect(await page.textContent(`${target(orders2)} .requests`)).toBe('0');
     await page.screenshot({ path: `${SHOTS}dashboard.png`, fullPage: true });
   });
@@ -103,9 +121,20 @@ describe('the dashboard page in a real browser', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.reload();
     await page.waitForSelector(`${target(orders2)}[data-status="down"]`);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: `${SHOTS}dashboard-phone.png`, fullPage: true });
+  });
+
+  it('shows names and plugin details as text, never as markup', async () => {
+    await page.waitForSelector('h3[data-component="odd<b>plugin"]');
+    expect(await page.evaluate('window.__xss')).toBeUndefined();
+    expect(await page.locator('#components img, #components script, #routes img, #plugins img').count()).toBe(
+      0,
+    );
+    expect(await page.textContent('#components')).toContain('<script>window.__xss=2</script>');
+    expect(await page.textContent('#plugins')).toContain(XSS);
+    expect(await page.getAttribute('tr[data-route^="<img"]', 'data-route')).toBe(XSS);
   });
 
   it('loads nothing from elsewhere and breaks no rule of its own CSP', () => {
