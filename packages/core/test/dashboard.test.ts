@@ -250,6 +250,38 @@ describe('the dashboard built-in over HTTP', () => {
     });
   });
 
+  it('serves readers that arrive together from one read (one round of component checks)', async () => {
+    let checks = 0;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow: GatewayPlugin = {
+      name: 'slow-store',
+      async health() {
+        checks++;
+        await gate;
+        return { healthy: true };
+      },
+    };
+    const gw = await gateway({ services: { a: { targets: [(await upstream()).url] } } }, [slow]);
+    const inFlight = async () => {
+      const text = await gw.gateway.registry.getSingleMetricAsString('lucid_gateway_http_requests_in_flight');
+      return Number(text.trim().split(' ').at(-1));
+    };
+    const readers = Array.from({ length: 5 }, () => fetch(`${gw.url}/ui/state.json`));
+    while ((await inFlight()) < 5) await new Promise((r) => setImmediate(r));
+    release();
+    const bodies = (await Promise.all(readers.map(async (r) => (await r).json()))) as Array<{
+      components: Record<string, { healthy: boolean }>;
+    }>;
+    expect(checks).toBe(1);
+    expect(bodies.every((b) => b.components['slow-store']?.healthy === true)).toBe(true);
+    // The next reader after them gets a fresh read.
+    await state(gw);
+    expect(checks).toBe(2);
+  });
+
   it('tells the config in force by its hash, and the last reload’s result without the config’s values', async () => {
     const u = await upstream();
     const base = {

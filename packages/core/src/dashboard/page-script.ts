@@ -64,7 +64,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
           td('target', el('code', { text: t.id })),
           td('status', el('span', { 'class': 'badge ' + t.status, text: t.status }), 'status'),
           td('why', t.reason || (t.status === 'up' ? 'in rotation' : ''), 'reason'),
-          td('since', ago(t.since, state.gateway.now), 'since'),
+          td('since', el('span', { text: ago(t.since, state.gateway.now), title: t.since }), 'since'),
           td('last check', check, 'check'),
           td('requests', t.requests, 'num requests'),
           td('errors', t.errors, 'num errors'),

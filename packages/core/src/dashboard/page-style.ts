@@ -28,6 +28,7 @@ code { font: .85rem ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; wo
 .warn { color: var(--warn); }
 .chip { display: inline-block; background: var(--chip); border-radius: 4px; padding: 0 .35rem; margin: 0 .2rem .1rem 0;
   font-size: .8rem; }
+tr[data-status="down"] { background: color-mix(in srgb, var(--down) 8%, transparent); }
 #status.stale { color: var(--down); font-weight: 600; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem .75rem; margin: .25rem 0 0; font-size: .85rem; }
 dt { color: var(--muted); } dd { margin: 0; word-break: break-word; }

@@ -106,9 +106,16 @@ async function pluginPanels(plugins: readonly GatewayPlugin[]): Promise<Record<s
  * const read = dashboardState(sources);
  * const state = await read(); // { gateway, windows, config, routes, services, components, plugins }
  */
-export function dashboardState(src: DashboardSources): (now?: number) => Promise<DashboardState> {
+export function dashboardState(src: DashboardSources): () => Promise<DashboardState> {
   const rates = routeRates(src.registry, src.metricPrefix);
-  return (now = Date.now()) => readState(src, rates, now);
+  // Readers at the same moment share one read: many open pages cost one round of health checks.
+  let reading: Promise<DashboardState> | undefined;
+  return () => {
+    reading ??= readState(src, rates, Date.now()).finally(() => {
+      reading = undefined;
+    });
+    return reading;
+  };
 }
 
 async function readState(
