@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { WindowSummary } from '../observability/request-window.js';
 import type { RemovedTarget, UpstreamPool } from '../upstream/pool.js';
 import type { TargetState } from '../upstream/target-state.js';
@@ -57,7 +58,8 @@ export function describeTarget(s: TargetState, now: number): TargetView {
     lastCheck: s.lastCheck
       ? { at: new Date(s.lastCheck.at).toISOString(), ok: s.lastCheck.ok, latencyMs: s.lastCheck.latencyMs }
       : null,
-    ...s.window.summary(now),
+    // The window runs on the clock the proxy records with (monotonic), not on the wall clock.
+    ...s.window.summary(performance.timeOrigin + performance.now()),
   };
 }
 

@@ -2,7 +2,8 @@ import { quantile } from './quantile.js';
 
 /** Upper bounds of the latency buckets, in ms: enough resolution for p50/p99 at a glance. */
 export const LATENCY_BOUNDS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 30_000];
-const WIDTH = LATENCY_BOUNDS_MS.length + 1;
+const BOUNDS = LATENCY_BOUNDS_MS.length;
+const WIDTH = BOUNDS + 1;
 const SLOT_MS = 10_000;
 const SLOTS = 30;
 /** How far back a window's summary looks. */
@@ -19,7 +20,8 @@ export interface WindowSummary {
 /**
  * Requests, errors and latency of one target over the last five minutes, in fixed 10-second
  * slots that are reused as time moves on: recording is a few array writes, and the memory is
- * fixed (under 2 kB) however much traffic passes.
+ * fixed (under 2 kB) however much traffic passes. `now` is milliseconds on one clock used for every
+ * call (the proxy passes `performance.timeOrigin + performance.now()`, which it has read anyway).
  *
  * @example
  * const w = new RequestWindow();
@@ -32,7 +34,22 @@ export class RequestWindow {
   readonly #errors = new Uint32Array(SLOTS);
   readonly #latency = new Uint32Array(SLOTS * WIDTH);
 
+  /** The slot being filled, and when its 10 seconds end (epoch ms). */
+  #slot = 0;
+  #slotEnd = 0;
+
   record(ms: number, error: boolean, now: number): void {
+    // Most calls land in the current slot: one comparison, no division.
+    const slot = now < this.#slotEnd && now >= this.#slotEnd - SLOT_MS ? this.#slot : this.#enter(now);
+    this.#requests[slot]!++;
+    if (error) this.#errors[slot]!++;
+    let b = 0;
+    while (b < BOUNDS && ms > LATENCY_BOUNDS_MS[b]!) b++;
+    this.#latency[slot * WIDTH + b]!++;
+  }
+
+  /** Moves to the slot for `now`, clearing it when it still holds counts from a turn ago. */
+  #enter(now: number): number {
     const epoch = Math.floor(now / SLOT_MS);
     const slot = epoch % SLOTS;
     if (this.#epochs[slot] !== epoch) {
@@ -41,11 +58,9 @@ export class RequestWindow {
       this.#errors[slot] = 0;
       this.#latency.fill(0, slot * WIDTH, slot * WIDTH + WIDTH);
     }
-    this.#requests[slot]!++;
-    if (error) this.#errors[slot]!++;
-    let b = 0;
-    while (b < LATENCY_BOUNDS_MS.length && ms > LATENCY_BOUNDS_MS[b]!) b++;
-    this.#latency[slot * WIDTH + b]!++;
+    this.#slot = slot;
+    this.#slotEnd = (epoch + 1) * SLOT_MS;
+    return slot;
   }
 
   summary(now: number): WindowSummary {
