@@ -256,7 +256,9 @@ const uiBuiltin = z
     z.literal(false),
     z.literal(true).transform(() => ({ ...UI_DEFAULTS })),
     z.strictObject({
-      path: pathPrefix.default(UI_DEFAULTS.path),
+      path: pathPrefix
+        .refine((p) => p !== '/', { message: 'the dashboard needs a path of its own, like "/ui"' })
+        .default(UI_DEFAULTS.path),
       auth: authPolicy.optional(),
       scopes: z.array(z.string()).optional(),
       /** How often the page polls its state. */

@@ -27,6 +27,7 @@ describe('builtins.ui in the config', () => {
   it.each([
     [{ refresh: '10ms' }, /builtins\.ui\.refresh.*250ms/],
     [{ path: 'ui' }, /builtins\.ui/],
+    [{ path: '/' }, /builtins\.ui\.path.*a path of its own/],
     [{ path: '/a/../b' }, /builtins\.ui/],
     [{ auth: 'maybe' }, /builtins\.ui/],
     [{ colour: 'red' }, /builtins\.ui/],
