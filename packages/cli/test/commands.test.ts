@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -291,6 +291,19 @@ describe('init', () => {
       env: { JWT_SECRET_KEY: SECRET },
     });
     expect(validate).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  it('shows how to turn the dashboard on: uncommented, it is served to admins only', async () => {
+    const p = project();
+    expect((await runCli(['init'], { cwd: p.dir })).code).toBe(0);
+    const file = join(p.dir, 'lucid-gateway.config.yaml');
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('# builtins:\n#   ui: { path: /ui, refresh: 2s }');
+    writeFileSync(file, text.replace('# builtins:\n#   ui:', 'builtins:\n  ui:'));
+    const routes = await runCli(['routes', '--json'], { cwd: p.dir, env: { JWT_SECRET_KEY: SECRET } });
+    expect(routes.code).toBe(0);
+    const ui = JSON.parse(routes.stdout).find((x: { id: string }) => x.id === 'builtin:ui');
+    expect(ui).toMatchObject({ prefix: '/ui', auth: 'required', scopes: ['admin'] });
   });
 
   it('never overwrites a config unless told to', async () => {

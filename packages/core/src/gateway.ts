@@ -10,6 +10,8 @@ import { rootHandler } from './builtins/root.js';
 import { parseConfig } from './config/index.js';
 import { type GatewayConfig, HTTP_METHODS } from './config/schema.js';
 import { RequestContext } from './context.js';
+import { dashboardHandler } from './dashboard/handler.js';
+import { ReloadLog } from './dashboard/reload-log.js';
 import { GatewayError, isGatewayError, sendProblem } from './errors.js';
 import { clientAddress, hasDuplicateHost } from './http/client-address.js';
 import { normalizePath } from './http/normalize-path.js';
@@ -69,6 +71,7 @@ class LucidGateway implements Gateway {
   /** Client sockets on the upgrade path (handshaking or joined), cut when the gateway closes. */
   readonly #upgraded = new Set<Duplex>();
   readonly #builtins: BuiltinHandlers;
+  readonly #reloads: ReloadLog;
   #runtime: Runtime;
   #server: Server | undefined;
   #started = false;
@@ -86,6 +89,7 @@ class LucidGateway implements Gateway {
     for (const plugin of this.#plugins) {
       plugin.setup?.({ config, logger: this.logger, registry: this.registry, metricPrefix: METRIC_PREFIX });
     }
+    this.#reloads = new ReloadLog(config);
     this.#builtins = {
       root: rootHandler({
         name: config.name,
@@ -101,6 +105,19 @@ class LucidGateway implements Gateway {
         ready: () => this.ready,
       }),
       metrics: metricsHandler(this.registry),
+      ui: dashboardHandler({
+        name: config.name,
+        version: VERSION,
+        ready: () => this.ready,
+        routes: () => this.#runtime.routes,
+        pools: () => this.#runtime.pools.values(),
+        components: () => this.#componentHealth(),
+        plugins: this.#plugins,
+        reloads: this.#reloads,
+        registry: this.registry,
+        metricPrefix: METRIC_PREFIX,
+        refreshMs: () => (this.config.builtins.ui || { refresh: 2_000 }).refresh,
+      }),
     };
     this.#runtime = this.#build(config);
   }
@@ -354,8 +371,15 @@ class LucidGateway implements Gateway {
   }
 
   async reload(input: unknown): Promise<void> {
-    const config = parseConfig(input);
-    const next = this.#build(config);
+    let config: GatewayConfig;
+    let next: Runtime;
+    try {
+      config = parseConfig(input);
+      next = this.#build(config);
+    } catch (err) {
+      this.#reloads.failed(err);
+      throw err;
+    }
     const previous = this.#runtime;
     if (JSON.stringify(previous.config.server) !== JSON.stringify(config.server)) {
       this.logger.warn('server settings (port, limits, timeouts) apply on restart, not on reload');
@@ -363,7 +387,12 @@ class LucidGateway implements Gateway {
     if (this.#started) next.start();
     this.#runtime = next;
     previous.retire();
+    this.#reloads.succeeded(config);
     this.logger.info({ routes: next.routes.length }, 'config reloaded');
+  }
+
+  reloadFailed(reason: unknown): void {
+    this.#reloads.failed(reason);
   }
 
   routes(): RouteSummary[] {

@@ -5,6 +5,7 @@ import { cors } from './builtins/cors.js';
 import { ConfigError } from './config/errors.js';
 import type { GatewayConfig, RouteConfig } from './config/schema.js';
 import { routeSchema } from './config/schema.js';
+import { dashboardAccess } from './dashboard/access.js';
 import { compileTrust, type TrustCheck } from './http/client-address.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { compose, type Handler } from './pipeline/compose.js';
@@ -15,7 +16,7 @@ import type { GatewayContext, GatewayPlugin, ProxyEngine, Route, Target } from '
 import { UpstreamPool } from './upstream/pool.js';
 
 /** Handlers for the built-in routes, keyed by which built-in. */
-export type BuiltinHandlers = Record<'root' | 'health' | 'metrics', Handler>;
+export type BuiltinHandlers = Record<'root' | 'health' | 'metrics' | 'ui', Handler>;
 
 export interface RuntimeDeps {
   plugins: readonly GatewayPlugin[];
@@ -75,7 +76,11 @@ export class Runtime {
       }
     }
 
-    this.routes = [...config.routes.map((r) => proxyRoute(r, config)), ...builtinRoutes(config, logger)];
+    const authenticates = plugins.some((p) => p.authenticates === true);
+    this.routes = [
+      ...config.routes.map((r) => proxyRoute(r, config)),
+      ...builtinRoutes(config, logger, authenticates),
+    ];
     const ordered = [...plugins].sort((a, b) => (a.order ?? 500) - (b.order ?? 500));
     for (const route of this.routes) {
       const chain = ordered.flatMap((p) => p.middleware?.(route) ?? []);
@@ -142,12 +147,13 @@ function proxyRoute(config: RouteConfig, gateway: GatewayConfig): Route {
 }
 
 /** Built-in routes (`/`, `/health`, `/metrics`), skipped where a configured route claims the same path. */
-function builtinRoutes(config: GatewayConfig, logger: Logger): Route[] {
+function builtinRoutes(config: GatewayConfig, logger: Logger, authenticates: boolean): Route[] {
   const taken = new Set(config.routes.filter((r) => !r.host).map((r) => r.prefix));
   const out: Route[] = [];
-  for (const key of ['root', 'health', 'metrics'] as const) {
+  for (const key of ['root', 'health', 'metrics', 'ui'] as const) {
     const spec = config.builtins[key];
     if (spec === false) continue;
+    const { auth, scopes } = 'refresh' in spec ? dashboardAccess(spec, authenticates) : spec;
     if (taken.has(spec.path)) {
       logger.warn(
         { builtin: key, path: spec.path },
@@ -162,8 +168,8 @@ function builtinRoutes(config: GatewayConfig, logger: Logger): Route[] {
       config: routeSchema.parse({
         prefix: spec.path,
         service: `builtin:${key}`,
-        auth: spec.auth,
-        scopes: spec.scopes,
+        auth,
+        scopes,
         methods: ['GET', 'HEAD'],
         websocket: false,
         rateLimit: false,

@@ -115,6 +115,11 @@ export interface GatewayPlugin {
    * Authentication is 100, rate limiting 200, user middleware 500 by default.
    */
   order?: number;
+  /**
+   * True for a plugin that verifies credentials and enforces routes' `auth` and `scopes`. Built-ins
+   * whose default depends on it (the dashboard: `admin` only) read this, never a plugin's name.
+   */
+  authenticates?: boolean;
   setup?(setup: PluginSetup): void;
   middleware?(route: Route): Middleware | undefined;
   discovery?: Discovery;
@@ -123,6 +128,8 @@ export interface GatewayPlugin {
   start?(gateway: Gateway): Promise<void>;
   stop?(): Promise<void>;
   health?(): Promise<ComponentHealth>;
+  /** Counters for the dashboard, by name: `{ rejectedByTier: { free: 3 } }` (numbers only, never secrets). */
+  dashboard?(): Promise<Record<string, Record<string, number>>>;
 }
 
 export const PLUGIN_ORDER = { preAuth: 50, auth: 100, rateLimit: 200, user: 500 } as const;
@@ -228,6 +235,8 @@ export interface Gateway {
   close(opts?: CloseOptions): Promise<void>;
   /** Swaps in a new config atomically; in-flight requests finish on the routes they started on. */
   reload(config: unknown): Promise<void>;
+  /** Records a reload refused before it reached `reload()` (a config file that did not load), for the dashboard. */
+  reloadFailed(reason: unknown): void;
   routes(): RouteSummary[];
   health(): Promise<GatewayHealth>;
   /** True once started and until draining begins. */

@@ -41,7 +41,9 @@ export async function routesCommand(flags: RoutesFlags, io: Io): Promise<number>
 /** Builds the gateway (never started) to ask it for its routes. */
 export async function routeTable(input: unknown, config: FullConfig): Promise<RouteRow[]> {
   const logger = createLogger({ level: 'silent', pretty: false, accessLog: false }, { write: () => {} });
-  const gateway = createGateway(input, { plugins: [noDiscovery], logger });
+  // The table shows the policies the real gateway applies: with an auth section, a plugin authenticates.
+  const authenticates = (input as { auth?: unknown }).auth !== undefined;
+  const gateway = createGateway(input, { plugins: [{ ...noDiscovery, authenticates }], logger });
   try {
     return gateway.routes().map((r) => ({ ...r, upstream: upstreamOf(r, config) }));
   } finally {

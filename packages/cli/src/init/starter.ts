@@ -20,6 +20,11 @@ logging:
   level: info                     # LOG_LEVEL overrides it
   pretty: auto                    # pretty on a terminal, JSON lines otherwise
 
+# A read-only dashboard at /ui/ (off by default): targets up or down and why, rates, components.
+# With auth configured it wants a token with the admin scope (set auth/scopes to change that).
+# builtins:
+#   ui: { path: /ui, refresh: 2s }
+
 # The upstreams. Each has static targets (or "discovery: consul", with the mesh section below).
 services:
   auth:

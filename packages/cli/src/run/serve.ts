@@ -83,6 +83,7 @@ export async function serve(flags: StartFlags): Promise<Gateway> {
       // The file found at start stays the config: a reload never falls back to searching or the default.
       next = await loadConfig({ ...options, file: current.filepath ?? options.file });
     } catch (err) {
+      gateway.reloadFailed(err);
       return refuse(logger, err);
     }
     const restartOnly = PLUGIN_SECTIONS.filter(

@@ -242,6 +242,33 @@ const builtin = (path: string) =>
     ])
     .default({ path, auth: 'public', scopes: [] });
 
+const UI_DEFAULTS: { path: string; refresh: number; auth?: 'required' | 'public'; scopes?: string[] } = {
+  path: '/ui',
+  refresh: 2_000,
+};
+
+/**
+ * The dashboard: off unless asked for (`true` or an object). `auth` and `scopes` left out mean: when
+ * a plugin authenticates, require a token with the `admin` scope; else public.
+ */
+const uiBuiltin = z
+  .union([
+    z.literal(false),
+    z.literal(true).transform(() => ({ ...UI_DEFAULTS })),
+    z.strictObject({
+      path: pathPrefix
+        .refine((p) => p !== '/', { message: 'the dashboard needs a path of its own, like "/ui"' })
+        .default(UI_DEFAULTS.path),
+      auth: authPolicy.optional(),
+      scopes: z.array(z.string()).optional(),
+      /** How often the page polls its state. */
+      refresh: duration
+        .refine((ms) => ms >= 250, { message: 'at least "250ms" (the page polls this often)' })
+        .default(UI_DEFAULTS.refresh),
+    }),
+  ])
+  .default(false);
+
 export const serverSchema = z.strictObject({
   host: z.string().default('0.0.0.0'),
   port: z.number().int().min(0).max(65_535).default(8080),
@@ -301,11 +328,13 @@ export const gatewayConfigSchema = z
         root: builtin('/'),
         health: builtin('/health'),
         metrics: builtin('/metrics'),
+        ui: uiBuiltin,
       })
       .default({
         root: { path: '/', auth: 'public', scopes: [] },
         health: { path: '/health', auth: 'public', scopes: [] },
         metrics: { path: '/metrics', auth: 'public', scopes: [] },
+        ui: false,
       }),
     /** Interval of the background upstream checks that feed /health. */
     health: z
@@ -339,3 +368,4 @@ export type ServiceConfig = z.output<typeof serviceSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
 export type ServerConfig = z.output<typeof serverSchema>;
 export type HealthCheckConfig = z.output<typeof healthCheck>;
+export type UiConfig = Exclude<z.output<typeof uiBuiltin>, false>;

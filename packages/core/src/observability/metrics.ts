@@ -20,6 +20,10 @@ export interface GatewayMetrics {
 
 export type UpstreamOutcome = 'ok' | 'error' | 'timeout' | 'unavailable';
 
+/** Metric names (after the prefix) that others read back: the dashboard's per-route rates. */
+export const REQUESTS_TOTAL = 'http_requests_total';
+export const REQUEST_DURATION = 'http_request_duration_seconds';
+
 /** 1ms to 30s: fast cached answers to slow uploads. */
 export const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -79,13 +83,13 @@ export function createMetrics(registry: Registry, prefix: string): GatewayMetric
   const requestLabels = ['route', 'method', 'status_class'];
   const requests = counterOn(
     registry,
-    `${prefix}http_requests_total`,
+    `${prefix}${REQUESTS_TOTAL}`,
     'Requests answered, by route (its configured id), method and status class.',
     requestLabels,
   );
   const requestDuration = histogramOn(
     registry,
-    `${prefix}http_request_duration_seconds`,
+    `${prefix}${REQUEST_DURATION}`,
     'Time from receiving a request to finishing its answer, in seconds.',
     requestLabels,
     DURATION_BUCKETS,

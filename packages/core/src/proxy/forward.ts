@@ -94,7 +94,10 @@ export function forwardTo(route: Route, deps: ForwardDeps) {
         });
         pool.release(state, result.status >= 500 ? 'http-5xx' : 'ok');
         ctx.bytesSent = result.bytes;
-        metrics.upstreamFinished(serviceName, (performance.now() - started) / 1000, 'ok');
+        const ended = performance.now();
+        metrics.upstreamFinished(serviceName, (ended - started) / 1000, 'ok');
+        // The clock read above, as epoch ms: a second clock read costs more than the recording.
+        state.window.record(ended - started, result.status >= 500, performance.timeOrigin + ended);
         return;
       } catch (err) {
         if (errorCode(err) === 'GW_CLIENT_ABORTED') {
@@ -103,7 +106,9 @@ export function forwardTo(route: Route, deps: ForwardDeps) {
         }
         const outcome = classifyUpstreamError(err);
         pool.release(state, outcome);
-        metrics.upstreamFinished(serviceName, (performance.now() - started) / 1000, outcome);
+        const ended = performance.now();
+        metrics.upstreamFinished(serviceName, (ended - started) / 1000, outcome);
+        state.window.record(ended - started, true, performance.timeOrigin + ended);
         if (
           mayRetry &&
           tried.length < maxRetries &&

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
@@ -11,6 +12,15 @@ import { staticTls } from './tls.js';
 
 /** The longest a breaker stays open between probes, however often it re-opened. */
 const BREAKER_MAX_MS = 300_000;
+/** Targets discovery removed are remembered this long (and at most this many), for the dashboard. */
+const REMOVED_KEEP_MS = 600_000;
+const REMOVED_KEEP = 20;
+
+/** A target discovery took out of the pool, and when (epoch ms). */
+export interface RemovedTarget {
+  id: string;
+  at: number;
+}
 
 /**
  * How a request to a target ended. `http-5xx`: the target answered with a server error;
@@ -60,6 +70,7 @@ export function targetFromUrl(url: string, weight = 1, meta?: Record<string, str
  */
 export class UpstreamPool {
   #states: TargetState[] = [];
+  #removed: RemovedTarget[] = [];
   readonly #balancer: Balancer;
   readonly #budget: RetryBudget;
   readonly #now: () => number;
@@ -115,6 +126,7 @@ export class UpstreamPool {
     }
     const gone = this.#states.filter((s) => !seen.has(s.target.id));
     for (const s of gone) this.deps.metrics.targetRemoved(this.name, s.target.id);
+    this.#rememberRemoved(gone, seen);
     const removed = gone.length;
     const added = next.length - (this.#states.length - removed);
     this.#states = next;
@@ -124,6 +136,24 @@ export class UpstreamPool {
 
   targets(): Target[] {
     return this.#states.map((s) => s.target);
+  }
+
+  /** The targets' live states, read-only (the dashboard describes them). */
+  states(): readonly TargetState[] {
+    return this.#states;
+  }
+
+  /** Targets discovery removed in the last minutes, newest first. */
+  removed(): readonly RemovedTarget[] {
+    const since = this.#now() - REMOVED_KEEP_MS;
+    return this.#removed.filter((r) => r.at >= since);
+  }
+
+  #rememberRemoved(gone: readonly TargetState[], present: ReadonlySet<string>): void {
+    if (gone.length === 0 && this.#removed.length === 0) return;
+    const at = this.#now();
+    const fresh = gone.map((s) => ({ id: s.target.id, at }));
+    this.#removed = [...fresh, ...this.#removed.filter((r) => !present.has(r.id))].slice(0, REMOVED_KEEP);
   }
 
   /**
@@ -250,9 +280,11 @@ export class UpstreamPool {
     const signal = this.#stopped.signal;
     await Promise.all(
       this.#states.map(async (s) => {
+        const started = performance.now();
         const ok = await this.#probe(new URL(check.path, s.target.url), check.timeout, signal);
         if (signal.aborted) return;
         const now = this.#now();
+        s.lastCheck = { at: now, ok, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
         if (ok) {
           s.checkFailures = 0;
           s.checkSuccesses++;
@@ -369,6 +401,7 @@ export class UpstreamPool {
     const available = s.available(now);
     if (available === s.published) return;
     s.published = available;
+    s.changedAt = now;
     this.deps.metrics.targetHealth(this.name, s.target.id, available);
   }
 }

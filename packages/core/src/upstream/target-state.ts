@@ -1,6 +1,14 @@
+import { RequestWindow } from '../observability/request-window.js';
 import type { Target } from '../types.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** The last active check of a target: when (epoch ms), whether it passed, how long it took. */
+export interface CheckResult {
+  at: number;
+  ok: boolean;
+  latencyMs: number;
+}
 
 /**
  * What the pool knows about one target: load, health, ejection, breaker. The object lives as long
@@ -28,6 +36,11 @@ export class TargetState {
   probeInFlight = false;
   /** The last value written to the health gauge, so it is only written on change. */
   published: boolean | undefined = undefined;
+  /** When (epoch ms) the target last went in or out of rotation, or joined the pool. */
+  changedAt = 0;
+  lastCheck: CheckResult | undefined = undefined;
+  /** Requests, errors and latency of the last minutes (the dashboard's per-target view). */
+  readonly window = new RequestWindow();
 
   constructor(public target: Target) {}
 

@@ -84,6 +84,7 @@ export function jwtAuth(input: AuthOptionsInput): GatewayPlugin {
   return {
     name: 'auth',
     order: PLUGIN_ORDER.auth,
+    authenticates: true,
 
     setup({ config, logger, registry, metricPrefix }) {
       log = logger.child({ plugin: 'auth' });

@@ -211,5 +211,16 @@ export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitE
     async health() {
       return (await store.health?.()) ?? { healthy: true, detail: { store: store.name } };
     },
+
+    /** Refusals since start, per tier (both limiters, as /metrics counts them); every tier shows, 0 included. */
+    async dashboard() {
+      const rejectedByTier: Record<string, number> = {};
+      for (const tier of Object.keys(cfg.tiers)) rejectedByTier[tier] = 0;
+      for (const v of (await metrics.rejected.get()).values) {
+        const tier = String(v.labels.tier);
+        rejectedByTier[tier] = (rejectedByTier[tier] ?? 0) + v.value;
+      }
+      return { rejectedByTier };
+    },
   };
 }

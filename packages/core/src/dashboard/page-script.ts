@@ -1,0 +1,192 @@
+/**
+ * The dashboard's script: polls `state.json` and redraws with DOM calls only (`textContent`, never
+ * HTML from data), so a route name or a plugin's detail cannot inject markup. Plain ES2017, no
+ * build step. Kept as a string so the package ships it without any asset handling.
+ */
+// biome-ignore lint/complexity/noUselessStringRaw: a backslash added later (a regex) must reach the browser as written
+export const PAGE_SCRIPT = String.raw`'use strict';
+(function () {
+  var refreshMs = Number(document.body.getAttribute('data-refresh-ms')) || 2000;
+  var statusEl = document.getElementById('status');
+  var lastOk = 0;
+
+  function el(tag, attrs, children) {
+    var e = document.createElement(tag);
+    if (attrs) for (var k in attrs) {
+      if (attrs[k] === undefined || attrs[k] === null) continue;
+      if (k === 'text') e.textContent = String(attrs[k]); else e.setAttribute(k, String(attrs[k]));
+    }
+    (children || []).forEach(function (c) { if (c) e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); });
+    return e;
+  }
+  function td(label, content, cls) {
+    var cell = el('td', { 'data-label': label, 'class': cls });
+    if (content instanceof Node) cell.appendChild(content); else cell.textContent = content === null || content === undefined ? '–' : String(content);
+    return cell;
+  }
+  function table(headers, rows, empty) {
+    if (rows.length === 0) return el('p', { 'class': 'empty', text: empty });
+    var head = el('tr', null, headers.map(function (h) { return el('th', { text: h[0], 'class': h[1] }); }));
+    return el('table', null, [el('thead', null, [head]), el('tbody', null, rows)]);
+  }
+  function ago(iso, nowIso) {
+    if (!iso) return '–';
+    var s = Math.max(0, Math.round((Date.parse(nowIso) - Date.parse(iso)) / 1000));
+    if (s < 60) return s + 's ago';
+    if (s < 3600) return Math.floor(s / 60) + 'm ' + (s % 60) + 's ago';
+    if (s < 86400) return Math.floor(s / 3600) + 'h ' + Math.floor((s % 3600) / 60) + 'm ago';
+    return Math.floor(s / 86400) + 'd ago';
+  }
+  function ms(v) { return v === null || v === undefined ? '–' : v + ' ms'; }
+  function pct(v) { return v === null || v === undefined ? '–' : (Math.round(v * 1000) / 10) + '%'; }
+  function chips(list) {
+    var span = el('span');
+    list.forEach(function (s) { span.appendChild(el('span', { 'class': 'chip', text: s })); });
+    return span;
+  }
+  function words(key) { return key.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase(); }
+  function fill(id, node) {
+    var body = document.querySelector('#' + id + ' .body');
+    body.replaceChildren(node);
+  }
+
+  function renderServices(state) {
+    var wrap = el('div');
+    if (state.services.length === 0) wrap.appendChild(el('p', { 'class': 'empty', text: 'no services' }));
+    state.services.forEach(function (svc) {
+      wrap.appendChild(el('h3', { 'data-service': svc.name }, [
+        el('span', { text: svc.name }),
+        el('span', { 'class': 'badge ' + (svc.up ? 'up' : 'down'), text: svc.up ? 'up' : 'down' })
+      ]));
+      var rows = svc.targets.map(function (t) {
+        var check = t.lastCheck ? (t.lastCheck.ok ? 'ok' : 'failed') + ', ' + ms(t.lastCheck.latencyMs) + ', ' + ago(t.lastCheck.at, state.gateway.now) : 'no check yet';
+        return el('tr', { 'data-target': t.id, 'data-service': svc.name, 'data-status': t.status }, [
+          td('target', el('code', { text: t.id })),
+          td('status', el('span', { 'class': 'badge ' + t.status, text: t.status }), 'status'),
+          td('why', t.reason || (t.status === 'up' ? 'in rotation' : ''), 'reason'),
+          td('since', el('span', { text: ago(t.since, state.gateway.now), title: t.since }), 'since'),
+          td('last check', check, 'check'),
+          td('requests', t.requests, 'num requests'),
+          td('errors', t.errors, 'num errors'),
+          td('p50', ms(t.p50Ms), 'num'),
+          td('p99', ms(t.p99Ms), 'num')
+        ]);
+      });
+      wrap.appendChild(table([['target'], ['status'], ['why'], ['since'], ['last check'],
+        ['requests', 'num'], ['errors', 'num'], ['p50', 'num'], ['p99', 'num']], rows, 'no targets'));
+    });
+    wrap.appendChild(el('p', { 'class': 'muted', text: 'requests, errors and latency over the last ' + Math.round(state.windows.targetsSeconds / 60) + ' minutes' }));
+    fill('services', wrap);
+  }
+
+  function renderRoutes(state) {
+    var rows = state.routes.map(function (r) {
+      var auth = r.auth === 'public' ? 'public' : 'required' + (r.scopes.length ? ': ' + r.scopes.join(' ') : '');
+      var limit = typeof r.rateLimit === 'string' ? r.rateLimit : Object.keys(r.rateLimit).map(function (k) { return k + ' ' + r.rateLimit[k]; }).join(', ');
+      return el('tr', { 'data-route': r.id }, [
+        td('prefix', el('code', { text: r.prefix })),
+        td('methods', chips(r.methods)),
+        td('host', r.host),
+        td('service', r.service),
+        td('auth', auth, 'auth'),
+        td('rate limit', limit),
+        td('req/s', r.requestsPerSecond, 'num rps'),
+        td('5xx', pct(r.errorRate), 'num error-rate'),
+        td('4xx', pct(r.clientErrorRate), 'num'),
+        td('p50', ms(r.p50Ms), 'num'),
+        td('p99', ms(r.p99Ms), 'num')
+      ]);
+    });
+    var wrap = el('div', null, [table([['prefix'], ['methods'], ['host'], ['service'], ['auth'], ['rate limit'],
+      ['req/s', 'num'], ['5xx', 'num'], ['4xx', 'num'], ['p50', 'num'], ['p99', 'num']], rows, 'no routes'),
+      el('p', { 'class': 'muted', text: 'rates and latency over the last ' + state.windows.routesSeconds + ' seconds' })]);
+    fill('routes', wrap);
+  }
+
+  function detailList(detail, depth) {
+    var dl = el('dl');
+    Object.keys(detail || {}).forEach(function (k) {
+      var v = detail[k];
+      var dd = el('dd');
+      if (v !== null && typeof v === 'object' && depth < 3) dd.appendChild(detailList(v, depth + 1));
+      else dd.textContent = Array.isArray(v) ? v.join(', ') : String(v);
+      dl.appendChild(el('dt', { text: words(k) }));
+      dl.appendChild(dd);
+    });
+    return dl;
+  }
+
+  function renderComponents(state) {
+    var names = Object.keys(state.components);
+    var wrap = el('div');
+    if (names.length === 0) wrap.appendChild(el('p', { 'class': 'empty', text: 'no components (no plugin reports one)' }));
+    names.forEach(function (name) {
+      var c = state.components[name];
+      wrap.appendChild(el('h3', { 'data-component': name }, [el('span', { text: name }),
+        el('span', { 'class': 'badge ' + (c.healthy ? 'up' : 'down'), text: c.healthy ? 'healthy' : 'unhealthy' })]));
+      if (c.detail) wrap.appendChild(detailList(c.detail, 0));
+    });
+    fill('components', wrap);
+  }
+
+  function renderPlugins(state) {
+    var wrap = el('div');
+    var any = false;
+    Object.keys(state.plugins).forEach(function (plugin) {
+      var panels = state.plugins[plugin];
+      Object.keys(panels).forEach(function (panel) {
+        any = true;
+        var counts = panels[panel];
+        wrap.appendChild(el('h3', { text: plugin + ': ' + words(panel) }));
+        var rows = Object.keys(counts).map(function (k) {
+          return el('tr', { 'data-panel': panel, 'data-key': k }, [td('name', k), td('count', counts[k], 'num')]);
+        });
+        wrap.appendChild(table([['name'], ['count', 'num']], rows, 'none'));
+      });
+    });
+    if (!any) wrap.appendChild(el('p', { 'class': 'empty', text: 'no plugin counters' }));
+    fill('plugins', wrap);
+  }
+
+  function renderHeader(state) {
+    document.getElementById('version').textContent = 'v' + state.gateway.version;
+    var ready = document.getElementById('ready');
+    ready.textContent = state.gateway.ready ? 'ready' : 'not ready';
+    ready.className = state.gateway.ready ? 'up' : 'down';
+    document.getElementById('config-hash').textContent = state.config.configHash;
+    var r = state.config.lastReload;
+    var reload = document.getElementById('reload');
+    reload.textContent = r ? 'last reload ' + (r.ok ? 'ok' : r.error || 'failed') + ', ' + ago(r.at, state.gateway.now)
+      : 'started ' + ago(state.config.startedAt, state.gateway.now);
+    reload.className = r && !r.ok ? 'down' : '';
+  }
+
+  function render(state) {
+    renderHeader(state);
+    renderServices(state);
+    renderRoutes(state);
+    renderComponents(state);
+    renderPlugins(state);
+  }
+
+  function poll() {
+    fetch('state.json', { cache: 'no-store', credentials: 'same-origin', headers: { accept: 'application/json' } })
+      .then(function (res) {
+        if (!res.ok) throw new Error('HTTP ' + res.status);
+        return res.json();
+      })
+      .then(function (state) {
+        render(state);
+        lastOk = Date.now();
+        statusEl.textContent = 'updated ' + new Date(lastOk).toLocaleTimeString();
+        statusEl.className = '';
+      })
+      .catch(function (err) {
+        statusEl.textContent = 'not updating (' + err.message + ')' + (lastOk ? ', last ' + new Date(lastOk).toLocaleTimeString() : '');
+        statusEl.className = 'stale';
+      })
+      .then(function () { setTimeout(poll, document.hidden ? Math.max(refreshMs, 10000) : refreshMs); });
+  }
+  poll();
+})();
+`;

@@ -1,0 +1,156 @@
+import type { Registry } from 'prom-client';
+import type { Rate } from '../config/units.js';
+import { WINDOW_MS } from '../observability/request-window.js';
+import type { ComponentHealth, GatewayPlugin, Route } from '../types.js';
+import type { UpstreamPool } from '../upstream/pool.js';
+import type { ReloadLog, ReloadView } from './reload-log.js';
+import { RATE_WINDOW_MS, type RouteRate, routeRates } from './route-rates.js';
+import { describeService, type ServiceView } from './targets.js';
+
+/** Counters a plugin shows, by name: `{ rejectedByTier: { free: 3, premium: 0 } }`. */
+export type PluginPanels = Record<string, Record<string, number>>;
+
+export interface RouteView extends RouteRate {
+  id: string;
+  prefix: string;
+  /** The Host pattern it matches, `*` for any. */
+  host: string;
+  methods: string[];
+  service: string;
+  auth: 'public' | 'required';
+  scopes: string[];
+  /** `default`: the tier limits; `off`; or this route's own limit(s), like `100/60s`. */
+  rateLimit: string | Record<string, string>;
+}
+
+/** The document behind the dashboard (`<path>/state.json`); docs/dashboard.md describes it. */
+export interface DashboardState {
+  gateway: { name: string; version: string; ready: boolean; now: string };
+  windows: { routesSeconds: number; targetsSeconds: number };
+  config: ReloadView;
+  routes: RouteView[];
+  services: ServiceView[];
+  components: Record<string, ComponentHealth>;
+  plugins: Record<string, PluginPanels>;
+}
+
+export interface DashboardSources {
+  name: string;
+  version: string;
+  ready(): boolean;
+  /** The routes and pools of the config in force (asked per read, so a reload shows at once). */
+  routes(): readonly Route[];
+  pools(): Iterable<UpstreamPool>;
+  /** The same component reports /health shows (Redis, JWKS, Consul, ...). */
+  components(): Promise<Record<string, ComponentHealth>>;
+  plugins: readonly GatewayPlugin[];
+  reloads: ReloadLog;
+  /** The gateway's metrics registry and prefix: per-route rates are read from its request series. */
+  registry: Registry;
+  metricPrefix: string;
+}
+
+function showRate(r: Rate): string {
+  return r.windowMs % 1000 === 0 ? `${r.limit}/${r.windowMs / 1000}s` : `${r.limit}/${r.windowMs}ms`;
+}
+
+function rateLimitOf(route: Route): RouteView['rateLimit'] {
+  const r = route.config.rateLimit;
+  if (r === undefined) return 'default';
+  if (r === false) return 'off';
+  if ('limit' in r && typeof r.limit === 'number') return showRate(r as Rate);
+  const out: Record<string, string> = {};
+  for (const [tier, rate] of Object.entries(r as Record<string, Rate>)) out[tier] = showRate(rate);
+  return out;
+}
+
+const NO_RATE: RouteRate = {
+  requestsPerSecond: null,
+  errorRate: null,
+  clientErrorRate: null,
+  p50Ms: null,
+  p99Ms: null,
+};
+
+/** `user:pass@` in a URL is a credential: it never reaches the page. */
+function scrub(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return value.replace(/\/\/[^/@\s]*@/g, '//');
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = scrub(v, depth + 1);
+  return out;
+}
+
+async function pluginPanels(plugins: readonly GatewayPlugin[]): Promise<Record<string, PluginPanels>> {
+  const out: Record<string, PluginPanels> = {};
+  await Promise.all(
+    plugins.map(async (p) => {
+      if (!p.dashboard) return;
+      try {
+        out[p.name] = await p.dashboard();
+      } catch {
+        out[p.name] = {};
+      }
+    }),
+  );
+  return out;
+}
+
+/**
+ * Reads what the gateway is doing, as one JSON-ready document: routes with their rates, services
+ * and targets with why each is in or out of rotation, components, the config in force and plugins'
+ * counters. Only ids, states and numbers: no secrets, no tokens, no client addresses.
+ *
+ * @example
+ * const read = dashboardState(sources);
+ * const state = await read(); // { gateway, windows, config, routes, services, components, plugins }
+ */
+export function dashboardState(src: DashboardSources): () => Promise<DashboardState> {
+  const rates = routeRates(src.registry, src.metricPrefix);
+  // Readers at the same moment share one read: many open pages cost one round of health checks.
+  let reading: Promise<DashboardState> | undefined;
+  return () => {
+    reading ??= readState(src, rates, Date.now()).finally(() => {
+      reading = undefined;
+    });
+    return reading;
+  };
+}
+
+async function readState(
+  src: DashboardSources,
+  rateReader: ReturnType<typeof routeRates>,
+  now: number,
+): Promise<DashboardState> {
+  const [rates, components, plugins] = await Promise.all([
+    rateReader.read(now),
+    src.components(),
+    pluginPanels(src.plugins),
+  ]);
+  const routes: RouteView[] = [];
+  for (const route of src.routes()) {
+    if (route.kind !== 'proxy') continue;
+    const c = route.config;
+    routes.push({
+      id: route.id,
+      prefix: c.prefix,
+      host: c.host ?? '*',
+      methods: c.methods ?? ['*'],
+      service: route.serviceName ?? '',
+      auth: c.auth,
+      scopes: c.scopes,
+      rateLimit: rateLimitOf(route),
+      ...(rates.get(route.id) ?? NO_RATE),
+    });
+  }
+  return {
+    gateway: { name: src.name, version: src.version, ready: src.ready(), now: new Date(now).toISOString() },
+    windows: { routesSeconds: RATE_WINDOW_MS / 1000, targetsSeconds: WINDOW_MS / 1000 },
+    config: src.reloads.view(),
+    routes,
+    services: [...src.pools()].map((pool) => describeService(pool, now)),
+    components: scrub(components) as Record<string, ComponentHealth>,
+    plugins,
+  };
+}
