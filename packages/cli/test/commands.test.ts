@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from './support/build.js';
-import { runCli, tempProject } from './support/cli.js';
+import { BIN, ensureBuilt } from './support/build.js';
+import { cleanEnv, runCli, tempProject } from './support/cli.js';
 
 const SECRET = 'a-development-secret-of-at-least-32-bytes';
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -80,6 +82,36 @@ describe('--version and --help', () => {
     expect(badPort.code).toBe(2);
     expect(badPort.stderr).toMatch(/expected a port number/);
     expect((await runCli(['token'])).code).toBe(2);
+  });
+});
+
+describe('a closed stdout (`lucid-gateway --help | head -3`)', () => {
+  /** Runs the CLI with a stdout pipe whose reading end is closed before the CLI writes a byte. */
+  async function withClosedStdout(args: string[], cwd?: string) {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: cleanEnv({ JWT_SECRET_KEY: SECRET }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const [code] = (await once(child, 'close')) as [number | null];
+    return { code, stderr };
+  }
+
+  it.each([
+    [['--help']],
+    [['schema']],
+    [['routes']],
+    [['validate', '--json']],
+  ])('%j ends quietly with exit 0, no EPIPE and no stack', async (args) => {
+    const p = project({ 'lucid-gateway.config.yaml': valid });
+    const r = await withClosedStdout(args, p.dir);
+    expect(r.stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
+    expect(r.code).toBe(0);
   });
 });
 
