@@ -102,17 +102,15 @@ describe('a closed stdout (`lucid-gateway --help | head -3`)', () => {
     return { code, stderr };
   }
 
-  it.each([
-    [['--help']],
-    [['schema']],
-    [['routes']],
-    [['validate', '--json']],
-  ])('%j ends quietly with exit 0, no EPIPE and no stack', async (args) => {
-    const p = project({ 'lucid-gateway.config.yaml': valid });
-    const r = await withClosedStdout(args, p.dir);
-    expect(r.stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
-    expect(r.code).toBe(0);
-  });
+  it.each([[['--help']], [['schema']], [['routes']], [['validate', '--json']]])(
+    '%j ends quietly with exit 0, no EPIPE and no stack',
+    async (args) => {
+      const p = project({ 'lucid-gateway.config.yaml': valid });
+      const r = await withClosedStdout(args, p.dir);
+      expect(r.stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
+      expect(r.code).toBe(0);
+    },
+  );
 });
 
 describe('validate', () => {
