@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { stripVTControlCharacters } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startUpstream } from '../../../test/helpers/upstream.js';
 import { BIN, ensureBuilt } from './support/build.js';
@@ -8,7 +9,7 @@ import { get } from './support/http.js';
 
 // util-linux `script` gives the CLI a real terminal (a pty) as stdout, as a person's shell does.
 const hasScript = spawnSync('script', ['--version']).status === 0;
-const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').replace(/\r/g, '');
+const plain = (s: string) => stripVTControlCharacters(s).replace(/\r/g, '');
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { stripVTControlCharacters } from 'node:util';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { prettyDestination } from './pretty.js';
@@ -29,7 +30,7 @@ const access = {
   bytes: 120,
   ip: '127.0.0.1',
 };
-const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+const plain = (s: string) => stripVTControlCharacters(s);
 
 describe('pretty logs on a terminal', () => {
   it('prints one compact line per request: method, path, status, time, target, request id', () => {
