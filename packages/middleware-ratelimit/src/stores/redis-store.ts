@@ -3,6 +3,7 @@ import { type Cluster, Redis } from 'ioredis';
 import { type ConsumeResult, intervalUs, type Policy, usToMs } from '../algorithm/gcra.js';
 import { GCRA_LUA, GCRA_SHA } from './gcra-script.js';
 import { createRedisClient, type RedisClient, type RedisConnectionOptions } from './redis-connection.js';
+import { describeRedisError } from './redis-errors.js';
 import type { RateLimitStore } from './types.js';
 
 export type RedisStoreOptions =
@@ -29,6 +30,7 @@ export class RedisStore implements RateLimitStore {
   readonly name = 'redis';
   readonly client: RedisClient;
   readonly #owned: boolean;
+  #lastConnectionError: unknown;
 
   constructor(options: RedisStoreOptions = {}) {
     if (options.client) {
@@ -43,10 +45,14 @@ export class RedisStore implements RateLimitStore {
       });
       this.#owned = true;
     }
-    // Without a listener ioredis would report each failed reconnect as an unhandled 'error'.
-    this.client.on('error', () => {});
+    // Without a listener ioredis would report each failed reconnect as an unhandled 'error'; the
+    // last one is kept to say why Redis is down.
+    this.client.on('error', (err) => {
+      this.#lastConnectionError = err;
+    });
     // Loaded on every (re)connect, before any request on that connection, so EVALSHA normally just works.
     this.client.on('ready', () => {
+      this.#lastConnectionError = undefined;
       this.#loadScript().catch(() => {});
     });
   }
@@ -106,9 +112,14 @@ export class RedisStore implements RateLimitStore {
     } catch (err) {
       return {
         healthy: false,
-        detail: { store: this.name, status: this.client.status, error: (err as Error).message },
+        detail: { store: this.name, status: this.client.status, error: this.describeError(err) },
       };
     }
+  }
+
+  /** Why a command failed, in plain words (no ioredis phrase, no address). */
+  describeError(err: unknown): string {
+    return describeRedisError(err, this.#lastConnectionError);
   }
 
   async close(): Promise<void> {
