@@ -16,7 +16,7 @@ function newestInput(dir) {
   };
   consider(join(dir, 'package.json'));
   consider(join(dir, 'tsup.config.ts'));
-  consider(join(REPO_DIR, 'tsup.base.mjs'));
+  consider(join(REPO_DIR, 'tsup.base.ts'));
   for (const entry of readdirSync(join(dir, 'src'), { withFileTypes: true, recursive: true })) {
     if (entry.isFile() && !entry.name.endsWith('.test.ts')) consider(join(entry.parentPath, entry.name));
   }
