@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,7 +36,9 @@ describe('the README, followed in a fresh clone', () => {
   const state = join(tmp, 'shell-state.sh');
   let port = 0;
   let env: NodeJS.ProcessEnv = {};
-  let background: { child: ChildProcess; pid: number; exited: Promise<unknown[]>; log: string } | undefined;
+  let background:
+    | { child: ChildProcess; pid: number; exited: Promise<unknown[]>; log: () => string }
+    | undefined;
   const steps: Step[] = [];
 
   beforeAll(async () => {
@@ -68,7 +70,7 @@ describe('the README, followed in a fresh clone', () => {
 
   /** One command in bash, in `cwd`, with the state the earlier commands exported. */
   async function sh(command: string, cwd: string, timeoutMs: number): Promise<Step> {
-    if (command.trim() === 'kill %1') return stopBackground(command);
+    if (/^kill %1(\s|$)/.test(command)) return stopBackground(command);
     if (BACKGROUND.test(command)) return startBackground(command, cwd);
     const script = `set -a\n. "${state}"\n${forThisMachine(command)}\n__rc=$?\nexport -p | grep -vE '^declare -x (PWD|OLDPWD|SHLVL|_)=' > "${state}"\nexit $__rc\n`;
     const child = spawn('bash', ['-c', script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -125,7 +127,7 @@ describe('the README, followed in a fresh clone', () => {
     console.log(`README tour: "${command.replace(/\s+#.*/, '')}" listened ${ms} ms after the command`);
     // The gateway's own pid is on its first log line (pnpm and bash stand between it and us).
     const first = JSON.parse(log.split('\n').find((l) => l.includes('"pid"'))!) as { pid: number };
-    background = { child, pid: first.pid, exited, log };
+    background = { child, pid: first.pid, exited, log: () => log };
     const step = { command, code: 0, stdout: JSON.stringify(line), stderr: '' };
     steps.push(step);
     return step;
@@ -135,7 +137,7 @@ describe('the README, followed in a fresh clone', () => {
     if (!background) throw new Error('"kill %1" with nothing in the background');
     process.kill(background.pid, 'SIGTERM');
     const [code] = (await background.exited) as [number | null];
-    const step = { command, code, stdout: '', stderr: '' };
+    const step = { command, code, stdout: background.log(), stderr: '' };
     steps.push(step);
     return step;
   }
@@ -165,10 +167,15 @@ describe('the README, followed in a fresh clone', () => {
     const out = (re: RegExp) => steps.find((s) => re.test(s.command))!.stdout;
     expect(out(/lucid-gateway validate/)).toMatch(/lucid-gateway\.config\.yaml/);
     expect(out(/lucid-gateway routes/)).toMatch(/\/admin/);
-    expect(out(/lucid-gateway token/).trim()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    // TOKEN=$(...) kept the token (and only the token) for the lines after it.
+    expect(readFileSync(state, 'utf8')).toMatch(/^declare -x TOKEN="[\w-]+\.[\w-]+\.[\w-]+"$/m);
     expect(out(/admin\/users/)).toMatch(/^HTTP\/1\.1 50[23] /);
-    expect(out(/\/health/)).toMatch(/"status":"unhealthy"/);
+    expect(out(/\/health/)).toMatch(/^\{"status":"\w+",.*"services":\{"auth":(true|false),/);
     expect(out(/\/metrics/)).toMatch(/^# HELP /m);
+    // Off a terminal the gateway logs JSON lines, one per request, and drains on `kill %1`.
+    const gatewayLog = out(/^kill %1/);
+    expect(gatewayLog).toMatch(/^\{"level":"info".*"path":"\/admin\/users".*"msg":"request"\}$/m);
+    expect(gatewayLog).toMatch(/"msg":"stopped"/);
   }, 360_000);
 
   it('every other runnable shell block of the docs exits 0, from its own folder', async () => {
