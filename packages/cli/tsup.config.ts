@@ -10,6 +10,8 @@ export default defineConfig([
     entry: { bin: 'src/bin.ts' },
     format: ['esm'],
     dts: false,
-    banner: { js: '#!/usr/bin/env node' },
+    // "--" ends Node's own options: without it Node 24 takes the CLI's --env-file for itself
+    // (and exits 9 when the file is missing) even though it comes after the script.
+    banner: { js: '#!/usr/bin/env -S node --' },
   },
 ]);

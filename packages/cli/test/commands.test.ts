@@ -113,6 +113,48 @@ describe('a closed stdout (`lucid-gateway --help | head -3`)', () => {
   );
 });
 
+describe('the bin, run as an executable (its shebang)', () => {
+  it("keeps --env-file for itself: a missing file is its own one-line message, not Node's exit 9", async () => {
+    const p = project({ 'lucid-gateway.config.yaml': valid });
+    const child = spawn(BIN, ['validate', '--env-file', 'missing.env'], {
+      cwd: p.dir,
+      env: cleanEnv({ JWT_SECRET_KEY: SECRET }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(stderr).toMatch(/^lucid-gateway: --env-file missing\.env: file not found/);
+    expect(code).toBe(1);
+  });
+
+  it('reads the --env-file it is given, run as an executable', async () => {
+    const p = project({
+      'lucid-gateway.config.yaml': valid,
+      'dev.env': `JWT_SECRET_KEY=${SECRET}\n`,
+    });
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(BIN, ['validate', '--env-file', 'dev.env'], {
+        cwd: p.dir,
+        env: cleanEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    expect(r.out).not.toMatch(/node:/);
+    expect(r.code).toBe(0);
+  });
+});
+
 describe('validate', () => {
   it('accepts a sound config (exit 0) and names the file', async () => {
     const p = project({ 'lucid-gateway.config.yaml': valid });
