@@ -16,7 +16,7 @@ const bin = `${root}packages/cli/dist/bin.js`;
 const host = '127.0.0.1';
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
-ensureBuilt();
+await ensureBuilt();
 // A secret per run: tokens only ever come from the stand-in auth service, which shares it.
 const secret = process.env.DEMO_JWT_SECRET || randomBytes(32).toString('base64url');
 const services = await startServices({ secret, host });
@@ -74,24 +74,23 @@ function closeServices() {
   return Promise.all(Object.values(services).map((s) => s.close()));
 }
 
-/** From a fresh clone: install and build what the gateway needs, once. */
-function ensureBuilt() {
-  const pnpm = (...args) => {
+/** From a fresh clone: install once, then build what changed since the last build (all of it, the first time). */
+async function ensureBuilt() {
+  if (!existsSync(`${root}node_modules`)) {
     // Under `pnpm demo`, npm_execpath is pnpm itself; otherwise pnpm must be on the PATH.
     const viaNode = process.env.npm_execpath && /pnpm/.test(process.env.npm_execpath);
-    const [cmd, argv] = viaNode ? [process.execPath, [process.env.npm_execpath, ...args]] : ['pnpm', args];
-    say(`demo: running pnpm ${args.join(' ')}`);
+    const [cmd, argv] = viaNode
+      ? [process.execPath, [process.env.npm_execpath, 'install']]
+      : ['pnpm', ['install']];
+    say('demo: running pnpm install');
     const r = spawnSync(cmd, argv, { cwd: root, stdio: 'inherit' });
     if (r.status !== 0) {
-      console.error(`demo: pnpm ${args.join(' ')} failed${r.error ? `: ${r.error.message}` : ''}`);
+      console.error(`demo: pnpm install failed${r.error ? `: ${r.error.message}` : ''}`);
       process.exit(1);
     }
-  };
-  if (!existsSync(`${root}node_modules`)) pnpm('install');
-  const built = ['core', 'middleware-auth', 'middleware-ratelimit', 'mesh-consul', 'cli'].every((p) =>
-    existsSync(`${root}packages/${p}/dist/index.js`),
-  );
-  if (!built || !existsSync(bin)) pnpm('build');
+  }
+  const { buildIfStale } = await import('../../scripts/build-state.mjs');
+  if (!buildIfStale()) process.exit(1);
 }
 
 /** DEMO_PORT, else 8080, else (8080 being taken) any free port. */

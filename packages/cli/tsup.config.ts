@@ -1,22 +1,17 @@
 import { defineConfig } from 'tsup';
+import { library } from '../../tsup.base.js';
 
 // Two builds: the library (ESM + CJS with types) and the executable (ESM only, with a shebang).
 // Neither cleans dist/, because they run side by side and would delete each other's output.
 export default defineConfig([
+  library,
   {
-    entry: { index: 'src/index.ts' },
-    format: ['esm', 'cjs'],
-    dts: true,
-    sourcemap: true,
-    target: 'node22',
-    platform: 'node',
-  },
-  {
+    ...library,
     entry: { bin: 'src/bin.ts' },
     format: ['esm'],
-    banner: { js: '#!/usr/bin/env node' },
-    sourcemap: true,
-    target: 'node22',
-    platform: 'node',
+    dts: false,
+    // "--" ends Node's own options: without it Node 24 takes the CLI's --env-file for itself
+    // (and exits 9 when the file is missing) even though it comes after the script.
+    banner: { js: '#!/usr/bin/env -S node --' },
   },
 ]);

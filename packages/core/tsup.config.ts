@@ -1,12 +1,9 @@
 import { defineConfig } from 'tsup';
+import { library } from '../../tsup.base.js';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
+  ...library,
   clean: true,
-  sourcemap: true,
-  target: 'node22',
-  // import.meta.url (used to find package.json) needs a shim in the CommonJS build.
+  // import.meta.url (used to find package.json, and the optional pino-pretty) needs a shim in the CommonJS build.
   shims: true,
 });

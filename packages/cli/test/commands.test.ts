@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from './support/build.js';
-import { runCli, tempProject } from './support/cli.js';
+import { BIN, ensureBuilt } from './support/build.js';
+import { cleanEnv, runCli, tempProject } from './support/cli.js';
 
 const SECRET = 'a-development-secret-of-at-least-32-bytes';
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -80,6 +82,76 @@ describe('--version and --help', () => {
     expect(badPort.code).toBe(2);
     expect(badPort.stderr).toMatch(/expected a port number/);
     expect((await runCli(['token'])).code).toBe(2);
+  });
+});
+
+describe('a closed stdout (`lucid-gateway --help | head -3`)', () => {
+  /** Runs the CLI with a stdout pipe whose reading end is closed before the CLI writes a byte. */
+  async function withClosedStdout(args: string[], cwd?: string) {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: cleanEnv({ JWT_SECRET_KEY: SECRET }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const [code] = (await once(child, 'close')) as [number | null];
+    return { code, stderr };
+  }
+
+  it.each([[['--help']], [['schema']], [['routes']], [['validate', '--json']]])(
+    '%j ends quietly with exit 0, no EPIPE and no stack',
+    async (args) => {
+      const p = project({ 'lucid-gateway.config.yaml': valid });
+      const r = await withClosedStdout(args, p.dir);
+      expect(r.stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
+      expect(r.code).toBe(0);
+    },
+  );
+});
+
+describe('the bin, run as an executable (its shebang)', () => {
+  it("keeps --env-file for itself: a missing file is its own one-line message, not Node's exit 9", async () => {
+    const p = project({ 'lucid-gateway.config.yaml': valid });
+    const child = spawn(BIN, ['validate', '--env-file', 'missing.env'], {
+      cwd: p.dir,
+      env: cleanEnv({ JWT_SECRET_KEY: SECRET }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(stderr).toMatch(/^lucid-gateway: --env-file missing\.env: file not found/);
+    expect(code).toBe(1);
+  });
+
+  it('reads the --env-file it is given, run as an executable', async () => {
+    const p = project({
+      'lucid-gateway.config.yaml': valid,
+      'dev.env': `JWT_SECRET_KEY=${SECRET}\n`,
+    });
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(BIN, ['validate', '--env-file', 'dev.env'], {
+        cwd: p.dir,
+        env: cleanEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    expect(r.out).not.toMatch(/node:/);
+    expect(r.code).toBe(0);
   });
 });
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,13 @@ describe('the packed packages, installed from tarballs into an empty project', (
   const app = join(tmp.dir, 'app');
   let upstream: Upstream;
   let cli: CliProcess | undefined;
+  let tarballs: string[] = [];
+  /** Each tarball unpacked: its package.json and the path of its folder. */
+  const unpacked = () =>
+    tarballs.map((tgz) => {
+      const dir = join(tmp.dir, 'unpacked', tgz.replace(/^.*\//, '').replace(/\.tgz$/, ''), 'package');
+      return { tgz, dir, pkg: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) };
+    });
 
   beforeAll(async () => {
     await ensureBuilt();
@@ -25,10 +32,15 @@ describe('the packed packages, installed from tarballs into an empty project', (
         timeout: 60_000,
       });
     }
-    const tarballs = readdirSync(tmp.dir)
+    tarballs = readdirSync(tmp.dir)
       .filter((f) => f.endsWith('.tgz'))
       .map((f) => join(tmp.dir, f));
     expect(tarballs).toHaveLength(PACKAGES.length);
+    for (const tgz of tarballs) {
+      const into = join(tmp.dir, 'unpacked', tgz.replace(/^.*\//, '').replace(/\.tgz$/, ''));
+      mkdirSync(into, { recursive: true });
+      await run('tar', ['xzf', tgz, '-C', into]);
+    }
     await run('mkdir', [app]);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
     // npm gets this machine's own settings (proxy, CA certificates), but none of pnpm's npm_* ones.
@@ -74,6 +86,77 @@ describe('the packed packages, installed from tarballs into an empty project', (
     expect(existsSync(join(app, 'node_modules/.bin/lucid-gateway'))).toBe(true);
     expect(existsSync(join(app, 'node_modules/lucid-gateway/schema.json'))).toBe(true);
   });
+
+  it('each tarball carries the LICENSE, README and publishing metadata', () => {
+    const license = readFileSync(join(REPO_DIR, 'LICENSE'), 'utf8');
+    expect(license).toMatch(/^MIT License\n\nCopyright \(c\) 2026 Lucid Gateway contributors\n/);
+    for (const { dir, pkg } of unpacked()) {
+      expect(readFileSync(join(dir, 'LICENSE'), 'utf8'), pkg.name).toBe(license);
+      expect(existsSync(join(dir, 'README.md')), `${pkg.name} README.md`).toBe(true);
+      expect(pkg, pkg.name).toMatchObject({
+        license: 'MIT',
+        repository: {
+          type: 'git',
+          url: expect.stringMatching(/^git\+https:\/\/.+\.git$/),
+          directory: expect.any(String),
+        },
+        homepage: expect.stringMatching(/^https:\/\//),
+        bugs: { url: expect.stringMatching(/^https:\/\//) },
+        keywords: expect.arrayContaining(['lucid-gateway']),
+        engines: { node: expect.any(String) },
+      });
+      expect(pkg.sideEffects, `${pkg.name} sideEffects`).toBeDefined();
+      // Published manifests name versions, never the workspace protocol.
+      expect(JSON.stringify(pkg), pkg.name).not.toContain('workspace:');
+    }
+  });
+
+  it('ships source maps without embedded sources, and no sources or tests', () => {
+    for (const { dir, pkg } of unpacked()) {
+      const files = readdirSync(dir, { recursive: true }).map(String);
+      expect(
+        files.filter((f) => /(^|\/)(src|test)\/|\.test\.|\.ts$/.test(f) && !/\.d\.c?ts$/.test(f)),
+        pkg.name,
+      ).toEqual([]);
+      const maps = files.filter((f) => f.endsWith('.map'));
+      expect(maps.length, pkg.name).toBeGreaterThan(0);
+      for (const map of maps) {
+        expect(JSON.parse(readFileSync(join(dir, map), 'utf8')), `${pkg.name} ${map}`).not.toHaveProperty(
+          'sourcesContent',
+        );
+      }
+    }
+  });
+
+  it('keeps pretty printing out of what an embedding app installs', () => {
+    const core = unpacked().find((u) => u.pkg.name === '@lucid/gateway-core')!.pkg;
+    expect(core.dependencies).not.toHaveProperty('pino-pretty');
+    expect(core.peerDependenciesMeta).toMatchObject({ 'pino-pretty': { optional: true } });
+    const cliPkg = unpacked().find((u) => u.pkg.name === 'lucid-gateway')!.pkg;
+    expect(cliPkg.optionalDependencies).toHaveProperty('pino-pretty');
+  });
+
+  it('publint finds nothing to fix in any tarball (warnings count)', async () => {
+    for (const tgz of tarballs) {
+      const r = await run('pnpm', ['exec', 'publint', 'run', '--strict', tgz], {
+        cwd: REPO_DIR,
+        timeout: 60_000,
+      });
+      expect(r.stdout, tgz).toMatch(/All good!/);
+    }
+  }, 120_000);
+
+  it('are the types wrong? (attw): every entry point resolves with types, ESM and CJS', async () => {
+    for (const tgz of tarballs) {
+      const r = await run('pnpm', ['exec', 'attw', '--format', 'ascii', '--no-color', tgz], {
+        cwd: REPO_DIR,
+        timeout: 60_000,
+      }).catch((e: { stdout: string; message: string }) => {
+        throw new Error(`attw ${tgz}:\n${e.stdout ?? e.message}`);
+      });
+      expect(r.stdout, tgz).toMatch(/No problems found/);
+    }
+  }, 120_000);
 
   it('`npx lucid-gateway start --config x.yaml` serves traffic', async () => {
     writeFileSync(

@@ -344,7 +344,7 @@ class LucidGateway implements Gateway {
     for (const plugin of [...this.#plugins].reverse()) {
       await plugin
         .stop?.()
-        .catch((err: unknown) => this.logger.warn({ err, plugin: plugin.name }, 'plugin stop failed'));
+        .catch((err: unknown) => this.#warnWithoutStack(err, { plugin: plugin.name }, 'plugin stop failed'));
     }
     const server = this.#server;
     if (server) {
@@ -409,6 +409,13 @@ class LucidGateway implements Gateway {
     }));
   }
 
+  /** Operators read the reason in one line; the error with its stack is there at debug level. */
+  #warnWithoutStack(err: unknown, fields: Record<string, unknown>, msg: string): void {
+    this.logger.debug({ ...fields, err }, msg);
+    const reason = String((err as Error)?.message ?? err).split('\n')[0];
+    this.logger.warn({ ...fields, reason }, msg);
+  }
+
   async health(): Promise<GatewayHealth> {
     const services = this.#serviceHealth();
     const components = await this.#componentHealth();
@@ -432,7 +439,7 @@ class LucidGateway implements Gateway {
           out[p.name] = await check.call(p);
         } catch (err) {
           // The message may name internal addresses: it goes to the log, not to /health.
-          this.logger.warn({ err, plugin: p.name }, 'health check failed');
+          this.#warnWithoutStack(err, { plugin: p.name }, 'health check failed');
           out[p.name] = { healthy: false, detail: { error: 'health check failed' } };
         }
       }),

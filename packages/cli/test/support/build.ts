@@ -1,40 +1,15 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildIfStale, stalePackages } from '../../../../scripts/build-state.mjs';
 
 export const CLI_DIR = fileURLToPath(new URL('../..', import.meta.url));
 export const REPO_DIR = join(CLI_DIR, '..', '..');
 export const BIN = join(CLI_DIR, 'dist', 'bin.js');
 
-const PACKAGES: Array<[dir: string, output: string]> = [
-  ['core', 'dist/index.js'],
-  ['middleware-auth', 'dist/index.js'],
-  ['middleware-ratelimit', 'dist/index.js'],
-  ['mesh-consul', 'dist/index.js'],
-  ['cli', 'dist/bin.js'],
-];
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile() || entry.name.endsWith('.test.ts')) continue;
-    newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
-
-function stale(): boolean {
-  return PACKAGES.some(([pkg, output]) => {
-    const dir = join(REPO_DIR, 'packages', pkg);
-    try {
-      return statSync(join(dir, output)).mtimeMs < newestMtime(join(dir, 'src'));
-    } catch {
-      return true;
-    }
-  });
-}
+// The same staleness rule `pnpm start` and `pnpm lucid-gateway` follow (outputs older than sources).
+const stale = () => stalePackages().length > 0;
 
 /** Resolves once `dir` no longer exists (watching its parent, not polling). */
 function gone(dir: string): Promise<void> {
@@ -95,12 +70,7 @@ export async function ensureBuilt(): Promise<void> {
     }
     try {
       writeFileSync(join(lock, String(process.pid)), '');
-      if (stale()) {
-        execFileSync('pnpm', ['--filter', 'lucid-gateway...', 'run', 'build'], {
-          cwd: REPO_DIR,
-          stdio: 'pipe',
-        });
-      }
+      if (stale() && !buildIfStale({ quiet: true })) throw new Error('the build failed');
       return;
     } finally {
       rmSync(lock, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from './logger.js';
+import { createLogger, rawLineTargetOf } from './logger.js';
 
 /** An in-memory destination that parses each JSON line pino writes. */
 function sink() {
@@ -53,15 +53,12 @@ describe('createLogger', () => {
     expect(lines[0]).toMatchObject({ req: { headers: { authorization: '[redacted]', accept: '*/*' } } });
   });
 
-  it('pretty-prints through a pino-pretty transport when asked', async () => {
+  it('pretty-prints in this process when asked (no worker thread), and keeps JSON lines off the raw path', () => {
     const logger = createLogger({ ...base, pretty: true });
-    const stream = (logger as unknown as Record<symbol, unknown>)[
-      pino.symbols.streamSym
-    ] as NodeJS.WritableStream & NodeJS.EventEmitter;
-    expect(stream.constructor.name).toBe('ThreadStream');
-    const closed = new Promise((resolve) => stream.once('close', resolve));
-    stream.end();
-    await closed;
+    const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as object;
+    expect(stream.constructor.name).not.toBe('ThreadStream');
+    expect(rawLineTargetOf(logger)).toBeUndefined();
+    expect(rawLineTargetOf(createLogger(base, sink().stream))).toBeDefined();
   });
 
   it('writes to stdout asynchronously by default', async () => {

@@ -1,5 +1,6 @@
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 import type { GatewayConfig } from '../config/schema.js';
+import { prettyDestination } from './pretty.js';
 
 export type { Logger };
 
@@ -24,7 +25,8 @@ export type LoggerOptionsInput = GatewayConfig['logging'] & {
 
 /**
  * The one logger factory of the gateway and its CLI: JSON lines (pino), written asynchronously
- * to stdout, or pretty-printed when `pretty` is true or `'auto'` on a terminal.
+ * to stdout, or one compact colored line per record when `pretty` is true or `'auto'` on a
+ * terminal (with pino-pretty, an optional dependency, installed; JSON lines without it).
  * Pass a `destination` to capture the lines (tests, embedding apps); it is used as given.
  *
  * @example
@@ -32,9 +34,9 @@ export type LoggerOptionsInput = GatewayConfig['logging'] & {
  * logger.info({ port }, 'listening');
  */
 export function createLogger(opts: LoggerOptionsInput, destination?: DestinationStream): Logger {
-  const logger = buildLogger(opts, destination);
+  const { logger, json } = buildLogger(opts, destination);
   const stream = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym];
-  if (stream && !opts.pretty) {
+  if (stream && json) {
     const base = JSON.stringify({ name: opts.name ?? 'lucid-gateway', ...opts.base });
     rawLines.set(logger, { stream, bindings: `,${base.slice(1, -1)}` });
   }
@@ -56,7 +58,10 @@ export function rawLineTargetOf(logger: Logger): RawLineTarget | undefined {
   return rawLines.get(logger);
 }
 
-function buildLogger(opts: LoggerOptionsInput, destination?: DestinationStream): Logger {
+function buildLogger(
+  opts: LoggerOptionsInput,
+  destination?: DestinationStream,
+): { logger: Logger; json: boolean } {
   const options: LoggerOptions = {
     level: opts.level,
     base: { name: opts.name ?? 'lucid-gateway', ...opts.base },
@@ -64,16 +69,14 @@ function buildLogger(opts: LoggerOptionsInput, destination?: DestinationStream):
     // Level names rather than numbers, so log pipelines can filter without a lookup table.
     formatters: LEVEL_NAMES,
   };
-  if (destination) return pino(options, destination);
+  if (destination) return { logger: pino(options, destination), json: opts.pretty !== true };
   const pretty = opts.pretty === true || (opts.pretty === 'auto' && process.stdout.isTTY === true);
   if (pretty) {
-    return pino({
-      ...options,
-      transport: {
-        target: 'pino-pretty',
-        options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' },
-      },
-    });
+    const stream = prettyDestination();
+    if (stream) return { logger: pino(options, stream), json: false };
+    if (opts.pretty === true) {
+      pino(options).warn('logging.pretty is on, but pino-pretty is not installed: writing JSON lines');
+    }
   }
   // Async writes keep logging off the request's critical path; pino flushes them on exit.
   // Lines are gathered up to 12 KiB per write (one system call for ~60 access lines under load)
@@ -86,5 +89,5 @@ function buildLogger(opts: LoggerOptionsInput, destination?: DestinationStream):
       // closed or mid-write: the next tick or pino's exit flush writes what is left
     }
   }, 250).unref();
-  return pino(options, stream);
+  return { logger: pino(options, stream), json: true };
 }

@@ -116,15 +116,19 @@ export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitE
       headers: { 'retry-after': '1' },
     });
 
+  const reasonOf = (err: unknown) => store.describeError?.(err) ?? String((err as Error)?.message ?? err);
+
   function storeFailed(err: unknown, storeErrors: { inc(): void }): void {
     storeErrors.inc();
     storeErrorsSinceLog++;
     const now = Date.now();
     // One line per 10 s at most: a Redis outage must not turn into a log flood.
     if (now - lastLog >= 10_000) {
+      // Operators get the reason in words; the library's error and stack only at debug level.
+      logger?.debug({ err, store: store.name }, 'rate-limit store error');
       logger?.warn(
         {
-          err,
+          reason: reasonOf(err),
           store: store.name,
           failures: storeErrorsSinceLog,
           onStoreError: cfg.onStoreError,
@@ -197,8 +201,9 @@ export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitE
         await store.connect?.();
       } catch (err) {
         // Not fatal: the client keeps reconnecting, and requests meanwhile follow onStoreError.
+        logger?.debug({ err, store: store.name }, 'rate-limit store error');
         logger?.warn(
-          { err, store: store.name },
+          { reason: reasonOf(err), store: store.name },
           'rate-limit store not reachable at start; retrying in the background',
         );
       }

@@ -150,6 +150,8 @@ describe('RedisStore (real redis-server)', () => {
     const store = await open();
     expect((await store.consume('rl:{down}', perHour(10))).allowed).toBe(true);
     await redis.stop();
+    // The client's first failed reconnect (a real ECONNREFUSED), which /health then names.
+    const refused = once(store.client, 'error');
     try {
       const errors = await Promise.all(
         Array.from({ length: 5 }, () =>
@@ -160,7 +162,11 @@ describe('RedisStore (real redis-server)', () => {
         ),
       );
       expect(errors.every((e) => e instanceof Error)).toBe(true);
-      expect((await store.health()).healthy).toBe(false);
+      await refused;
+      const health = await store.health();
+      expect(health.healthy).toBe(false);
+      // In words an operator reads at a glance, not ioredis's "Stream isn't writeable ...".
+      expect(health.detail).toMatchObject({ error: 'Redis unreachable (connection refused)' });
     } finally {
       await redis.start();
     }

@@ -4,6 +4,7 @@ import { type ConsumeResult, intervalUs, type Policy, usToMs } from '../algorith
 import { withDeadline } from './deadline.js';
 import { GCRA_LUA, GCRA_SHA } from './gcra-script.js';
 import { createRedisClient, type RedisClient, type RedisConnectionOptions } from './redis-connection.js';
+import { describeRedisError } from './redis-errors.js';
 import type { RateLimitStore } from './types.js';
 
 export interface RedisStoreTimings {
@@ -87,6 +88,7 @@ export class RedisStore implements RateLimitStore {
   readonly #maxPending: number;
   readonly #timedOut: () => Error;
   #pending = 0;
+  #lastConnectionError: unknown;
 
   constructor(options: RedisStoreOptions = {}) {
     this.#commandTimeout = options.commandTimeout ?? REDIS_STORE_DEFAULTS.commandTimeout;
@@ -107,10 +109,14 @@ export class RedisStore implements RateLimitStore {
       });
       this.#owned = true;
     }
-    // Without a listener ioredis would report each failed reconnect as an unhandled 'error'.
-    this.client.on('error', () => {});
+    // Without a listener ioredis would report each failed reconnect as an unhandled 'error'; the
+    // last one is kept to say why Redis is down.
+    this.client.on('error', (err) => {
+      this.#lastConnectionError = err;
+    });
     // Loaded on every (re)connect, before any request on that connection, so EVALSHA normally just works.
     this.client.on('ready', () => {
+      this.#lastConnectionError = undefined;
       this.#loadScript().catch(() => {});
     });
   }
@@ -185,9 +191,14 @@ export class RedisStore implements RateLimitStore {
     } catch (err) {
       return {
         healthy: false,
-        detail: { store: this.name, status: this.client.status, error: (err as Error).message },
+        detail: { store: this.name, status: this.client.status, error: this.describeError(err) },
       };
     }
+  }
+
+  /** Why a command failed, in plain words (no ioredis phrase, no address). */
+  describeError(err: unknown): string {
+    return describeRedisError(err, this.#lastConnectionError);
   }
 
   async close(): Promise<void> {

@@ -14,5 +14,7 @@ export interface RateLimitStore {
   /** Opens connections, when the store has any. */
   connect?(): Promise<void>;
   health?(): Promise<ComponentHealth>;
+  /** Why an operation failed, in plain words for operators (no library phrase or stack). */
+  describeError?(err: unknown): string;
   close(): Promise<void>;
 }

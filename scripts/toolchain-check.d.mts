@@ -1,0 +1,6 @@
+export function wanted(): { nodeMajor: number; pnpm: string };
+/** One sentence saying what is wrong with the toolchain, or undefined. */
+export function toolchainProblem(
+  found: { nodeVersion: string; userAgent: string | undefined },
+  want?: { nodeMajor: number; pnpm: string },
+): string | undefined;
