@@ -17,6 +17,10 @@ import { requestIdOf, traceparentOf } from './http/request-id.js';
 import { type AccessLog, accessLog } from './observability/access-log.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
+import { OpenApiCatalog } from './openapi/catalog.js';
+import { docsHandler } from './openapi/docs-page.js';
+import { openapiHandler } from './openapi/serve.js';
+import { catalogSources } from './openapi/sources.js';
 import type { UpgradeContext as ForwardUpgradeContext } from './proxy/forward.js';
 import { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 import { UndiciEngine } from './proxy/undici-engine.js';
@@ -69,6 +73,8 @@ class LucidGateway implements Gateway {
   /** Client sockets on the upgrade path (handshaking or joined), cut when the gateway closes. */
   readonly #upgraded = new Set<Duplex>();
   readonly #builtins: BuiltinHandlers;
+  /** The services' OpenAPI documents, merged, behind /openapi.json and /docs. */
+  readonly #openapi: OpenApiCatalog;
   #runtime: Runtime;
   #server: Server | undefined;
   #started = false;
@@ -86,11 +92,15 @@ class LucidGateway implements Gateway {
     for (const plugin of this.#plugins) {
       plugin.setup?.({ config, logger: this.logger, registry: this.registry, metricPrefix: METRIC_PREFIX });
     }
+    this.#openapi = new OpenApiCatalog(this.logger);
     this.#builtins = {
       root: rootHandler({
         name: config.name,
         version: VERSION,
-        docs: 'https://github.com/lucid-gateway/lucid-gateway#readme',
+        docs: () => {
+          const docs = this.#runtime.config.builtins.docs;
+          return docs ? docs.path : 'https://github.com/lucid-gateway/lucid-gateway#readme';
+        },
         prefixes: () => this.#runtime.routes.filter((r) => r.kind === 'proxy').map((r) => r.config.prefix),
       }),
       health: healthHandler({
@@ -101,6 +111,15 @@ class LucidGateway implements Gateway {
         ready: () => this.ready,
       }),
       metrics: metricsHandler(this.registry),
+      openapi: openapiHandler(this.#openapi),
+      docs: docsHandler(this.#openapi, () => {
+        const { builtins, openapi } = this.#runtime.config;
+        return {
+          base: builtins.docs ? builtins.docs.path : '/docs',
+          title: openapi.title,
+          publicUrl: openapi.publicUrl,
+        };
+      }),
     };
     this.#runtime = this.#build(config);
   }
@@ -269,6 +288,7 @@ class LucidGateway implements Gateway {
     this.#runtime.start();
     for (const plugin of this.#plugins) await plugin.start?.(this);
     this.#started = true;
+    void this.#openapi.use(catalogSources(this.#runtime, this.#plugins));
   }
 
   async listen(opts: { port?: number; host?: string } = {}): Promise<{ port: number; host: string }> {
@@ -346,6 +366,7 @@ class LucidGateway implements Gateway {
       await closed;
     }
     this.#runtime.stop();
+    this.#openapi.stop();
     await Promise.all([
       this.#engine.close(),
       this.#engine === this.#wsEngine ? undefined : this.#wsEngine.close(),
@@ -363,6 +384,7 @@ class LucidGateway implements Gateway {
     if (this.#started) next.start();
     this.#runtime = next;
     previous.retire();
+    if (this.#started) void this.#openapi.use(catalogSources(next, this.#plugins));
     this.logger.info({ routes: next.routes.length }, 'config reloaded');
   }
 
@@ -395,6 +417,8 @@ class LucidGateway implements Gateway {
 
   async #componentHealth(): Promise<Record<string, ComponentHealth>> {
     const out: Record<string, ComponentHealth> = {};
+    const docs = this.#openapi.health();
+    if (docs) out.openapi = docs;
     await Promise.all(
       this.#plugins.map(async (p) => {
         const check = p.health ?? p.discovery?.health?.bind(p.discovery);

@@ -15,7 +15,7 @@ import type { GatewayContext, GatewayPlugin, ProxyEngine, Route, Target } from '
 import { UpstreamPool } from './upstream/pool.js';
 
 /** Handlers for the built-in routes, keyed by which built-in. */
-export type BuiltinHandlers = Record<'root' | 'health' | 'metrics', Handler>;
+export type BuiltinHandlers = Record<'root' | 'health' | 'metrics' | 'openapi' | 'docs', Handler>;
 
 export interface RuntimeDeps {
   plugins: readonly GatewayPlugin[];
@@ -145,9 +145,13 @@ function proxyRoute(config: RouteConfig, gateway: GatewayConfig): Route {
 function builtinRoutes(config: GatewayConfig, logger: Logger): Route[] {
   const taken = new Set(config.routes.filter((r) => !r.host).map((r) => r.prefix));
   const out: Route[] = [];
-  for (const key of ['root', 'health', 'metrics'] as const) {
-    const spec = config.builtins[key];
-    if (spec === false) continue;
+  const specs = Object.entries(config.builtins).flatMap(([key, spec]) =>
+    spec === false ? [] : [{ key: key as keyof BuiltinHandlers, spec }],
+  );
+  // The OpenAPI document is served as JSON and, beside it, as YAML.
+  const openapi = config.builtins.openapi;
+  if (openapi) specs.push({ key: 'openapi', spec: { ...openapi, path: yamlTwin(openapi.path) } });
+  for (const { key, spec } of specs) {
     if (taken.has(spec.path)) {
       logger.warn(
         { builtin: key, path: spec.path },
@@ -158,7 +162,7 @@ function builtinRoutes(config: GatewayConfig, logger: Logger): Route[] {
     out.push({
       id: `builtin:${key}`,
       kind: 'builtin',
-      exact: key === 'root',
+      exact: key === 'root' || key === 'openapi',
       config: routeSchema.parse({
         prefix: spec.path,
         service: `builtin:${key}`,
@@ -173,4 +177,9 @@ function builtinRoutes(config: GatewayConfig, logger: Logger): Route[] {
     });
   }
   return out;
+}
+
+/** `/openapi.json` -> `/openapi.yaml`; any other path gets `.yaml` appended. */
+function yamlTwin(path: string): string {
+  return path.endsWith('.json') ? `${path.slice(0, -'.json'.length)}.yaml` : `${path}.yaml`;
 }
