@@ -63,7 +63,9 @@ describe('/docs in a browser', () => {
     );
     expect(listed).not.toContain('/admin/stats');
 
-    const block = page.locator('.opblock', { has: page.locator('.opblock-summary-path[data-path="/shop/items"]') });
+    const block = page.locator('.opblock', {
+      has: page.locator('.opblock-summary-path[data-path="/shop/items"]'),
+    });
     await block.locator('.opblock-summary').click();
     await block.getByRole('button', { name: 'Try it out' }).click();
     await block.getByRole('button', { name: 'Execute' }).click();

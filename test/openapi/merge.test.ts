@@ -3,8 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { send } from '../helpers/http.js';
-import { BILLING_30, CATALOG_31_YAML, type DocUpstream, deadUrl, docUpstream, USERS_30 } from './upstreams.js';
 import { until } from './until.js';
+import {
+  BILLING_30,
+  CATALOG_31_YAML,
+  type DocUpstream,
+  deadUrl,
+  docUpstream,
+  USERS_30,
+} from './upstreams.js';
 
 type Doc = {
   openapi: string;
@@ -115,7 +122,8 @@ describe('the merged OpenAPI document', () => {
     expect(schemas.billing_User.properties.account).toBeDefined();
     expect(schemas.Error.properties.message).toBeDefined();
     expect(schemas.catalog_Error.required).toEqual(['code']);
-    const ref = (p: string, code: string) => paths[p]!.get.responses[code].content['application/json'].schema.$ref;
+    const ref = (p: string, code: string) =>
+      paths[p]!.get.responses[code].content['application/json'].schema.$ref;
     expect(ref('/billing/users/{id}', '200')).toBe('#/components/schemas/billing_User');
     expect(ref('/users/{id}', '200')).toBe('#/components/schemas/User');
     expect(ref('/shop/items/{sku}', '404')).toBe('#/components/schemas/catalog_Error');

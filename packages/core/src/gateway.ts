@@ -402,6 +402,11 @@ class LucidGateway implements Gateway {
     }));
   }
 
+  async openapi(opts: { refresh?: boolean } = {}): Promise<Record<string, unknown>> {
+    if (opts.refresh || !this.#started) await this.#openapi.use(catalogSources(this.#runtime, this.#plugins));
+    return JSON.parse(this.#openapi.render(undefined).json);
+  }
+
   async health(): Promise<GatewayHealth> {
     const services = this.#serviceHealth();
     const components = await this.#componentHealth();
