@@ -116,9 +116,21 @@ const openapiSource = z.union([
   z
     .string()
     .startsWith('/', { message: 'a path on the service, like "/openapi.json" (or { file: ./auth.yaml })' })
-    .transform((path) => ({ path })),
-  z.strictObject({ path: z.string().startsWith('/') }),
-  z.strictObject({ file: z.string().min(1) }),
+    .transform((path): { path: string } | { file: string } => ({ path })),
+  z
+    .strictObject({
+      /** A path on the service's targets, fetched through its pool. */
+      path: z.string().startsWith('/').optional(),
+      /** A local JSON or YAML file (relative to the working folder). */
+      file: z.string().min(1).optional(),
+    })
+    .transform((v, ctx): { path: string } | { file: string } => {
+      if ((v.path === undefined) === (v.file === undefined)) {
+        ctx.addIssue({ code: 'custom', message: 'give either "path" or "file", not both' });
+        return z.NEVER;
+      }
+      return v.file !== undefined ? { file: v.file } : { path: v.path! };
+    }),
 ]);
 
 export const serviceSchema = z
