@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, launchBrowser } from '../helpers/browser.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { send } from '../helpers/http.js';
-import { until } from './until.js';
+import { until } from '../helpers/until.js';
 import { CATALOG_31_YAML, type DocUpstream, docUpstream, USERS_30 } from './upstreams.js';
 
 /**

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { send } from '../helpers/http.js';
-import { until } from './until.js';
+import { until } from '../helpers/until.js';
 import {
   BILLING_30,
   CATALOG_31_YAML,
