@@ -130,6 +130,8 @@ export class OpenApiCatalog {
   }
 
   #wanted(sources: CatalogSources): string[] {
+    const { builtins } = sources.config;
+    if (builtins.openapi === false && builtins.docs === false) return [];
     return Object.entries(sources.config.services)
       .filter(([, s]) => s.openapi !== undefined)
       .map(([name]) => name);
