@@ -20,9 +20,12 @@ export const isObject = (v: unknown): v is Node => typeof v === 'object' && v !=
 export function parseOpenApi(text: string): OpenApiDoc {
   const trimmed = text.trimStart();
   // YAML aliases are capped (the library's default is 100) so a small document cannot expand without bound.
-  const value: unknown = trimmed.startsWith('{')
-    ? JSON.parse(trimmed)
-    : parseYaml(text, { maxAliasCount: 100 });
+  let value: unknown;
+  try {
+    value = trimmed.startsWith('{') ? JSON.parse(trimmed) : parseYaml(text, { maxAliasCount: 100 });
+  } catch {
+    throw new DocumentError('not valid JSON or YAML');
+  }
   if (!isObject(value)) throw new DocumentError('not an OpenAPI document (expected an object)');
   const version = value.openapi;
   if (typeof version !== 'string' || !/^3\.[01]\.\d+$/.test(version)) {

@@ -70,7 +70,6 @@ export function failureReason(err: unknown): string {
   if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT')
     return 'timed out';
   if (e.code === 'ENOENT') return 'file not found';
-  if (e.name === 'SyntaxError' || e.name === 'YAMLParseError') return 'not valid JSON or YAML';
   if (e.code === 'GW_UPSTREAM_UNAVAILABLE') return 'no target available';
   if (e instanceof DocumentError) return e.message;
   return 'unreachable';
