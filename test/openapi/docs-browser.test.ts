@@ -5,6 +5,9 @@ import { send } from '../helpers/http.js';
 import { until } from '../helpers/until.js';
 import { CATALOG_31_YAML, type DocUpstream, docUpstream, USERS_30 } from './upstreams.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON read back from the gateway; the assertions check its shape
+type Json = any;
+
 /**
  * /docs in a real browser (Debian's chromium, headless): the page loads with no request leaving
  * 127.0.0.1, lists the running services' operations, and "Try it out" on a public operation gets
@@ -31,7 +34,7 @@ describe('/docs in a browser', () => {
       ],
     });
     await until(
-      async () => (await send(`${gw.url}/health`)).json<any>(),
+      async () => (await send(`${gw.url}/health`)).json<Json>(),
       (h) => h.components?.openapi?.healthy === true,
     );
     browser = await launchBrowser();
@@ -71,7 +74,7 @@ describe('/docs in a browser', () => {
     await block.getByRole('button', { name: 'Execute' }).click();
     const answer = block.locator('.live-responses-table .response-col_description pre');
     await answer.first().waitFor();
-    const body = JSON.parse(await answer.first().innerText());
+    const body = JSON.parse((await answer.first().textContent()) ?? '');
     // The catalog stand-in answered: prefix stripped by the gateway, as the route says.
     expect(body).toEqual({ upstream: '/openapi.yaml', method: 'GET', url: '/items' });
     expect(catalog.seen.some((s) => s.url === '/items')).toBe(true);

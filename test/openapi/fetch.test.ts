@@ -12,7 +12,7 @@ import { CATALOG_31_YAML } from './upstreams.js';
  * accepted, files read as well; each failure named in words that show no internal address.
  */
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
+const cleanups: Array<() => Promise<unknown> | undefined> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });

@@ -13,12 +13,15 @@ import {
   USERS_30,
 } from './upstreams.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON read back from the gateway; the assertions check its shape
+type Json = any;
+
 type Doc = {
   openapi: string;
   info: { description: string; 'x-unavailable-services': string[] };
   servers: Array<{ url: string }>;
-  paths: Record<string, Record<string, any>>;
-  components: { schemas: Record<string, any>; securitySchemes: Record<string, any> };
+  paths: Record<string, Record<string, Json>>;
+  components: { schemas: Record<string, Json>; securitySchemes: Record<string, Json> };
   tags: Array<{ name: string }>;
 };
 
@@ -32,7 +35,7 @@ describe('the merged OpenAPI document', () => {
   let catalog: DocUpstream;
   let billing: DocUpstream;
   let gw: RunningGateway;
-  let config: Record<string, any>;
+  let config: Record<string, Json>;
 
   const doc = async (): Promise<Doc> => (await send(`${gw.url}/openapi.json`)).json<Doc>();
 
@@ -155,7 +158,7 @@ describe('the merged OpenAPI document', () => {
     const merged = await doc();
     expect(merged.info['x-unavailable-services']).toEqual(['ledger']);
     expect(merged.info.description).toMatch(/ledger: unreachable/);
-    const health = (await send(`${gw.url}/health`)).json<any>();
+    const health = (await send(`${gw.url}/health`)).json<Json>();
     expect(health.components.openapi).toEqual({
       healthy: false,
       detail: { services: 3, unavailable: { ledger: 'unreachable' } },
@@ -176,7 +179,7 @@ describe('the merged OpenAPI document', () => {
   });
 
   it('picks up a changed document, and keeps the last good one when a fetch fails', async () => {
-    const changed = structuredClone(USERS_30) as any;
+    const changed = structuredClone(USERS_30) as Json;
     changed.paths['/users/{id}/avatar'] = {
       get: { operationId: 'avatar', responses: { '200': { description: 'an image' } } },
     };
@@ -188,7 +191,7 @@ describe('the merged OpenAPI document', () => {
     users.serve(500);
     await gw.gateway.reload(config);
     const health = await until(
-      async () => (await send(`${gw.url}/health`)).json<any>(),
+      async () => (await send(`${gw.url}/health`)).json<Json>(),
       (h) => h.components.openapi.detail.stale?.users !== undefined,
     );
     expect(health.components.openapi.detail.stale).toEqual({ users: 'answered 500' });

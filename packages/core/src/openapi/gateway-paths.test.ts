@@ -4,6 +4,9 @@ import { Router } from '../routing/router.js';
 import type { Route } from '../types.js';
 import { gatewayPath, toGatewayPaths } from './gateway-paths.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON read back from the gateway; the assertions check its shape
+type Json = any;
+
 const service = serviceSchema.parse({ targets: ['http://127.0.0.1:1'] });
 
 function route(config: Record<string, unknown>): Route {
@@ -80,7 +83,7 @@ describe('toGatewayPaths', () => {
       },
     };
     const { doc: out } = toGatewayPaths(doc, 'orders', [r], new Router([r]));
-    const item = (out.paths as Record<string, Record<string, any>>)['/t/{tenant}/orders']!;
+    const item = (out.paths as Record<string, Record<string, Json>>)['/t/{tenant}/orders']!;
     expect(item.parameters).toEqual([
       { name: 'tenant', in: 'path', required: true, schema: { type: 'string' } },
     ]);
@@ -101,7 +104,7 @@ describe('toGatewayPaths', () => {
     };
     const out = toGatewayPaths(doc, 'admin', [r], new Router([r])).doc.paths as Record<
       string,
-      Record<string, any>
+      Record<string, Json>
     >;
     const get = out['/admin/stats']!.get;
     expect(get.security).toEqual([{ gatewayBearer: ['admin'] }]);
@@ -119,7 +122,7 @@ describe('toGatewayPaths', () => {
     };
     const out = toGatewayPaths(doc, 's', [a, b], new Router([a, b])).doc.paths as Record<
       string,
-      Record<string, any>
+      Record<string, Json>
     >;
     expect(out['/v1/x']!.get.operationId).toBe('getX');
     expect(out['/v2/x']!.get.operationId).toBe('getX_2');
