@@ -91,7 +91,7 @@ describe('/docs', () => {
     const { gw, users } = await setup({ builtins: { docs: false, openapi: false } });
     expect((await send(`${gw.url}/docs`)).status).toBe(404);
     expect((await send(`${gw.url}/`)).json().docs).toMatch(/^https:/);
-    const health = (await send(`${gw.url}/health`)).json();
+    const health = (await send(`${gw.url}/health`)).json<{ components?: Record<string, unknown> }>();
     expect(health.components?.openapi).toBeUndefined();
     // Even a refresh asked for by hand fetches nothing: the stand-in is never asked for its document.
     await gw.gateway.openapi({ refresh: true });

@@ -12,7 +12,7 @@ import { CATALOG_31_YAML } from './upstreams.js';
  * accepted, files read as well; each failure named in words that show no internal address.
  */
 
-const cleanups: Array<() => Promise<unknown> | undefined> = [];
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -129,7 +129,10 @@ describe('fetching OpenAPI documents', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(['/catalog/items', '/catalog/items/{sku}']);
     expect(doc.info.description).toContain('gone: file not found');
     expect(doc.info.description).not.toContain(dir);
-    const health = (await send(`${gw.url}/health`)).json();
-    expect(health.components.openapi.detail.unavailable).toEqual({ gone: 'file not found' });
+    const health = (await send(`${gw.url}/health`)).json<{ components: { openapi: { detail: unknown } } }>();
+    expect(health.components.openapi.detail).toHaveProperty('unavailable');
+    expect((health.components.openapi.detail as { unavailable: unknown }).unavailable).toEqual({
+      gone: 'file not found',
+    });
   });
 });
