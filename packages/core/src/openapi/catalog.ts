@@ -1,12 +1,11 @@
 import type { Logger } from 'pino';
-import { stringify as toYaml } from 'yaml';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Router } from '../routing/router.js';
 import type { ComponentHealth, Route, TlsOptions } from '../types.js';
 import type { UpstreamPool } from '../upstream/pool.js';
-import type { OpenApiDoc } from './document.js';
+import { loadYaml } from './document.js';
 import { failureReason, fetchOpenApi } from './fetch.js';
-import { mergeServices, type ServiceDocument } from './merge.js';
+import { type MergeResultDoc, mergeServices, type ServiceDocument, unmerged } from './merge.js';
 
 /** What the catalog needs from one built config (the gateway's runtime, or the CLI's own). */
 export interface CatalogSources {
@@ -20,7 +19,8 @@ export interface CatalogSources {
 
 export interface RenderedDocument {
   json: string;
-  yaml(): string;
+  /** Rendered on first ask: most clients want JSON. */
+  yaml(): Promise<string>;
 }
 
 // Origins seen in Host headers are few; a client inventing new ones must not grow this without bound.
@@ -33,36 +33,42 @@ const MAX_RENDERED_ORIGINS = 8;
  *
  * @example
  * const catalog = new OpenApiCatalog(logger);
- * catalog.use(sources);                       // at start and on every reload
+ * await catalog.use(sources);                 // at start and on every reload
  * catalog.render('https://api.example.com').json
  */
 export class OpenApiCatalog {
   readonly #docs = new Map<string, ServiceDocument>();
   #sources: CatalogSources | undefined;
-  #merged: { doc: OpenApiDoc; missing: Record<string, string> } | undefined;
+  #merged: MergeResultDoc | undefined;
+  /** Counts merges, so a slow one that finishes after a newer one is dropped. */
+  #generation = 0;
   #rendered = new Map<string, RenderedDocument>();
   #timer: NodeJS.Timeout | undefined;
   #abort = new AbortController();
   #refreshing: Promise<void> | undefined;
-  readonly #listeners = new Set<() => void>();
 
   constructor(private readonly logger: Logger) {}
 
-  /** Takes a (new) config's routes and pools, and fetches every document again. */
-  use(sources: CatalogSources): Promise<void> {
+  /**
+   * Takes a (new) config's routes and pools: merges at once with the documents at hand (so routes
+   * that changed show without waiting), then fetches every document again.
+   */
+  async use(sources: CatalogSources): Promise<void> {
     this.#sources = sources;
-    const { builtins } = sources.config;
-    if (builtins.openapi === false && builtins.docs === false) {
-      // Nothing serves the document: fetch nothing, keep nothing.
+    const wanted = this.#wanted(sources);
+    for (const name of this.#docs.keys()) if (!wanted.includes(name)) this.#docs.delete(name);
+    if (wanted.length === 0) {
+      // Nothing to fetch (no service publishes a document, or nothing serves it).
       this.stop();
-      this.#docs.clear();
-      this.#rebuild();
-      return Promise.resolve();
+      await this.#remerge();
+      return;
     }
-    for (const name of this.#docs.keys()) if (!this.#wanted(sources).includes(name)) this.#docs.delete(name);
-    this.#rebuild();
     this.#schedule(sources.config.openapi.refresh);
-    return this.refresh();
+    await this.#remerge();
+    // A fetch already running read the previous config: fetch again once it is done.
+    const running = this.#refreshing;
+    if (running) await running.then(() => this.refresh());
+    else await this.refresh();
   }
 
   /** Fetches every service's document now (a refresh already running is joined, not doubled). */
@@ -71,12 +77,6 @@ export class OpenApiCatalog {
       this.#refreshing = undefined;
     });
     return this.#refreshing;
-  }
-
-  /** Calls `listener` after each rebuild of the merged document; returns a function that stops it. */
-  onUpdate(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
   }
 
   stop(): void {
@@ -92,23 +92,24 @@ export class OpenApiCatalog {
     const server = (publicUrl ?? origin ?? '/').replace(/\/+$/, '') || '/';
     let out = this.#rendered.get(server);
     if (out) return out;
-    const doc = { ...this.document(), servers: [{ url: server }] };
-    const json = JSON.stringify(doc);
-    let yaml: string | undefined;
-    out = { json, yaml: () => (yaml ??= toYaml(doc, { aliasDuplicateObjects: false })) };
+    const doc = { ...this.#current().doc, servers: [{ url: server }] };
+    let yaml: Promise<string> | undefined;
+    out = {
+      json: JSON.stringify(doc),
+      yaml: () => {
+        yaml ??= loadYaml().then((y) => y.stringify(doc, { aliasDuplicateObjects: false }));
+        return yaml;
+      },
+    };
     if (this.#rendered.size >= MAX_RENDERED_ORIGINS) this.#rendered.clear();
     this.#rendered.set(server, out);
     return out;
   }
 
-  /** The merged document (without `servers`). */
-  document(): OpenApiDoc {
-    return this.#current().doc;
-  }
-
   /** For /health: which services' documents are missing, and why (in words safe to show). */
   health(): ComponentHealth | undefined {
-    if (!this.#sources || this.#wanted(this.#sources).length === 0) return undefined;
+    const wanted = this.#sources ? this.#wanted(this.#sources) : [];
+    if (wanted.length === 0) return undefined;
     const missing = this.#current().missing;
     const stale: Record<string, string> = {};
     for (const d of this.#docs.values()) if (d.doc && d.error) stale[d.service] = d.error;
@@ -116,17 +117,20 @@ export class OpenApiCatalog {
     return {
       healthy: unavailable === 0,
       detail: {
-        services: this.#wanted(this.#sources).length - unavailable,
+        services: wanted.length - unavailable,
         ...(unavailable > 0 && { unavailable: missing }),
         ...(Object.keys(stale).length > 0 && { stale }),
       },
     };
   }
 
-  /** The merged result, built on first use after a change. */
-  #current(): { doc: OpenApiDoc; missing: Record<string, string> } {
-    this.#merged ??= this.#merge();
-    return this.#merged;
+  /** The last merge, or (before the first one) the document that says the services are being fetched. */
+  #current(): MergeResultDoc {
+    if (this.#merged) return this.#merged;
+    const sources = this.#sources;
+    return sources
+      ? unmerged(this.#wanted(sources), sources.config.openapi)
+      : unmerged([], { title: 'API', version: '0', refresh: 0, timeout: 0, maxSize: 0 });
   }
 
   #wanted(sources: CatalogSources): string[] {
@@ -170,25 +174,25 @@ export class OpenApiCatalog {
         }
       }),
     );
-    if (sources === this.#sources && !signal.aborted) this.#rebuild();
+    if (!signal.aborted) await this.#remerge();
   }
 
-  #rebuild(): void {
-    this.#merged = undefined;
+  async #remerge(): Promise<void> {
+    const generation = ++this.#generation;
+    const merged = await this.#merge();
+    if (generation !== this.#generation) return;
+    this.#merged = merged;
     this.#rendered = new Map();
-    for (const listener of this.#listeners) listener();
   }
 
-  #merge(): { doc: OpenApiDoc; missing: Record<string, string> } {
-    const sources = this.#sources;
-    if (!sources)
-      return { doc: { openapi: '3.1.0', info: { title: 'API', version: '0' }, paths: {} }, missing: {} };
+  async #merge(): Promise<MergeResultDoc> {
+    const sources = this.#sources!;
     const docs = this.#wanted(sources).map(
       (service) => this.#docs.get(service) ?? { service, doc: undefined, error: 'not fetched yet' },
     );
     const deps = { routes: sources.routes, router: sources.router, openapi: sources.config.openapi };
     try {
-      return mergeServices(docs, deps);
+      return await mergeServices(docs, deps);
     } catch (err) {
       // A document shaped in a way the merge did not expect: list every service as unavailable.
       this.logger.error({ err }, 'OpenAPI merge failed');

@@ -100,7 +100,7 @@ export function docsHandler(
       return;
     }
     if (sub === '/openapi.json' || sub === '/openapi.yaml') {
-      sendOpenApi(ctx, catalog);
+      await sendOpenApi(ctx, catalog);
       return;
     }
     const name = sub.startsWith('/assets/') ? sub.slice('/assets/'.length) : '';

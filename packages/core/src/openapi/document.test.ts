@@ -2,17 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { parseOpenApi, upgradeTo31 } from './document.js';
 
 describe('parseOpenApi', () => {
-  it('reads JSON and YAML, OpenAPI 3.0 and 3.1', () => {
-    expect(parseOpenApi('{"openapi":"3.0.2","info":{},"paths":{}}').openapi).toBe('3.0.2');
-    expect(parseOpenApi('openapi: 3.1.1\ninfo: {}\npaths: {}\n').openapi).toBe('3.1.1');
+  it('reads JSON and YAML, OpenAPI 3.0 and 3.1', async () => {
+    expect((await parseOpenApi('{"openapi":"3.0.2","info":{},"paths":{}}')).openapi).toBe('3.0.2');
+    expect((await parseOpenApi('openapi: 3.1.1\ninfo: {}\npaths: {}\n')).openapi).toBe('3.1.1');
   });
 
-  it('refuses what it cannot merge, saying what it found', () => {
-    expect(() => parseOpenApi('{"swagger":"2.0"}')).toThrow('unsupported document version (swagger 2.0)');
-    expect(() => parseOpenApi('openapi: 3.1\n')).toThrow('unsupported document version (openapi 3.1)');
-    expect(() => parseOpenApi('openapi: 3.1.0\npaths: [1]\n')).toThrow('"paths" is not an object');
-    expect(() => parseOpenApi('just text')).toThrow('not an OpenAPI document');
-    expect(() => parseOpenApi('{"openapi": ')).toThrow('not valid JSON or YAML');
+  it('refuses what it cannot merge, saying what it found', async () => {
+    await expect(parseOpenApi('{"swagger":"2.0"}')).rejects.toThrow(
+      'unsupported document version (swagger 2.0)',
+    );
+    await expect(parseOpenApi('openapi: 3.1\n')).rejects.toThrow(
+      'unsupported document version (openapi 3.1)',
+    );
+    await expect(parseOpenApi('openapi: 3.1.0\npaths: [1]\n')).rejects.toThrow('"paths" is not an object');
+    await expect(parseOpenApi('just text')).rejects.toThrow('not an OpenAPI document');
+    await expect(parseOpenApi('{"openapi": ')).rejects.toThrow('not valid JSON or YAML');
   });
 });
 

@@ -1,5 +1,3 @@
-import { parse as parseYaml } from 'yaml';
-
 /** An OpenAPI document as parsed JSON; its shape is checked where it is read, not trusted. */
 export type OpenApiDoc = Record<string, unknown>;
 type Node = Record<string, unknown>;
@@ -15,14 +13,15 @@ export const isObject = (v: unknown): v is Node => typeof v === 'object' && v !=
  * Parses a document as JSON or YAML (by its first character; JSON is YAML too, but the JSON
  * parser is faster and stricter) and checks that it is OpenAPI 3.0 or 3.1.
  *
- * @example parseOpenApi('openapi: 3.1.0\ninfo: { title: auth, version: "1" }\npaths: {}')
+ * @example await parseOpenApi('openapi: 3.1.0\ninfo: { title: auth, version: "1" }\npaths: {}')
  */
-export function parseOpenApi(text: string): OpenApiDoc {
+export async function parseOpenApi(text: string): Promise<OpenApiDoc> {
   const trimmed = text.trimStart();
   // YAML aliases are capped (the library's default is 100) so a small document cannot expand without bound.
   let value: unknown;
   try {
-    value = trimmed.startsWith('{') ? JSON.parse(trimmed) : parseYaml(text, { maxAliasCount: 100 });
+    if (trimmed.startsWith('{')) value = JSON.parse(trimmed);
+    else value = (await loadYaml()).parse(text, { maxAliasCount: 100 });
   } catch {
     throw new DocumentError('not valid JSON or YAML');
   }
@@ -37,6 +36,9 @@ export function parseOpenApi(text: string): OpenApiDoc {
     throw new DocumentError('"paths" is not an object');
   return value;
 }
+
+/** The YAML library, loaded on first use: a gateway with no YAML document never holds it. */
+export const loadYaml = () => import('yaml');
 
 // Values that are data, not schemas: a key named "nullable" inside them is the user's own.
 const DATA_KEYS = new Set(['example', 'examples', 'default', 'enum', 'const', 'x-examples']);

@@ -48,7 +48,7 @@ export async function fetchOpenApi(
     from.pool.release(state, outcome);
     await dispatcher?.close();
   }
-  return parseOpenApi(text);
+  return await parseOpenApi(text);
 }
 
 /** How the attempt counts for the target's breaker and outlier state. */

@@ -1,4 +1,4 @@
-import { isErrorResult, type MergeInput, merge, type OpenApiDocument } from 'openapi-merge';
+import type { MergeInput, MergeResult, OpenApiDocument } from 'openapi-merge';
 import type { OpenApiConfig } from '../config/schema.js';
 import type { Router } from '../routing/router.js';
 import type { Route } from '../types.js';
@@ -28,10 +28,10 @@ export interface MergeResultDoc {
  * @example
  * const { doc, missing } = mergeServices(docs, { routes, router, openapi: config.openapi });
  */
-export function mergeServices(
+export async function mergeServices(
   services: readonly ServiceDocument[],
   deps: { routes: readonly Route[]; router: Router; openapi: OpenApiConfig },
-): MergeResultDoc {
+): Promise<MergeResultDoc> {
   const missing: Record<string, string> = {};
   const inputs: Array<{ service: string; input: MergeInput[number] }> = [];
   for (const { service, doc, error } of services) {
@@ -64,13 +64,23 @@ export function mergeServices(
   }
   // Merge all at once; if that fails (a clash the library cannot settle), add them one by one and
   // leave out only the ones that cannot join, so one bad document never hides the others.
-  let merged = inputs.length > 0 ? tryMerge(inputs.map((i) => i.input)) : undefined;
-  if (merged && isErrorResult(merged)) {
+  // Loaded on the first merge: a gateway whose services publish no document never holds it.
+  const lib = inputs.length > 0 ? await import('openapi-merge') : undefined;
+  const tryMerge = (list: MergeInput): MergeResult => {
+    try {
+      return lib!.merge(list);
+    } catch (err) {
+      // The library reports most problems as results but may throw on shapes it did not expect.
+      return { type: 'malformed-document', message: err instanceof Error ? err.message : String(err) };
+    }
+  };
+  let merged = lib ? tryMerge(inputs.map((i) => i.input)) : undefined;
+  if (merged && isError(merged)) {
     const kept: MergeInput = [];
     merged = undefined;
     for (const { service, input } of inputs) {
       const attempt = tryMerge([...kept, input]);
-      if (isErrorResult(attempt)) {
+      if (isError(attempt)) {
         missing[service] = `could not be merged: ${attempt.message}`;
         continue;
       }
@@ -79,17 +89,17 @@ export function mergeServices(
     }
   }
   const base: OpenApiDoc =
-    merged && !isErrorResult(merged) ? (merged.output as unknown as OpenApiDoc) : { paths: {} };
+    merged && !isError(merged) ? (merged.output as unknown as OpenApiDoc) : { paths: {} };
   return { doc: finish(base, services, missing, deps.openapi), missing };
 }
 
-/** The library reports most problems as results but may throw on shapes it did not expect. */
-function tryMerge(inputs: MergeInput): ReturnType<typeof merge> {
-  try {
-    return merge(inputs);
-  } catch (err) {
-    return { type: 'malformed-document', message: err instanceof Error ? err.message : String(err) };
-  }
+const isError = (r: MergeResult): r is Extract<MergeResult, { type: string }> => 'type' in r;
+
+/** The document served before any has been merged: every wanted service "not fetched yet". */
+export function unmerged(services: readonly string[], cfg: OpenApiConfig): MergeResultDoc {
+  const missing = Object.fromEntries(services.map((s) => [s, 'not fetched yet']));
+  const docs = services.map((service) => ({ service, doc: undefined, error: 'not fetched yet' }));
+  return { doc: finish({ paths: {} }, docs, missing, cfg), missing };
 }
 
 function describe(title: unknown, version: unknown): string {

@@ -29,7 +29,7 @@ export function requestOrigin(ctx: GatewayContext): string | undefined {
 }
 
 /** Answers with the merged document as JSON, or as YAML when the path ends in `.yaml`/`.yml`. */
-export function sendOpenApi(ctx: GatewayContext, catalog: OpenApiCatalog): void {
+export async function sendOpenApi(ctx: GatewayContext, catalog: OpenApiCatalog): Promise<void> {
   const rendered = catalog.render(requestOrigin(ctx));
   const yaml = /\.ya?ml$/.test(ctx.path);
   sendBody(
@@ -39,7 +39,7 @@ export function sendOpenApi(ctx: GatewayContext, catalog: OpenApiCatalog): void 
       'content-type': yaml ? 'application/yaml; charset=utf-8' : 'application/json',
       'cache-control': 'no-cache',
     },
-    yaml ? rendered.yaml() : rendered.json,
+    yaml ? await rendered.yaml() : rendered.json,
   );
 }
 
@@ -50,6 +50,6 @@ export function sendOpenApi(ctx: GatewayContext, catalog: OpenApiCatalog): void 
  */
 export function openapiHandler(catalog: OpenApiCatalog): (ctx: GatewayContext) => Promise<void> {
   return async function openapi(ctx: GatewayContext): Promise<void> {
-    sendOpenApi(ctx, catalog);
+    await sendOpenApi(ctx, catalog);
   };
 }
