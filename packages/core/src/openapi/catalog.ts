@@ -169,7 +169,9 @@ export class OpenApiCatalog {
           if (!signal.aborted)
             this.logger.warn(
               { service, reason: error, err },
-              'OpenAPI document not fetched; keeping the last good one',
+              previous
+                ? 'OpenAPI document not fetched; keeping the last good one'
+                : 'OpenAPI document not fetched',
             );
         }
       }),
