@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { jwtAuth } from '@lucid/middleware-auth';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
@@ -47,6 +48,18 @@ describe('/docs', () => {
       const asset = await send(`${gw.url}${src[1]}`);
       expect(asset.status, src[1]).toBe(200);
     }
+    const plain = await send(`${gw.url}/docs/assets/swagger-ui-bundle.js`);
+    const zipped = await send(`${gw.url}/docs/assets/swagger-ui-bundle.js`, {
+      headers: { 'accept-encoding': 'br, gzip;q=0.8' },
+    });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zipped.headers.vary).toBe('accept-encoding');
+    expect(gunzipSync(zipped.body).equals(plain.body)).toBe(true);
+    expect(zipped.body.length).toBeLessThan(plain.body.length / 2);
+    const refused = await send(`${gw.url}/docs/assets/swagger-ui.css`, {
+      headers: { 'accept-encoding': 'gzip;q=0' },
+    });
+    expect(refused.headers['content-encoding']).toBeUndefined();
     const init = await send(`${gw.url}/docs/assets/init.js`);
     expect(init.text).toContain('validatorUrl: null');
     const bundle = await send(`${gw.url}/docs/assets/swagger-ui-bundle.js`, { method: 'HEAD' });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { send } from '../helpers/http.js';
+import { until } from '../helpers/until.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { CATALOG_31_YAML } from './upstreams.js';
 
@@ -52,6 +53,46 @@ const minimal = (version: string) =>
   });
 
 describe('fetching OpenAPI documents', () => {
+  it('fetches again on its interval, and sooner while a service has no document yet', async () => {
+    let users: string | number = 503;
+    let items = minimal('3.0.3');
+    const url = await answering((req, res) => {
+      const body = req.url === '/users' ? users : items;
+      if (typeof body === 'number') {
+        res.writeHead(body, { 'content-length': 0 });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    const gw = await startGateway({
+      logging: { level: 'silent', pretty: false, accessLog: false },
+      services: {
+        users: { targets: [url], openapi: '/users' },
+        items: { targets: [url], openapi: '/items' },
+      },
+      routes: [
+        { prefix: '/users', service: 'users', auth: 'public' },
+        { prefix: '/items', service: 'items', auth: 'public' },
+      ],
+      // The interval is long for users' sake: only the retry of a missing document can fetch it.
+      openapi: { refresh: '1h' },
+    });
+    cleanups.push(() => gw.close());
+    const read = async () => (await send(`${gw.url}/openapi.json`)).json<Doc>();
+    await until(read, (d) => d.info.description.includes('users: answered 503'));
+    users = minimal('3.1.0');
+    const found = await until(read, (d) => d.paths['/users/a'] !== undefined, 400);
+    expect(found.info['x-unavailable-services']).toEqual([]);
+
+    // The interval itself: a short one picks up a changed document with no reload.
+    await gw.gateway.reload({ ...gw.gateway.config, openapi: { refresh: '100ms' } });
+    items = items.replace('"/a"', '"/b"');
+    const changed = await until(read, (d) => d.paths['/items/b'] !== undefined);
+    expect(changed.paths['/items/a']).toBeUndefined();
+  });
+
   it('refuses a document over openapi.maxSize, declared or streamed', async () => {
     const big = `{"openapi":"3.1.0","info":{"title":"t","version":"1"},"x-pad":"${'x'.repeat(200_000)}","paths":{}}`;
     const declared = await answering((_req, res) => {

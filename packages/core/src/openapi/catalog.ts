@@ -25,6 +25,8 @@ export interface RenderedDocument {
 
 // Origins seen in Host headers are few; a client inventing new ones must not grow this without bound.
 const MAX_RENDERED_ORIGINS = 8;
+// A service without any document yet is asked again after 1 s, 2 s, 4 s, ... up to `openapi.refresh`.
+const FIRST_RETRY_MS = 1_000;
 
 /**
  * The services' OpenAPI documents, kept fresh in the background: fetched at start, every
@@ -44,6 +46,9 @@ export class OpenApiCatalog {
   #generation = 0;
   #rendered = new Map<string, RenderedDocument>();
   #timer: NodeJS.Timeout | undefined;
+  /** A sooner fetch while a service has no document yet (its targets may still be on their way). */
+  #retry: NodeJS.Timeout | undefined;
+  #retryMs = FIRST_RETRY_MS;
   #abort = new AbortController();
   #refreshing: Promise<void> | undefined;
 
@@ -82,6 +87,9 @@ export class OpenApiCatalog {
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    this.#retryMs = FIRST_RETRY_MS;
     this.#abort.abort();
     this.#abort = new AbortController();
   }
@@ -176,7 +184,24 @@ export class OpenApiCatalog {
         }
       }),
     );
-    if (!signal.aborted) await this.#remerge();
+    if (signal.aborted) return;
+    await this.#remerge();
+    this.#retrySoon(sources);
+  }
+
+  #retrySoon(sources: CatalogSources): void {
+    const missing = this.#wanted(sources).some((name) => !this.#docs.get(name)?.doc);
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    // Once the back-off reaches the refresh interval, the interval alone asks again.
+    if (!missing || this.#timer === undefined || this.#retryMs >= sources.config.openapi.refresh) {
+      this.#retryMs = FIRST_RETRY_MS;
+      return;
+    }
+    const wait = this.#retryMs;
+    this.#retryMs *= 2;
+    this.#retry = setTimeout(() => void this.refresh(), wait);
+    this.#retry.unref();
   }
 
   async #remerge(): Promise<void> {
