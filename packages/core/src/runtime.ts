@@ -141,16 +141,24 @@ function proxyRoute(config: RouteConfig, gateway: GatewayConfig): Route {
   };
 }
 
-/** Built-in routes (`/`, `/health`, `/metrics`), skipped where a configured route claims the same path. */
+/** Built-in routes (`/`, `/health`, `/metrics`, `/openapi.json`, `/docs`), skipped where a configured route claims the same path. */
 function builtinRoutes(config: GatewayConfig, logger: Logger): Route[] {
   const taken = new Set(config.routes.filter((r) => !r.host).map((r) => r.prefix));
   const out: Route[] = [];
-  const specs = Object.entries(config.builtins).flatMap(([key, spec]) =>
-    spec === false ? [] : [{ key: key as keyof BuiltinHandlers, spec }],
-  );
   // The OpenAPI document is served as JSON and, beside it, as YAML.
-  const openapi = config.builtins.openapi;
-  if (openapi) specs.push({ key: 'openapi', spec: { ...openapi, path: yamlTwin(openapi.path) } });
+  type Spec = {
+    key: keyof BuiltinHandlers;
+    spec: { path: string; auth: 'required' | 'public'; scopes: string[] };
+  };
+  const specs = Object.entries(config.builtins).flatMap(([name, spec]): Spec[] => {
+    const key = name as keyof BuiltinHandlers;
+    if (spec === false) return [];
+    if (key !== 'openapi') return [{ key, spec }];
+    return [
+      { key, spec },
+      { key, spec: { ...spec, path: yamlTwin(spec.path) } },
+    ];
+  });
   for (const { key, spec } of specs) {
     if (taken.has(spec.path)) {
       logger.warn(
