@@ -3,7 +3,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { Router } from '../routing/router.js';
 import type { ComponentHealth, Route, TlsOptions } from '../types.js';
 import type { UpstreamPool } from '../upstream/pool.js';
-import { loadYaml } from './document.js';
+import { toYaml } from './document.js';
 import { failureReason, fetchOpenApi } from './fetch.js';
 import { type MergeResultDoc, mergeServices, type ServiceDocument, unmerged } from './merge.js';
 
@@ -105,7 +105,7 @@ export class OpenApiCatalog {
     out = {
       json: JSON.stringify(doc),
       yaml: () => {
-        yaml ??= loadYaml().then((y) => y.stringify(doc, { aliasDuplicateObjects: false }));
+        yaml ??= toYaml(doc);
         return yaml;
       },
     };
@@ -204,9 +204,16 @@ export class OpenApiCatalog {
     this.#retry.unref();
   }
 
+  /** Never rejects: it runs from timers and unawaited calls, where a rejection would end the process. */
   async #remerge(): Promise<void> {
     const generation = ++this.#generation;
-    const merged = await this.#merge();
+    let merged: MergeResultDoc;
+    try {
+      merged = await this.#merge();
+    } catch (err) {
+      this.logger.error({ err }, 'OpenAPI merge failed; serving the previous document');
+      return;
+    }
     if (generation !== this.#generation) return;
     this.#merged = merged;
     this.#rendered = new Map();
@@ -223,7 +230,7 @@ export class OpenApiCatalog {
     } catch (err) {
       // A document shaped in a way the merge did not expect: list every service as unavailable.
       this.logger.error({ err }, 'OpenAPI merge failed');
-      return mergeServices(
+      return await mergeServices(
         docs.map((d) => ({ ...d, doc: undefined, error: 'could not be merged' })),
         deps,
       );

@@ -21,7 +21,7 @@ export async function parseOpenApi(text: string): Promise<OpenApiDoc> {
   let value: unknown;
   try {
     if (trimmed.startsWith('{')) value = JSON.parse(trimmed);
-    else value = (await loadYaml()).parse(text, { maxAliasCount: 100 });
+    else value = (await import('yaml')).parse(text, { maxAliasCount: 100 });
   } catch {
     throw new DocumentError('not valid JSON or YAML');
   }
@@ -37,8 +37,11 @@ export async function parseOpenApi(text: string): Promise<OpenApiDoc> {
   return value;
 }
 
-/** The YAML library, loaded on first use: a gateway with no YAML document never holds it. */
-export const loadYaml = () => import('yaml');
+/** YAML text of `value`; the library is loaded on first use, so a gateway that never needs it never holds it. */
+export async function toYaml(value: unknown): Promise<string> {
+  const { stringify } = await import('yaml');
+  return stringify(value, { aliasDuplicateObjects: false });
+}
 
 // Values that are data, not schemas: a key named "nullable" inside them is the user's own.
 const DATA_KEYS = new Set(['example', 'examples', 'default', 'enum', 'const', 'x-examples']);
