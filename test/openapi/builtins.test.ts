@@ -44,6 +44,8 @@ describe('/docs', () => {
     expect(page.headers['x-frame-options']).toBe('DENY');
     expect(page.text).not.toMatch(/https?:\/\//);
     expect(page.text).toContain('data-spec="/docs/openapi.json"');
+    expect((await send(`${gw.url}/docs/`)).text).toBe(page.text);
+    expect((await send(`${gw.url}/docs/index.html`)).text).toBe(page.text);
     for (const src of page.text.matchAll(/(?:src|href)="([^"]+)"/g)) {
       const asset = await send(`${gw.url}${src[1]}`);
       expect(asset.status, src[1]).toBe(200);

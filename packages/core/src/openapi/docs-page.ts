@@ -103,7 +103,7 @@ export function docsHandler(
   return async function docs(ctx: GatewayContext): Promise<void> {
     const sub = ctx.route.upstreamPath;
     const { base, title, publicUrl } = settings();
-    if (sub === '/' || sub === '') {
+    if (sub === '/' || sub === '' || sub === '/index.html') {
       // "Try it out" may call the configured public origin; nothing else may be reached.
       const connect = publicUrl ? ` ${new URL(publicUrl).origin}` : '';
       sendBody(

@@ -116,7 +116,9 @@ function finish(
   const served = services.filter((s) => !Object.hasOwn(missing, s.service)).map((s) => s.service);
   let description = served.length
     ? `The APIs of ${served.join(', ')}, as served through this gateway.`
-    : 'No service document is available yet.';
+    : services.length
+      ? 'No service document is available yet.'
+      : 'No service publishes an OpenAPI document yet (set `services.<name>.openapi` in the config).';
   const down = Object.entries(missing);
   if (down.length > 0) {
     description += `\n\n**Unavailable** (their operations are not listed):\n${down
