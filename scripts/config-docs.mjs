@@ -111,7 +111,7 @@ function formatDefault(path, value) {
   if (typeof value === 'number' && /limits|size/i.test(path.join('.'))) return `\`${human(value, 'b')}\``;
   if (
     typeof value === 'number' &&
-    /timeout|interval|cooldown|maxage|keepalive|shutdown|headers|request|connect|idle|wait|tolerance|age/i.test(
+    /timeout|interval|refresh|cooldown|maxage|keepalive|shutdown|headers|request|connect|idle|wait|tolerance|age/i.test(
       last,
     )
   )

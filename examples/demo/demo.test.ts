@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Builds when a package's sources are newer than its dist/, under the lock the CLI's tests share.
 import { ensureBuilt } from '../../packages/cli/test/support/build.js';
+import { until } from '../../test/helpers/until.js';
 import { demoSteps, type DemoStep as Step } from './steps.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -120,6 +121,31 @@ describe('pnpm demo', () => {
       from = at + block.length;
     }
     expect(steps.map((s) => s.command).join('\n')).toMatch(/\/health/);
+  });
+
+  it('serves /docs over the merged OpenAPI document of all five services', async () => {
+    type Doc = {
+      info: Record<string, unknown>;
+      paths: Record<string, Record<string, { security?: unknown }>>;
+    };
+    const doc = await until(
+      async () => (await (await fetch(`${demo!.base}/openapi.json`)).json()) as Doc,
+      (d) => (d.info['x-unavailable-services'] as string[]).length === 0 && Object.keys(d.paths).length > 0,
+    );
+    for (const path of [
+      '/auth/login',
+      '/blockchain/blocks/latest',
+      '/sessions',
+      '/nodes/{id}',
+      '/admin/stats',
+    ])
+      expect(doc.paths, path).toHaveProperty([path]);
+    expect(doc.paths['/auth/login']!.post!.security).toEqual([]);
+    expect(doc.paths['/admin/stats']!.get!.security).toEqual([{ gatewayBearer: ['admin'] }]);
+    const page = await fetch(`${demo!.base}/docs`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('swagger-ui-bundle.js');
+    expect(demo!.output()).toContain(`${demo!.base}/docs`);
   });
 
   it('gives every answer it promises (the same requests made with fetch, in order)', async () => {

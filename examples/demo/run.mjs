@@ -161,6 +161,7 @@ function printWelcome() {
   say(
     'Demo users: alice/alice (tier free) and admin/admin (scope admin). Gateway config: examples/demo/gateway.yaml',
   );
+  say(`API reference of all five, through the gateway: ${base}/docs (the document: ${base}/openapi.json)`);
   say();
   say('Paste these into another terminal, in order (Ctrl-C here stops everything):');
   demoSteps(base).forEach((step, i) => {

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 
-/** Debian's chromium; `.ci/run` installs it when it is missing. */
-export const CHROMIUM = '/usr/bin/chromium';
+/** Debian's chromium (`.ci/run` installs it); CHROMIUM_PATH points elsewhere. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** Quiet, offline-friendly flags: nothing phones home, nothing needs a GPU or a sandbox. */
+// Headless, and quiet: no update checks, sync, field trials or QUIC probes leaving the machine,
+// so a test can assert that every request the page makes stays on loopback.
 const ARGS = [
   '--headless',
   '--no-sandbox',
@@ -16,7 +17,10 @@ const ARGS = [
   '--disable-component-update',
   '--disable-sync',
   '--disable-quic',
+  '--disable-default-apps',
+  '--disable-extensions',
   '--no-first-run',
+  '--no-default-browser-check',
 ];
 
 export interface Browser {

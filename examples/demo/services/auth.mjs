@@ -2,6 +2,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { json, readJson, router } from './http.mjs';
 import { signHs256 } from './jwt.mjs';
+import { OPENAPI } from './openapi.mjs';
 
 /** The demo's users: alice is an ordinary user, admin may use /admin. */
 export const DEMO_USERS = {
@@ -24,26 +25,30 @@ const same = (a, b) => {
  * @example listen(authService({ secret, issuer: 'lucid-auth', audience: 'lucid-api' }))
  */
 export function authService({ secret, issuer = 'lucid-auth', audience = 'lucid-api', ttlSeconds = 3600 }) {
-  return router('lucid-auth-service', {
-    'POST /login': async (req, res) => {
-      const body = await readJson(req);
-      if (typeof body?.username !== 'string' || typeof body?.password !== 'string') {
-        return json(res, 400, {
-          error: 'invalid_request',
-          detail: 'send {"username": ..., "password": ...} as JSON',
+  return router(
+    'lucid-auth-service',
+    {
+      'POST /login': async (req, res) => {
+        const body = await readJson(req);
+        if (typeof body?.username !== 'string' || typeof body?.password !== 'string') {
+          return json(res, 400, {
+            error: 'invalid_request',
+            detail: 'send {"username": ..., "password": ...} as JSON',
+          });
+        }
+        const user = Object.hasOwn(DEMO_USERS, body.username) ? DEMO_USERS[body.username] : undefined;
+        if (!user || !same(user.password, body.password)) {
+          return json(res, 401, { error: 'invalid_credentials' });
+        }
+        const claims = { sub: user.sub, iss: issuer, aud: audience, tier: user.tier, scope: user.scope };
+        json(res, 200, {
+          access_token: signHs256(claims, secret, ttlSeconds),
+          token_type: 'Bearer',
+          expires_in: ttlSeconds,
+          scope: user.scope,
         });
-      }
-      const user = Object.hasOwn(DEMO_USERS, body.username) ? DEMO_USERS[body.username] : undefined;
-      if (!user || !same(user.password, body.password)) {
-        return json(res, 401, { error: 'invalid_credentials' });
-      }
-      const claims = { sub: user.sub, iss: issuer, aud: audience, tier: user.tier, scope: user.scope };
-      json(res, 200, {
-        access_token: signHs256(claims, secret, ttlSeconds),
-        token_type: 'Bearer',
-        expires_in: ttlSeconds,
-        scope: user.scope,
-      });
+      },
     },
-  });
+    OPENAPI.auth,
+  );
 }

@@ -1,6 +1,7 @@
 // Stand-in for lucid-blockchain-engine: a chain that grows one block every ten seconds.
 import { createHash } from 'node:crypto';
 import { json, router, via } from './http.mjs';
+import { OPENAPI } from './openapi.mjs';
 
 const BLOCK_MS = 10_000;
 const hashOf = (height) => `0x${createHash('sha256').update(`lucid-demo-block-${height}`).digest('hex')}`;
@@ -18,13 +19,17 @@ function block(height, genesis) {
 /** @example listen(blockchainService()) */
 export function blockchainService({ genesis = Date.now() - 1_000 * BLOCK_MS } = {}) {
   const head = () => Math.floor((Date.now() - genesis) / BLOCK_MS);
-  return router('lucid-blockchain-engine', {
-    'GET /blocks/latest': (req, res) => json(res, 200, { block: block(head(), genesis), via: via(req) }),
-    'GET /blocks/:height': (req, res, { height }) => {
-      const h = Number(height);
-      if (!Number.isInteger(h) || h < 0 || h > head())
-        return json(res, 404, { error: 'no_such_block', height });
-      json(res, 200, { block: block(h, genesis), via: via(req) });
+  return router(
+    'lucid-blockchain-engine',
+    {
+      'GET /blocks/latest': (req, res) => json(res, 200, { block: block(head(), genesis), via: via(req) }),
+      'GET /blocks/:height': (req, res, { height }) => {
+        const h = Number(height);
+        if (!Number.isInteger(h) || h < 0 || h > head())
+          return json(res, 404, { error: 'no_such_block', height });
+        json(res, 200, { block: block(h, genesis), via: via(req) });
+      },
     },
-  });
+    OPENAPI.blockchain,
+  );
 }

@@ -43,9 +43,10 @@ export function via(req) {
 
 /**
  * A tiny router: `routes` maps "METHOD /path" (":name" matches one segment) to a handler
- * `(req, res, params) => void`. Every service answers GET /health.
+ * `(req, res, params) => void`. Every service answers GET /health, and GET /openapi.json with
+ * `openapi` when it is given.
  */
-export function router(name, routes) {
+export function router(name, routes, openapi) {
   const table = Object.entries(routes).map(([key, handler]) => {
     const [method, pattern] = key.split(' ');
     return { method, parts: pattern.split('/').filter(Boolean), handler };
@@ -55,6 +56,7 @@ export function router(name, routes) {
     const parts = url.pathname.split('/').filter(Boolean);
     if (req.method === 'GET' && url.pathname === '/health')
       return json(res, 200, { status: 'ok', service: name });
+    if (openapi && req.method === 'GET' && url.pathname === '/openapi.json') return json(res, 200, openapi);
     let pathMatched = false;
     for (const route of table) {
       if (route.parts.length !== parts.length) continue;

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import pkg from '../package.json' with { type: 'json' };
 import { initCommand } from './commands/init.js';
+import { openapiCommand } from './commands/openapi.js';
 import { routesCommand } from './commands/routes.js';
 import { schemaCommand } from './commands/schema.js';
 import { startCommand } from './commands/start.js';
@@ -16,6 +17,7 @@ Examples:
   $ lucid-gateway init                                  write a commented starter config here
   $ lucid-gateway validate --env-file .env.core         check it (exit code 0 or 1)
   $ lucid-gateway routes                                show the route table
+  $ lucid-gateway openapi --out openapi.json            the services' APIs, merged (for client generators)
   $ lucid-gateway start --env-file .env.core            run it
   $ lucid-gateway start --config gw.yaml --port 9000 --workers 4 --watch
   $ lucid-gateway token --sub user-1 --tier premium --scopes read,write --ttl 1h
@@ -89,6 +91,16 @@ export function createProgram(io: Io, setExit: (code: number | undefined) => voi
   withConfig(program.command('routes').description('show the route table the gateway will use'))
     .option('--json', 'print the routes as JSON')
     .action(async (opts) => setExit(await routesCommand(opts, io)));
+
+  withConfig(
+    program
+      .command('openapi')
+      .description(
+        "fetch the services' OpenAPI documents once and print the merged one (as /openapi.json serves it)",
+      ),
+  )
+    .option('-o, --out <file>', 'write it to a file (YAML when the name ends in .yaml or .yml)')
+    .action(async (opts) => setExit(await openapiCommand(opts, io)));
 
   program
     .command('init')

@@ -285,7 +285,15 @@ builtins: { metrics: false }
     const r = await runCli(['routes'], { cwd: p.dir, env: { JWT_SECRET_KEY: SECRET } });
     expect(r.code).toBe(0);
     const rows = r.stdout.split('\n').filter((l) => l.startsWith('/'));
-    expect(rows.map((l) => l.split(/\s+/)[0])).toEqual(['/auth', '/nodes', '/', '/health']);
+    expect(rows.map((l) => l.split(/\s+/)[0])).toEqual([
+      '/auth',
+      '/nodes',
+      '/',
+      '/health',
+      '/openapi.json',
+      '/openapi.yaml',
+      '/docs',
+    ]);
     expect(rows[1]).toMatch(
       /^\/nodes\s+\*\s+\*\s+nodes\s+http:\/\/127\.0\.0\.1:8096\s+required\s+nodes\s+yes$/,
     );
@@ -310,7 +318,7 @@ builtins: { metrics: false }
       scopes: [],
       upstream: ['http://10.0.0.1:1'],
     });
-    expect(rows.filter((x: { kind: string }) => x.kind === 'builtin')).toHaveLength(3);
+    expect(rows.filter((x: { kind: string }) => x.kind === 'builtin')).toHaveLength(6);
   });
 
   it('shows where discovered services come from', async () => {
@@ -354,9 +362,7 @@ describe('init', () => {
       'sessions',
       'nodes',
       'admin',
-      undefined,
-      undefined,
-      undefined,
+      ...Array(6).fill(undefined),
     ]);
     const validate = await runCli(['validate'], {
       cwd: join(p.dir, 'gateway'),

@@ -19,6 +19,10 @@ import { requestIdOf, traceparentOf } from './http/request-id.js';
 import { type AccessLog, accessLog } from './observability/access-log.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
+import { OpenApiCatalog } from './openapi/catalog.js';
+import { docsHandler } from './openapi/docs-page.js';
+import { openapiHandler } from './openapi/serve.js';
+import { catalogSources } from './openapi/sources.js';
 import type { UpgradeContext as ForwardUpgradeContext } from './proxy/forward.js';
 import { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 import { UndiciEngine } from './proxy/undici-engine.js';
@@ -72,6 +76,8 @@ class LucidGateway implements Gateway {
   readonly #upgraded = new Set<Duplex>();
   readonly #builtins: BuiltinHandlers;
   readonly #reloads: ReloadLog;
+  /** The services' OpenAPI documents, merged, behind /openapi.json and /docs. */
+  readonly #openapi: OpenApiCatalog;
   #runtime: Runtime;
   #server: Server | undefined;
   #started = false;
@@ -90,11 +96,15 @@ class LucidGateway implements Gateway {
       plugin.setup?.({ config, logger: this.logger, registry: this.registry, metricPrefix: METRIC_PREFIX });
     }
     this.#reloads = new ReloadLog(config);
+    this.#openapi = new OpenApiCatalog(this.logger);
     this.#builtins = {
       root: rootHandler({
         name: config.name,
         version: VERSION,
-        docs: 'https://github.com/lucid-gateway/lucid-gateway#readme',
+        docs: () => {
+          const docs = this.#runtime.config.builtins.docs;
+          return docs ? docs.path : 'https://github.com/lucid-gateway/lucid-gateway#readme';
+        },
         prefixes: () => this.#runtime.routes.filter((r) => r.kind === 'proxy').map((r) => r.config.prefix),
       }),
       health: healthHandler({
@@ -105,6 +115,15 @@ class LucidGateway implements Gateway {
         ready: () => this.ready,
       }),
       metrics: metricsHandler(this.registry),
+      openapi: openapiHandler(this.#openapi),
+      docs: docsHandler(this.#openapi, () => {
+        const { builtins, openapi } = this.#runtime.config;
+        return {
+          base: builtins.docs ? builtins.docs.path : '/docs',
+          title: openapi.title,
+          publicUrl: openapi.publicUrl,
+        };
+      }),
       ui: dashboardHandler({
         name: config.name,
         version: VERSION,
@@ -286,6 +305,7 @@ class LucidGateway implements Gateway {
     this.#runtime.start();
     for (const plugin of this.#plugins) await plugin.start?.(this);
     this.#started = true;
+    void this.#openapi.use(catalogSources(this.#runtime, this.#plugins));
   }
 
   async listen(opts: { port?: number; host?: string } = {}): Promise<{ port: number; host: string }> {
@@ -363,6 +383,7 @@ class LucidGateway implements Gateway {
       await closed;
     }
     this.#runtime.stop();
+    this.#openapi.stop();
     await Promise.all([
       this.#engine.close(),
       this.#engine === this.#wsEngine ? undefined : this.#wsEngine.close(),
@@ -388,6 +409,7 @@ class LucidGateway implements Gateway {
     this.#runtime = next;
     previous.retire();
     this.#reloads.succeeded(config);
+    if (this.#started) void this.#openapi.use(catalogSources(next, this.#plugins));
     this.logger.info({ routes: next.routes.length }, 'config reloaded');
   }
 
@@ -407,6 +429,11 @@ class LucidGateway implements Gateway {
       auth: r.config.auth,
       scopes: r.config.scopes,
     }));
+  }
+
+  async openapi(opts: { refresh?: boolean } = {}): Promise<Record<string, unknown>> {
+    if (opts.refresh || !this.#started) await this.#openapi.use(catalogSources(this.#runtime, this.#plugins));
+    return JSON.parse(this.#openapi.render(undefined).json);
   }
 
   /** Operators read the reason in one line; the error with its stack is there at debug level. */
@@ -431,6 +458,8 @@ class LucidGateway implements Gateway {
 
   async #componentHealth(): Promise<Record<string, ComponentHealth>> {
     const out: Record<string, ComponentHealth> = {};
+    const docs = this.#openapi.health();
+    if (docs) out.openapi = docs;
     await Promise.all(
       this.#plugins.map(async (p) => {
         const check = p.health ?? p.discovery?.health?.bind(p.discovery);

@@ -3,7 +3,7 @@ import { allowedHosts } from './builtins/allowed-hosts.js';
 import { bodyLimit } from './builtins/body-limit.js';
 import { cors } from './builtins/cors.js';
 import { ConfigError } from './config/errors.js';
-import type { GatewayConfig, RouteConfig } from './config/schema.js';
+import type { GatewayConfig, RouteConfig, UiConfig } from './config/schema.js';
 import { routeSchema } from './config/schema.js';
 import { dashboardAccess } from './dashboard/access.js';
 import { compileTrust, type TrustCheck } from './http/client-address.js';
@@ -16,7 +16,7 @@ import type { GatewayContext, GatewayPlugin, ProxyEngine, Route, Target } from '
 import { UpstreamPool } from './upstream/pool.js';
 
 /** Handlers for the built-in routes, keyed by which built-in. */
-export type BuiltinHandlers = Record<'root' | 'health' | 'metrics' | 'ui', Handler>;
+export type BuiltinHandlers = Record<'root' | 'health' | 'metrics' | 'openapi' | 'docs' | 'ui', Handler>;
 
 export interface RuntimeDeps {
   plugins: readonly GatewayPlugin[];
@@ -146,14 +146,29 @@ function proxyRoute(config: RouteConfig, gateway: GatewayConfig): Route {
   };
 }
 
-/** Built-in routes (`/`, `/health`, `/metrics`), skipped where a configured route claims the same path. */
+/**
+ * Built-in routes (`/`, `/health`, `/metrics`, `/openapi.json` with its `.yaml` twin, `/docs`, `/ui`),
+ * skipped where a configured route claims the same path.
+ */
 function builtinRoutes(config: GatewayConfig, logger: Logger, authenticates: boolean): Route[] {
   const taken = new Set(config.routes.filter((r) => !r.host).map((r) => r.prefix));
   const out: Route[] = [];
-  for (const key of ['root', 'health', 'metrics', 'ui'] as const) {
-    const spec = config.builtins[key];
-    if (spec === false) continue;
-    const { auth, scopes } = 'refresh' in spec ? dashboardAccess(spec, authenticates) : spec;
+  type Spec = {
+    key: keyof BuiltinHandlers;
+    spec: { path: string; auth?: 'required' | 'public'; scopes?: string[] };
+  };
+  const specs = Object.entries(config.builtins).flatMap(([name, spec]): Spec[] => {
+    const key = name as keyof BuiltinHandlers;
+    if (spec === false) return [];
+    if (key !== 'openapi') return [{ key, spec }];
+    // The OpenAPI document is served as JSON and, beside it, as YAML.
+    return [
+      { key, spec },
+      { key, spec: { ...spec, path: yamlTwin(spec.path) } },
+    ];
+  });
+  for (const { key, spec } of specs) {
+    const { auth, scopes } = 'refresh' in spec ? dashboardAccess(spec as UiConfig, authenticates) : spec;
     if (taken.has(spec.path)) {
       logger.warn(
         { builtin: key, path: spec.path },
@@ -164,7 +179,7 @@ function builtinRoutes(config: GatewayConfig, logger: Logger, authenticates: boo
     out.push({
       id: `builtin:${key}`,
       kind: 'builtin',
-      exact: key === 'root',
+      exact: key === 'root' || key === 'openapi',
       config: routeSchema.parse({
         prefix: spec.path,
         service: `builtin:${key}`,
@@ -179,4 +194,9 @@ function builtinRoutes(config: GatewayConfig, logger: Logger, authenticates: boo
     });
   }
   return out;
+}
+
+/** `/openapi.json` -> `/openapi.yaml`; any other path gets `.yaml` appended. */
+function yamlTwin(path: string): string {
+  return path.endsWith('.json') ? `${path.slice(0, -'.json'.length)}.yaml` : `${path}.yaml`;
 }

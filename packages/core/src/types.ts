@@ -239,6 +239,11 @@ export interface Gateway {
   reloadFailed(reason: unknown): void;
   routes(): RouteSummary[];
   health(): Promise<GatewayHealth>;
+  /**
+   * The merged OpenAPI 3.1 document of the services (as /openapi.json serves it, `servers` from
+   * `openapi.publicUrl` or `/`). `refresh` fetches every service's document first.
+   */
+  openapi(opts?: { refresh?: boolean }): Promise<Record<string, unknown>>;
   /** True once started and until draining begins. */
   readonly ready: boolean;
 }

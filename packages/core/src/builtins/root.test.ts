@@ -22,7 +22,7 @@ describe('rootHandler', () => {
   const handler = rootHandler({
     name: 'lucid-api-gateway',
     version: '1.2.3',
-    docs: 'https://docs',
+    docs: () => 'https://docs',
     prefixes: () => prefixes,
   });
 

@@ -3,8 +3,8 @@ import type { GatewayContext } from '../types.js';
 export interface RootInfo {
   name: string;
   version: string;
-  /** Where the gateway's documentation lives. */
-  docs: string;
+  /** Where the gateway's documentation lives (the /docs page when it is on; asked per request). */
+  docs(): string;
   /** The route prefixes of the current config (asked per request, so a reload shows at once). */
   prefixes(): string[];
 }
@@ -21,7 +21,7 @@ export function rootHandler(info: RootInfo): (ctx: GatewayContext) => Promise<vo
     const body = JSON.stringify({
       name: info.name,
       version: info.version,
-      docs: info.docs,
+      docs: info.docs(),
       routes: info.prefixes(),
     });
     ctx.res.writeHead(200, {

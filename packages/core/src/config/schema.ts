@@ -111,6 +111,28 @@ const tls = z.strictObject({
   rejectUnauthorized: z.boolean().default(true),
 });
 
+/** Where a service's OpenAPI document lives: a path on its targets, or a local file (JSON or YAML). */
+const openapiSource = z.union([
+  z
+    .string()
+    .startsWith('/', { message: 'a path on the service, like "/openapi.json" (or { file: ./auth.yaml })' })
+    .transform((path): { path: string } | { file: string } => ({ path })),
+  z
+    .strictObject({
+      /** A path on the service's targets, fetched through its pool. */
+      path: z.string().startsWith('/').optional(),
+      /** A local JSON or YAML file (relative to the working folder). */
+      file: z.string().min(1).optional(),
+    })
+    .transform((v, ctx): { path: string } | { file: string } => {
+      if ((v.path === undefined) === (v.file === undefined)) {
+        ctx.addIssue({ code: 'custom', message: 'give either "path" or "file", not both' });
+        return z.NEVER;
+      }
+      return v.file !== undefined ? { file: v.file } : { path: v.path! };
+    }),
+]);
+
 export const serviceSchema = z
   .strictObject({
     targets: z.array(target).default([]),
@@ -163,6 +185,7 @@ export const serviceSchema = z
     tls: tls.optional(),
     /** Forward the client's Host header instead of the target's. */
     preserveHost: z.boolean().default(false),
+    openapi: openapiSource.optional(),
   })
   .superRefine((svc, ctx) => {
     if (svc.discovery === 'static' && svc.targets.length === 0) {
@@ -269,6 +292,20 @@ const uiBuiltin = z
   ])
   .default(false);
 
+/** How the services' OpenAPI documents are fetched and merged (served by builtins.openapi and builtins.docs). */
+export const openapiSchema = z.strictObject({
+  /** How often each service's document is fetched again (it is also fetched at start and on reload). */
+  refresh: duration.default(300_000),
+  /** Time allowed for one document's fetch, headers and body. */
+  timeout: duration.default(10_000),
+  /** Largest document accepted; a bigger one counts as a failed fetch. */
+  maxSize: size.default(5 * 1024 ** 2),
+  /** The gateway's public origin for `servers` (default: the origin the client used, from trusted headers). */
+  publicUrl: z.url({ protocol: /^https?$/, message: 'expected an http:// or https:// URL' }).optional(),
+  title: z.string().default('Lucid API'),
+  version: z.string().default('1.0.0'),
+});
+
 export const serverSchema = z.strictObject({
   host: z.string().default('0.0.0.0'),
   port: z.number().int().min(0).max(65_535).default(8080),
@@ -328,14 +365,19 @@ export const gatewayConfigSchema = z
         root: builtin('/'),
         health: builtin('/health'),
         metrics: builtin('/metrics'),
+        openapi: builtin('/openapi.json'),
+        docs: builtin('/docs'),
         ui: uiBuiltin,
       })
       .default({
         root: { path: '/', auth: 'public', scopes: [] },
         health: { path: '/health', auth: 'public', scopes: [] },
         metrics: { path: '/metrics', auth: 'public', scopes: [] },
+        openapi: { path: '/openapi.json', auth: 'public', scopes: [] },
+        docs: { path: '/docs', auth: 'public', scopes: [] },
         ui: false,
       }),
+    openapi: openapiSchema.default(openapiSchema.parse({})),
     /** Interval of the background upstream checks that feed /health. */
     health: z
       .strictObject({ interval: duration.default(10_000), timeout: duration.default(2_000) })
@@ -367,5 +409,7 @@ export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 export type ServiceConfig = z.output<typeof serviceSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
 export type ServerConfig = z.output<typeof serverSchema>;
+export type OpenApiConfig = z.output<typeof openapiSchema>;
+export type OpenApiSource = z.output<typeof openapiSource>;
 export type HealthCheckConfig = z.output<typeof healthCheck>;
 export type UiConfig = Exclude<z.output<typeof uiBuiltin>, false>;
