@@ -12,6 +12,7 @@ import { type GatewayConfig, HTTP_METHODS } from './config/schema.js';
 import { RequestContext } from './context.js';
 import { GatewayError, isGatewayError, sendProblem } from './errors.js';
 import { clientAddress, hasDuplicateHost } from './http/client-address.js';
+import { guardConnections } from './http/connection-guard.js';
 import { normalizePath } from './http/normalize-path.js';
 import { requestIdOf, traceparentOf } from './http/request-id.js';
 import { type AccessLog, accessLog } from './observability/access-log.js';
@@ -290,6 +291,7 @@ class LucidGateway implements Gateway {
       },
       this.handler,
     );
+    this.guard(server);
     server.on('upgrade', this.upgrade);
     // `Expect: 100-continue` is ours to answer: the proxy invites the body once the request may go on.
     server.on('checkContinue', this.handler);
@@ -309,6 +311,17 @@ class LucidGateway implements Gateway {
       'gateway listening',
     );
     return { port: addr.port, host: addr.address };
+  }
+
+  /** Closes connections that send no head in time and caps open ones, on any server (see SECURITY.md). */
+  guard(server: Server): void {
+    const { limits, timeouts } = this.#runtime.config.server;
+    guardConnections(server, {
+      headersTimeout: timeouts.headers,
+      maxConnections: limits.connections,
+      registry: this.registry,
+      metricPrefix: METRIC_PREFIX,
+    });
   }
 
   address(): { port: number; host: string } | undefined {

@@ -218,6 +218,11 @@ export interface Gateway {
   handler(req: IncomingMessage, res: ServerResponse): void;
   /** Use as `server.on('upgrade', gateway.upgrade)`. */
   upgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void;
+  /**
+   * For embedding: gives a server the embedder owns the gateway's connection guard (a first head
+   * within `timeouts.headers` of accept, at most `limits.connections` open). `listen()` does it itself.
+   */
+  guard(server: import('node:http').Server): void;
   /** Starts plugins and background checks; for embedding (`listen()` calls it). Idempotent. */
   start(): Promise<void>;
   /** Starts plugins and a `node:http` server with the configured limits. Resolves with the bound address. */

@@ -163,6 +163,14 @@ export const serviceSchema = z
     tls: tls.optional(),
     /** Forward the client's Host header instead of the target's. */
     preserveHost: z.boolean().default(false),
+    /** `false` streams request bodies always; by default small ones are read whole first. */
+    requestBuffering: z.boolean().default(true),
+    /** Most requests in flight to one target; more wait in `queue` (unset: no cap). */
+    maxConnections: z.number().int().min(1).optional(),
+    /** The bounded wait for a connection under `maxConnections`: full or timed out -> 503 with Retry-After. */
+    queue: z
+      .strictObject({ size: z.number().int().min(0).default(100), timeout: duration.default(5_000) })
+      .default({ size: 100, timeout: 5_000 }),
   })
   .superRefine((svc, ctx) => {
     if (svc.discovery === 'static' && svc.targets.length === 0) {
@@ -227,7 +235,14 @@ export const routeSchema = z.strictObject({
   timeout: duration.optional(),
   /** Connect and idle timeouts for this route (override the service's `timeouts`). */
   timeouts: z.strictObject({ connect: duration.optional(), idle: duration.optional() }).optional(),
-  websocket: z.boolean().default(true),
+  /** WebSocket upgrades on this route; `origins` replaces `server.cors.origins` for their Origin check. */
+  websocket: z
+    .union([z.boolean(), z.strictObject({ origins: z.array(z.string()).optional() })])
+    .default(true),
+  /** `false` streams request bodies always (overrides the service's). */
+  requestBuffering: z.boolean().optional(),
+  /** `rewrite`: Location / Content-Location naming the upstream become the gateway's; `preserve`: as sent. */
+  redirects: z.enum(['rewrite', 'preserve']).default('rewrite'),
 });
 
 const builtin = (path: string) =>
@@ -248,8 +263,39 @@ export const serverSchema = z.strictObject({
   /** CIDRs whose X-Forwarded-For / -Proto / -Host are believed. */
   trustProxy: z.array(cidr).default([]),
   limits: z
-    .strictObject({ body: size.default(10 * 1024 ** 2), headers: size.default(16 * 1024) })
-    .default({ body: 10 * 1024 ** 2, headers: 16 * 1024 }),
+    .strictObject({
+      body: size.default(10 * 1024 ** 2),
+      headers: size.default(16 * 1024),
+      /** Open client connections; past it a new one is closed at accept (0: no cap). */
+      connections: z.number().int().min(0).default(10_000),
+      /** Bodies up to this size are read whole before an upstream connection is taken (0: never). */
+      bufferBody: size.default(64 * 1024),
+      /** Bytes all buffered bodies may hold together; past it a body streams instead. */
+      bufferTotal: size.default(32 * 1024 ** 2),
+      /** A body arriving slower than `rate` bytes/s over `window` is refused with 408 (false: off). */
+      minBodyRate: z
+        .union([
+          z.literal(false),
+          z.strictObject({ rate: size.default(1024), window: duration.default(10_000) }),
+        ])
+        .default({ rate: 1024, window: 10_000 }),
+    })
+    .refine((l) => l.bufferBody <= l.body, {
+      message: 'must not be larger than limits.body',
+      path: ['bufferBody'],
+    })
+    .refine((l) => l.minBodyRate === false || l.minBodyRate.window > 0, {
+      message: 'window must be longer than 0',
+      path: ['minBodyRate', 'window'],
+    })
+    .default({
+      body: 10 * 1024 ** 2,
+      headers: 16 * 1024,
+      connections: 10_000,
+      bufferBody: 64 * 1024,
+      bufferTotal: 32 * 1024 ** 2,
+      minBodyRate: { rate: 1024, window: 10_000 },
+    }),
   timeouts: z
     .strictObject({
       headers: duration.default(10_000),
