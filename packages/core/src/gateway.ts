@@ -13,6 +13,7 @@ import { RequestContext } from './context.js';
 import { GatewayError, isGatewayError, sendProblem } from './errors.js';
 import { clientAddress, hasDuplicateHost } from './http/client-address.js';
 import { guardConnections } from './http/connection-guard.js';
+import { closeAfterRepairedFraming } from './http/framing.js';
 import { normalizePath } from './http/normalize-path.js';
 import { requestIdOf, traceparentOf } from './http/request-id.js';
 import { type AccessLog, accessLog } from './observability/access-log.js';
@@ -116,6 +117,7 @@ class LucidGateway implements Gateway {
 
   /** The per-request entry point; everything on this path is precompiled in the runtime. */
   handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (closeAfterRepairedFraming(req, res)) return;
     const rt = this.#runtime;
     rt.inFlight++;
     const ctx = this.#context(req, res, rt);
