@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { allowedHosts } from './builtins/allowed-hosts.js';
 import { bodyLimit } from './builtins/body-limit.js';
 import { cors } from './builtins/cors.js';
+import { websocketOrigin } from './builtins/websocket-origin.js';
 import { ConfigError } from './config/errors.js';
 import type { GatewayConfig, RouteConfig } from './config/schema.js';
 import { routeSchema } from './config/schema.js';
@@ -97,7 +98,17 @@ export class Runtime {
       if (route.config.websocket) {
         this.upgradeChains.set(
           route,
-          compose(chain, upgradeTo(route, { pool, engine: deps.wsEngine, metrics, tlsProvider })),
+          compose(
+            [
+              websocketOrigin(
+                route.config,
+                config.server.cors,
+                `routes[${config.routes.indexOf(route.config)}]`,
+              ),
+              ...chain,
+            ],
+            upgradeTo(route, { pool, engine: deps.wsEngine, metrics, tlsProvider }),
+          ),
         );
       }
     }
