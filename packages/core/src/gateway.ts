@@ -19,6 +19,7 @@ import { requestIdOf, traceparentOf } from './http/request-id.js';
 import { type AccessLog, accessLog } from './observability/access-log.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
+import { BodyBudget } from './proxy/body-buffer.js';
 import type { UpgradeContext as ForwardUpgradeContext } from './proxy/forward.js';
 import { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 import { UndiciEngine } from './proxy/undici-engine.js';
@@ -71,6 +72,7 @@ class LucidGateway implements Gateway {
   /** Client sockets on the upgrade path (handshaking or joined), cut when the gateway closes. */
   readonly #upgraded = new Set<Duplex>();
   readonly #builtins: BuiltinHandlers;
+  readonly #bodyBudget: BodyBudget;
   #runtime: Runtime;
   #server: Server | undefined;
   #started = false;
@@ -104,6 +106,7 @@ class LucidGateway implements Gateway {
       }),
       metrics: metricsHandler(this.registry),
     };
+    this.#bodyBudget = new BodyBudget(config.server.limits.bufferTotal);
     this.#runtime = this.#build(config);
   }
 
@@ -263,6 +266,7 @@ class LucidGateway implements Gateway {
       engine: this.#engine,
       wsEngine: this.#wsEngine,
       builtins: this.#builtins,
+      bodyBudget: this.#bodyBudget,
     });
   }
 
