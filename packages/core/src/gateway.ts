@@ -34,6 +34,7 @@ import type {
   ProxyEngine,
   RouteSummary,
 } from './types.js';
+import type { ServiceStatus } from './upstream/pool.js';
 import { VERSION } from './version.js';
 
 export const METRIC_PREFIX = 'lucid_gateway_';
@@ -273,7 +274,8 @@ class LucidGateway implements Gateway {
   /** Starts plugins and background checks without a server of our own (for embedding). */
   async start(): Promise<void> {
     if (this.#started) return;
-    this.#runtime.start();
+    // Ready only after the first check round: /health never starts out guessing.
+    await this.#runtime.start();
     for (const plugin of this.#plugins) await plugin.start?.(this);
     this.#started = true;
   }
@@ -379,7 +381,7 @@ class LucidGateway implements Gateway {
     if (JSON.stringify(previous.config.server) !== JSON.stringify(config.server)) {
       this.logger.warn('server settings (port, limits, timeouts) apply on restart, not on reload');
     }
-    if (this.#started) next.start();
+    if (this.#started) await next.start();
     this.#runtime = next;
     previous.retire();
     this.logger.info({ routes: next.routes.length }, 'config reloaded');
@@ -406,9 +408,9 @@ class LucidGateway implements Gateway {
     return { status, service: this.config.name, version: VERSION, services, components };
   }
 
-  #serviceHealth(): Record<string, boolean> {
-    const out: Record<string, boolean> = {};
-    for (const [name, pool] of this.#runtime.pools) out[name] = pool.healthy();
+  #serviceHealth(): Record<string, ServiceStatus> {
+    const out: Record<string, ServiceStatus> = {};
+    for (const [name, pool] of this.#runtime.pools) out[name] = pool.status();
     return out;
   }
 

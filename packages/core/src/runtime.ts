@@ -68,7 +68,7 @@ export class Runtime {
     // What runs between the route's chain and the proxy, per service: body buffering, then admission.
     const beforeProxy = new Map<string, { buffered: Middleware[]; streamed: Middleware[] }>();
     for (const [name, service] of Object.entries(config.services)) {
-      const pool = new UpstreamPool(name, service, { logger, metrics });
+      const pool = new UpstreamPool(name, service, { logger, metrics, healthDefaults: config.health });
       this.pools.set(name, pool);
       const admit = service.maxConnections
         ? [
@@ -152,8 +152,9 @@ export class Runtime {
     return ids;
   }
 
-  start(): void {
-    for (const pool of this.pools.values()) pool.start();
+  /** Starts the pools' checks; resolves once each has had its first round. */
+  async start(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((pool) => pool.start()));
   }
 
   /** Stops background work once the last request that started on this runtime has finished. */

@@ -201,7 +201,8 @@ export interface GatewayHealth {
   status: 'healthy' | 'degraded' | 'unhealthy';
   service: string;
   version: string;
-  services: Record<string, boolean>;
+  /** true: a check says up; false: checked and down; 'unknown': no check has answered (or checks are off). */
+  services: Record<string, boolean | 'unknown'>;
   components?: Record<string, ComponentHealth>;
 }
 

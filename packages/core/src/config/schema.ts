@@ -97,8 +97,9 @@ const authPolicy = z.enum(['required', 'public'], { message: 'expected "required
 
 const healthCheck = z.strictObject({
   path: z.string().startsWith('/').default('/health'),
-  interval: duration.default(10_000),
-  timeout: duration.default(2_000),
+  /** Unset: the top-level `health.interval` / `health.timeout`. */
+  interval: duration.optional(),
+  timeout: duration.optional(),
   healthyThreshold: z.number().int().min(1).default(2),
   unhealthyThreshold: z.number().int().min(1).default(3),
 });
@@ -268,8 +269,8 @@ export const serverSchema = z.strictObject({
       headers: size.default(16 * 1024),
       /** Open client connections; past it a new one is closed at accept (0: no cap). */
       connections: z.number().int().min(0).default(10_000),
-      /** Bodies up to this size are read whole before an upstream connection is taken (0: never). */
-      bufferBody: size.default(64 * 1024),
+      /** Bodies up to this size are read whole before an upstream connection is taken (0: never); default 64kb or `body`. */
+      bufferBody: size.optional(),
       /** Bytes all buffered bodies may hold together; past it a body streams instead. */
       bufferTotal: size.default(32 * 1024 ** 2),
       /** A body arriving slower than `rate` bytes/s over `window` is refused with 408 (false: off). */
@@ -280,7 +281,7 @@ export const serverSchema = z.strictObject({
         ])
         .default({ rate: 1024, window: 10_000 }),
     })
-    .refine((l) => l.bufferBody <= l.body, {
+    .refine((l) => l.bufferBody === undefined || l.bufferBody <= l.body, {
       message: 'must not be larger than limits.body',
       path: ['bufferBody'],
     })
@@ -288,6 +289,7 @@ export const serverSchema = z.strictObject({
       message: 'window must be longer than 0',
       path: ['minBodyRate', 'window'],
     })
+    .transform((l) => ({ ...l, bufferBody: l.bufferBody ?? Math.min(64 * 1024, l.body) }))
     .default({
       body: 10 * 1024 ** 2,
       headers: 16 * 1024,
@@ -353,7 +355,7 @@ export const gatewayConfigSchema = z
         health: { path: '/health', auth: 'public', scopes: [] },
         metrics: { path: '/metrics', auth: 'public', scopes: [] },
       }),
-    /** Interval of the background upstream checks that feed /health. */
+    /** Defaults for every service's background checks (those that feed /health and pick targets). */
     health: z
       .strictObject({ interval: duration.default(10_000), timeout: duration.default(2_000) })
       .default({ interval: 10_000, timeout: 2_000 }),
