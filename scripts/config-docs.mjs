@@ -92,7 +92,11 @@ function row(path, type, node, defaults) {
     .replace(/\.\[\]/g, '[]');
   if (type === 'duration or size') {
     const last = String(path.at(-1));
-    type = /window|timeout|interval/i.test(last) ? 'duration' : /limits|size/i.test(path.join('.')) ? 'size' : 'duration';
+    type = /window|timeout|interval/i.test(last)
+      ? 'duration'
+      : /limits|size/i.test(path.join('.'))
+        ? 'size'
+        : 'duration';
   }
   let value = node?.default;
   if (value === undefined) value = lookup(defaults, path);

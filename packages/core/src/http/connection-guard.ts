@@ -48,6 +48,7 @@ export function guardConnections(server: Server, opts: ConnectionGuardOptions): 
     socket.once('close', disarm);
   });
   // A complete head, whatever it becomes (request, 100-continue, upgrade), ends the guard's part.
+  // ('checkExpectation' is left alone: listening to it would stop Node's own 417.)
   const onHead = (req: IncomingMessage) => {
     const socket = req.socket as Guarded & { _parent?: Guarded };
     // Over TLS the guarded socket is the TCP one under the TLS socket.
@@ -55,7 +56,6 @@ export function guardConnections(server: Server, opts: ConnectionGuardOptions): 
   };
   server.prependListener('request', onHead);
   server.prependListener('checkContinue', onHead);
-  server.prependListener('checkExpectation', onHead);
   server.prependListener('upgrade', onHead);
 }
 
@@ -69,7 +69,8 @@ function disarm(this: Guarded): void {
 /** No complete head in time: say 408 (as Node does for a slow head) and close. */
 function expire(socket: Guarded): void {
   socket[kArmed] = undefined;
-  if (socket.destroyed) return;
+  // Something was answered (Node's own 417 for an unknown Expect): a head arrived; Node's timers own it now.
+  if (socket.destroyed || socket.bytesWritten > 0) return;
   if (socket.writable) socket.end(TIMEOUT_ANSWER);
   // A client that does not read must not keep the descriptor either.
   setTimeout(() => socket.destroy(), 1_000).unref();
