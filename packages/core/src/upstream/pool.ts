@@ -131,6 +131,8 @@ export class UpstreamPool {
     const removed = gone.length;
     const added = next.length - (this.#states.length - removed);
     this.#states = next;
+    // New targets are checked now, not at the next tick: until then /health can only say unknown.
+    if (added > 0 && this.#checkTimer) this.#runChecks();
     if (added || removed)
       this.deps.logger.info({ service: this.name, targets: next.length, added, removed }, 'targets changed');
   }
@@ -252,15 +254,17 @@ export class UpstreamPool {
     const check = this.#check;
     if (!check || this.#checkTimer) return Promise.resolve();
     if (this.#stopped.signal.aborted) this.#stopped = new AbortController();
-    const run = () => {
-      this.#checking ??= this.checkNow().finally(() => {
-        this.#checking = undefined;
-      });
-    };
-    run();
-    this.#checkTimer = setInterval(run, check.interval);
+    this.#checkTimer = setInterval(() => this.#runChecks(), check.interval);
     this.#checkTimer.unref();
-    return this.#checking ?? Promise.resolve();
+    return this.#runChecks();
+  }
+
+  /** One round at a time: a round still running when the next is due is not doubled. */
+  #runChecks(): Promise<void> {
+    this.#checking ??= this.checkNow().finally(() => {
+      this.#checking = undefined;
+    });
+    return this.#checking;
   }
 
   /** Stops checks (aborting probes in flight) and timers. */
