@@ -59,6 +59,15 @@ describe('parseConfig', () => {
     });
     expect(cfg.server.limits).toMatchObject({ bufferBody: 16 * 1024, minBodyRate: false, connections: 5 });
     expect(cfg.services.auth).toMatchObject({ maxConnections: 4, queue: { size: 2, timeout: 5_000 } });
+    const rate = (minBodyRate: unknown) =>
+      parseConfig({ ...minimal, server: { limits: { minBodyRate } } }).server.limits.minBodyRate;
+    expect(rate('1kb/s')).toEqual({ rate: 1024, window: 10_000 });
+    expect(rate('10kb/10s')).toEqual({ rate: 1024, window: 10_000 });
+    expect(rate(512)).toEqual({ rate: 512, window: 10_000 });
+    expect(rate({ rate: '2kb', window: '5s' })).toEqual({ rate: 2048, window: 5_000 });
+    expect(issuesOf({ ...minimal, server: { limits: { minBodyRate: 'fast' } } }).join()).toMatch(
+      /server\.limits\.minBodyRate/,
+    );
     expect(
       issuesOf({ ...minimal, services: { auth: { targets: ['http://x'], maxConnections: 0 } } }),
     ).toEqual([expect.stringMatching(/^services\.auth\.maxConnections: /)]);

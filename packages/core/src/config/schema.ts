@@ -258,6 +258,23 @@ const builtin = (path: string) =>
     ])
     .default({ path, auth: 'public', scopes: [] });
 
+/** `"1kb/s"` (over the default 10 s window), `"10kb/10s"` (per window), or bytes per second. */
+const bodyRate = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const [amount, per = 's']: [string | number, string?] =
+    typeof v === 'number' ? [v] : (v.split('/') as [string, string?]);
+  const bytes = parseSize(amount);
+  const window = parseDuration(/^\d/.test(per) ? per : `1${per}`);
+  if (bytes === undefined || window === undefined || window <= 0 || !per) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${v}" is not a rate of bytes (write it like "1kb/s" or "10kb/10s")`,
+    });
+    return z.NEVER;
+  }
+  const perSecond = (bytes * 1000) / window;
+  return { rate: perSecond, window: per === 's' ? 10_000 : Math.round(window) };
+});
+
 export const serverSchema = z.strictObject({
   host: z.string().default('0.0.0.0'),
   port: z.number().int().min(0).max(65_535).default(8080),
@@ -278,6 +295,7 @@ export const serverSchema = z.strictObject({
         .union([
           z.literal(false),
           z.strictObject({ rate: size.default(1024), window: duration.default(10_000) }),
+          bodyRate,
         ])
         .default({ rate: 1024, window: 10_000 }),
     })
