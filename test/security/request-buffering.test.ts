@@ -267,3 +267,63 @@ describe('services.X.maxConnections with a bounded queue', () => {
     expect((await Promise.all([...first, queued])).map((r) => r.status)).toEqual([200, 200, 200]);
   });
 });
+
+describe('maxConnections is per target', () => {
+  const TARGETS = 3;
+  const ups: Upstream[] = [];
+  const waiting: ServerResponse[] = [];
+  const active = new Map<Upstream, { now: number; max: number }>();
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    for (let i = 0; i < TARGETS; i++) {
+      const up: Upstream = await startUpstream((_req, res) => {
+        const a = active.get(up)!;
+        a.now++;
+        a.max = Math.max(a.max, a.now);
+        res.once('close', () => a.now--);
+        waiting.push(res);
+      });
+      active.set(up, { now: 0, max: 0 });
+      ups.push(up);
+    }
+    gw = await startGateway({
+      logging: LOG,
+      services: {
+        many: {
+          targets: ups.map((u) => u.url),
+          health: false,
+          maxConnections: 1,
+          queue: { size: 10, timeout: '10s' },
+        },
+      },
+      routes: [{ prefix: '/many', service: 'many', auth: 'public' }],
+    });
+  });
+  afterAll(async () => {
+    for (const res of waiting) res.end();
+    await gw?.close();
+    for (const up of ups) await up.close();
+  });
+
+  it('never sends a target more than its maxConnections, queueing the rest', async () => {
+    const seen = () => ups.reduce((n, u) => n + u.seen.length, 0);
+    const replies = Array.from({ length: 9 }, (_, i) =>
+      send(`${gw.url}/many/${i}`, { headers: { host: HOST } }),
+    );
+    for (let answered = 0; answered < 9; ) {
+      // Each target holds one request; answer them, and the queued ones move up.
+      while (seen() < Math.min(9, answered + TARGETS))
+        await new Promise<void>((resolve) => {
+          for (const u of ups) u.server.once('request', () => resolve());
+        });
+      const batch = waiting.splice(0);
+      answered += batch.length;
+      for (const res of batch) res.end('ok');
+    }
+    expect((await Promise.all(replies)).map((r) => r.status)).toEqual(Array(9).fill(200));
+    for (const up of ups) {
+      expect(active.get(up)!.max).toBe(1);
+      expect(up.seen.length).toBe(3);
+    }
+  });
+});

@@ -152,10 +152,13 @@ export class UpstreamPool {
     const states = this.#states;
     const candidates = this.#candidates;
     candidates.length = 0;
-    let bestRank = 4;
+    let bestRank = 8;
+    const max = this.service.maxConnections ?? Number.POSITIVE_INFINITY;
     for (const s of states) {
       if (!this.#breakerAllows(s, now)) continue;
-      const rank = (s.healthy && s.ejectedUntil <= now ? 0 : 2) + (tried?.includes(s) ? 1 : 0);
+      // A target at its maxConnections is the last resort (admission keeps the total within the caps).
+      const rank =
+        (s.healthy && s.ejectedUntil <= now ? 0 : 2) + (tried?.includes(s) ? 1 : 0) + (s.inFlight >= max ? 4 : 0);
       if (rank > bestRank) continue;
       if (rank < bestRank) {
         bestRank = rank;
