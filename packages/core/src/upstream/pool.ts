@@ -158,7 +158,9 @@ export class UpstreamPool {
       if (!this.#breakerAllows(s, now)) continue;
       // A target at its maxConnections is the last resort (admission keeps the total within the caps).
       const rank =
-        (s.healthy && s.ejectedUntil <= now ? 0 : 2) + (tried?.includes(s) ? 1 : 0) + (s.inFlight >= max ? 4 : 0);
+        (s.healthy && s.ejectedUntil <= now ? 0 : 2) +
+        (tried?.includes(s) ? 1 : 0) +
+        (s.inFlight >= max ? 4 : 0);
       if (rank > bestRank) continue;
       if (rank < bestRank) {
         bestRank = rank;
