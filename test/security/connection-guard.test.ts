@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createGateway, createLogger } from '@lucid/gateway-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logSink } from '../helpers/gateway.js';
+import { logSink, startGateway } from '../helpers/gateway.js';
 import { send } from '../helpers/http.js';
 import { statuses } from './support/expect.js';
 import { RawConnection } from './support/raw.js';
@@ -175,6 +176,65 @@ describe('embedded: gateway.guard(server) on the host app’s own server', () =>
       expect(conns.slice(0, 5).every((c) => !c.isClosed)).toBe(true);
     } finally {
       for (const c of conns) c.destroy();
+    }
+  });
+});
+
+describe('the guard and upgrades', () => {
+  it('leaves a WebSocket handshake that takes longer than timeouts.headers alone once its head arrived', async () => {
+    // An upstream that accepts the TCP connection and answers the handshake only when told to.
+    const held: Array<() => void> = [];
+    const sockets: Array<{ destroy(): void }> = [];
+    const upstream = createServer();
+    upstream.on('upgrade', (req, socket) => {
+      sockets.push(socket);
+      const accept = createHash('sha1')
+        .update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+        .digest('base64');
+      held.push(() =>
+        socket.write(
+          `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+        ),
+      );
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    const stack = await startGateway(
+      {
+        server: { timeouts: { headers: '300ms', request: '2s' } },
+        logging: { level: 'silent', pretty: false, accessLog: false },
+        services: {
+          ws: {
+            targets: [`http://127.0.0.1:${(upstream.address() as { port: number }).port}`],
+            health: false,
+          },
+        },
+        routes: [{ prefix: '/ws', service: 'ws', auth: 'public' }],
+      },
+      [],
+    );
+    const conn = await RawConnection.open(stack.port);
+    try {
+      await conn.write(
+        'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
+      while (held.length === 0)
+        await new Promise<void>((resolve) => upstream.once('upgrade', () => resolve()));
+      // A silent connection opened after ours: once the guard closed it, our timer (armed earlier) is due too.
+      const silent = await RawConnection.open(stack.port);
+      await silent.closed;
+      expect((await send(`${stack.url}/health/live`)).status).toBe(200);
+      expect(conn.raw.length).toBe(0);
+      expect(conn.isClosed).toBe(false);
+      held[0]!();
+      await conn.responses(1);
+      expect(conn.raw.toString('latin1')).toMatch(/^HTTP\/1\.1 101/);
+    } finally {
+      conn.destroy();
+      await stack.close();
+      // Upgraded sockets have left the server's books: they are ours to close.
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => upstream.close(() => resolve()));
     }
   });
 });

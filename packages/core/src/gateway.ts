@@ -12,7 +12,7 @@ import { type GatewayConfig, HTTP_METHODS } from './config/schema.js';
 import { RequestContext } from './context.js';
 import { GatewayError, isGatewayError, sendProblem } from './errors.js';
 import { clientAddress, hasDuplicateHost } from './http/client-address.js';
-import { guardConnections } from './http/connection-guard.js';
+import { guardConnections, headArrived } from './http/connection-guard.js';
 import { closeAfterRepairedFraming } from './http/framing.js';
 import { normalizePath } from './http/normalize-path.js';
 import { requestIdOf, traceparentOf } from './http/request-id.js';
@@ -143,6 +143,7 @@ class LucidGateway implements Gateway {
   };
 
   upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    headArrived(socket);
     const rt = this.#runtime;
     rt.inFlight++;
     const res = new ServerResponse(req);

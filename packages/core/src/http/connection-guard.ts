@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { counterOn } from '../observability/series.js';
 
@@ -49,14 +50,19 @@ export function guardConnections(server: Server, opts: ConnectionGuardOptions): 
   });
   // A complete head, whatever it becomes (request, 100-continue, upgrade), ends the guard's part.
   // ('checkExpectation' is left alone: listening to it would stop Node's own 417.)
-  const onHead = (req: IncomingMessage) => {
-    const socket = req.socket as Guarded & { _parent?: Guarded };
-    // Over TLS the guarded socket is the TCP one under the TLS socket.
-    disarm.call(socket[kArmed] === undefined && socket._parent ? socket._parent : socket);
-  };
+  const onHead = (req: IncomingMessage) => headArrived(req.socket);
   server.prependListener('request', onHead);
   server.prependListener('checkContinue', onHead);
-  server.prependListener('upgrade', onHead);
+  // Not 'upgrade': a listener there makes Node hand every Upgrade request to it, and a host app
+  // without one would leave those sockets to nobody. The gateway's upgrade handler calls
+  // `headArrived` itself; another handler's answered handshake is known by the bytes it wrote.
+}
+
+/** The connection's head is complete: the guard's part is over (later heads are Node's). */
+export function headArrived(socket: Duplex): void {
+  const s = socket as Guarded & { _parent?: Guarded };
+  // Over TLS the guarded socket is the TCP one under the TLS socket.
+  disarm.call(s[kArmed] === undefined && s._parent ? s._parent : s);
 }
 
 function disarm(this: Guarded): void {
@@ -69,7 +75,7 @@ function disarm(this: Guarded): void {
 /** No complete head in time: say 408 (as Node does for a slow head) and close. */
 function expire(socket: Guarded): void {
   socket[kArmed] = undefined;
-  // Something was answered (Node's own 417 for an unknown Expect): a head arrived; Node's timers own it now.
+  // Something was answered (Node's own 417, another upgrade handler's 101): a head arrived.
   if (socket.destroyed || socket.bytesWritten > 0) return;
   if (socket.writable) socket.end(TIMEOUT_ANSWER);
   // A client that does not read must not keep the descriptor either.
