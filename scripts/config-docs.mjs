@@ -90,10 +90,17 @@ function row(path, type, node, defaults) {
     .map((p, i) => (p === '[]' ? '[]' : i === 0 ? p : `.${p}`))
     .join('')
     .replace(/\.\[\]/g, '[]');
-  if (type === 'duration or size') type = /limits|size/i.test(path.join('.')) ? 'size' : 'duration';
+  if (type === 'duration or size') {
+    const last = String(path.at(-1));
+    type = /window|timeout|interval/i.test(last)
+      ? 'duration'
+      : /limits|size/i.test(path.join('.'))
+        ? 'size'
+        : 'duration';
+  }
   let value = node?.default;
   if (value === undefined) value = lookup(defaults, path);
-  return { path: key, type: type || 'any', def: formatDefault(path, value) };
+  return { path: key, type: type || 'any', def: formatDefault(path, value, type) };
 }
 
 function lookup(obj, path) {
@@ -105,12 +112,15 @@ function lookup(obj, path) {
   return cur;
 }
 
-function formatDefault(path, value) {
+function formatDefault(path, value, type) {
   if (value === undefined) return '';
   const last = String(path.at(-1));
-  if (typeof value === 'number' && /limits|size/i.test(path.join('.'))) return `\`${human(value, 'b')}\``;
+  if (typeof value === 'number' && type === 'duration') return `\`${human(value, 'ms')}\``;
+  if (typeof value === 'number' && type !== 'integer' && /limits|size/i.test(path.join('.')))
+    return `\`${human(value, 'b')}\``;
   if (
     typeof value === 'number' &&
+    type !== 'integer' &&
     /timeout|interval|refresh|cooldown|maxage|keepalive|shutdown|headers|request|connect|idle|wait|tolerance|age/i.test(
       last,
     )

@@ -24,6 +24,9 @@ const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) =
 server.on('upgrade', gateway.upgrade);
 // Expect: 100-continue goes to the gateway too, so auth and limits answer before a body is invited.
 server.on('checkContinue', (req, res) => server.emit('request', req, res));
+// Node's header timeout starts with a request's first byte: the guard also closes sockets that never
+// send one, and caps open connections at server.limits.connections.
+gateway.guard(server);
 
 await gateway.start();
 server.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1', () => {

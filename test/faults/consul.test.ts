@@ -58,8 +58,9 @@ async function gateway(serviceName: string, extra: Record<string, unknown> = {})
     {
       logging: { level: 'warn', pretty: false, accessLog: false },
       services: {
-        sessions: { discovery: 'consul', consul: { service: serviceName }, health: false },
-        static: { targets: [stat.url], health: false },
+        // Checked (a TCP connect by default): /health calls no unchecked service healthy.
+        sessions: { discovery: 'consul', consul: { service: serviceName } },
+        static: { targets: [stat.url] },
       },
       routes: [
         { prefix: '/sessions', service: 'sessions', auth: 'public' },

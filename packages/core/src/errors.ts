@@ -9,6 +9,7 @@ export const ERRORS = {
   GW_ROUTE_NOT_FOUND: { status: 404, title: 'Not found' },
   GW_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   GW_HOST_NOT_ALLOWED: { status: 400, title: 'Host not allowed' },
+  GW_REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
   GW_BODY_TOO_LARGE: { status: 413, title: 'Payload too large' },
   GW_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   GW_INTERNAL: { status: 500, title: 'Internal error' },

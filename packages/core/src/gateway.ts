@@ -14,6 +14,8 @@ import { dashboardHandler } from './dashboard/handler.js';
 import { ReloadLog } from './dashboard/reload-log.js';
 import { GatewayError, isGatewayError, sendProblem } from './errors.js';
 import { clientAddress, hasDuplicateHost } from './http/client-address.js';
+import { guardConnections, headArrived } from './http/connection-guard.js';
+import { closeAfterRepairedFraming } from './http/framing.js';
 import { normalizePath } from './http/normalize-path.js';
 import { requestIdOf, traceparentOf } from './http/request-id.js';
 import { type AccessLog, accessLog } from './observability/access-log.js';
@@ -23,6 +25,7 @@ import { OpenApiCatalog } from './openapi/catalog.js';
 import { docsHandler } from './openapi/docs-page.js';
 import { openapiHandler } from './openapi/serve.js';
 import { catalogSources } from './openapi/sources.js';
+import { BodyBudget } from './proxy/body-buffer.js';
 import type { UpgradeContext as ForwardUpgradeContext } from './proxy/forward.js';
 import { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 import { UndiciEngine } from './proxy/undici-engine.js';
@@ -37,6 +40,7 @@ import type {
   ProxyEngine,
   RouteSummary,
 } from './types.js';
+import type { ServiceStatus } from './upstream/pool.js';
 import { VERSION } from './version.js';
 
 export const METRIC_PREFIX = 'lucid_gateway_';
@@ -78,6 +82,7 @@ class LucidGateway implements Gateway {
   readonly #reloads: ReloadLog;
   /** The services' OpenAPI documents, merged, behind /openapi.json and /docs. */
   readonly #openapi: OpenApiCatalog;
+  readonly #bodyBudget: BodyBudget;
   #runtime: Runtime;
   #server: Server | undefined;
   #started = false;
@@ -138,6 +143,7 @@ class LucidGateway implements Gateway {
         refreshMs: () => (this.config.builtins.ui || { refresh: 2_000 }).refresh,
       }),
     };
+    this.#bodyBudget = new BodyBudget(config.server.limits.bufferTotal);
     this.#runtime = this.#build(config);
   }
 
@@ -151,6 +157,7 @@ class LucidGateway implements Gateway {
 
   /** The per-request entry point; everything on this path is precompiled in the runtime. */
   handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (closeAfterRepairedFraming(req, res)) return;
     const rt = this.#runtime;
     rt.inFlight++;
     const ctx = this.#context(req, res, rt);
@@ -172,6 +179,7 @@ class LucidGateway implements Gateway {
   };
 
   upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    headArrived(socket);
     const rt = this.#runtime;
     rt.inFlight++;
     const res = new ServerResponse(req);
@@ -296,13 +304,15 @@ class LucidGateway implements Gateway {
       engine: this.#engine,
       wsEngine: this.#wsEngine,
       builtins: this.#builtins,
+      bodyBudget: this.#bodyBudget,
     });
   }
 
   /** Starts plugins and background checks without a server of our own (for embedding). */
   async start(): Promise<void> {
     if (this.#started) return;
-    this.#runtime.start();
+    // Ready only after the first check round: /health never starts out guessing.
+    await this.#runtime.start();
     for (const plugin of this.#plugins) await plugin.start?.(this);
     this.#started = true;
     void this.#openapi.use(catalogSources(this.#runtime, this.#plugins));
@@ -327,6 +337,7 @@ class LucidGateway implements Gateway {
       },
       this.handler,
     );
+    this.guard(server);
     server.on('upgrade', this.upgrade);
     // `Expect: 100-continue` is ours to answer: the proxy invites the body once the request may go on.
     server.on('checkContinue', this.handler);
@@ -346,6 +357,17 @@ class LucidGateway implements Gateway {
       'gateway listening',
     );
     return { port: addr.port, host: addr.address };
+  }
+
+  /** Closes connections that send no head in time and caps open ones, on any server (see SECURITY.md). */
+  guard(server: Server): void {
+    const { limits, timeouts } = this.#runtime.config.server;
+    guardConnections(server, {
+      headersTimeout: timeouts.headers,
+      maxConnections: limits.connections,
+      registry: this.registry,
+      metricPrefix: METRIC_PREFIX,
+    });
   }
 
   address(): { port: number; host: string } | undefined {
@@ -405,7 +427,7 @@ class LucidGateway implements Gateway {
     if (JSON.stringify(previous.config.server) !== JSON.stringify(config.server)) {
       this.logger.warn('server settings (port, limits, timeouts) apply on restart, not on reload');
     }
-    if (this.#started) next.start();
+    if (this.#started) await next.start();
     this.#runtime = next;
     previous.retire();
     this.#reloads.succeeded(config);
@@ -450,9 +472,9 @@ class LucidGateway implements Gateway {
     return { status, service: this.config.name, version: VERSION, services, components };
   }
 
-  #serviceHealth(): Record<string, boolean> {
-    const out: Record<string, boolean> = {};
-    for (const [name, pool] of this.#runtime.pools) out[name] = pool.healthy();
+  #serviceHealth(): Record<string, ServiceStatus> {
+    const out: Record<string, ServiceStatus> = {};
+    for (const [name, pool] of this.#runtime.pools) out[name] = pool.status();
     return out;
   }
 

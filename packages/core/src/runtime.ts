@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { allowedHosts } from './builtins/allowed-hosts.js';
 import { bodyLimit } from './builtins/body-limit.js';
 import { cors } from './builtins/cors.js';
+import { websocketOrigin } from './builtins/websocket-origin.js';
 import { ConfigError } from './config/errors.js';
 import type { GatewayConfig, RouteConfig, UiConfig } from './config/schema.js';
 import { routeSchema } from './config/schema.js';
@@ -9,10 +10,12 @@ import { dashboardAccess } from './dashboard/access.js';
 import { compileTrust, type TrustCheck } from './http/client-address.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { compose, type Handler } from './pipeline/compose.js';
+import { type BodyBudget, bufferBody } from './proxy/body-buffer.js';
 import { forwardTo, upgradeTo } from './proxy/forward.js';
 import type { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 import { Router } from './routing/router.js';
-import type { GatewayContext, GatewayPlugin, ProxyEngine, Route, Target } from './types.js';
+import type { GatewayContext, GatewayPlugin, Middleware, ProxyEngine, Route, Target } from './types.js';
+import { admission } from './upstream/admission.js';
 import { UpstreamPool } from './upstream/pool.js';
 
 /** Handlers for the built-in routes, keyed by which built-in. */
@@ -25,6 +28,8 @@ export interface RuntimeDeps {
   engine: ProxyEngine;
   wsEngine: HttpProxyEngine;
   builtins: BuiltinHandlers;
+  /** Gateway-wide: outlives reloads, as the memory it bounds does. */
+  bodyBudget: BodyBudget;
 }
 
 /**
@@ -55,9 +60,31 @@ export class Runtime {
     this.cors = cors(config.server.cors);
     this.limitBody = bodyLimit(config.server.limits.body);
 
+    const { limits } = config.server;
+    const buffered = bufferBody({
+      max: limits.bufferBody,
+      budget: deps.bodyBudget,
+      minRate: limits.minBodyRate,
+    });
+    // What runs between the route's chain and the proxy, per service: body buffering, then admission.
+    const beforeProxy = new Map<string, { buffered: Middleware[]; streamed: Middleware[] }>();
     for (const [name, service] of Object.entries(config.services)) {
-      const pool = new UpstreamPool(name, service, { logger, metrics });
+      const pool = new UpstreamPool(name, service, { logger, metrics, healthDefaults: config.health });
       this.pools.set(name, pool);
+      const admit = service.maxConnections
+        ? [
+            admission({
+              perTarget: service.maxConnections,
+              queueSize: service.queue.size,
+              queueTimeout: service.queue.timeout,
+              targets: () => pool.targets().length,
+            }),
+          ]
+        : [];
+      beforeProxy.set(name, {
+        buffered: limits.bufferBody > 0 ? [buffered, ...admit] : admit,
+        streamed: admit,
+      });
       if (service.discovery !== 'static') {
         const provider = plugins.find((p) => p.discovery?.name === service.discovery)?.discovery;
         if (!provider) {
@@ -95,14 +122,29 @@ export class Runtime {
       const tlsProvider = plugins
         .map((p) => p.upstreamTls?.(route.serviceName!, route.service!))
         .find(Boolean);
+      const edge = beforeProxy.get(route.serviceName!)!;
+      const buffering = route.config.requestBuffering ?? route.service!.requestBuffering;
       this.chains.set(
         route,
-        compose(chain, forwardTo(route, { pool, engine: deps.engine, metrics, tlsProvider })),
+        compose(
+          [...chain, ...(buffering ? edge.buffered : edge.streamed)],
+          forwardTo(route, { pool, engine: deps.engine, metrics, tlsProvider }),
+        ),
       );
       if (route.config.websocket) {
         this.upgradeChains.set(
           route,
-          compose(chain, upgradeTo(route, { pool, engine: deps.wsEngine, metrics, tlsProvider })),
+          compose(
+            [
+              websocketOrigin(
+                route.config,
+                config.server.cors,
+                `routes[${config.routes.indexOf(route.config)}]`,
+              ),
+              ...chain,
+            ],
+            upgradeTo(route, { pool, engine: deps.wsEngine, metrics, tlsProvider }),
+          ),
         );
       }
     }
@@ -115,8 +157,9 @@ export class Runtime {
     return ids;
   }
 
-  start(): void {
-    for (const pool of this.pools.values()) pool.start();
+  /** Starts the pools' checks; resolves once each has had its first round. */
+  async start(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((pool) => pool.start()));
   }
 
   /** Stops background work once the last request that started on this runtime has finished. */

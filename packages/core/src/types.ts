@@ -208,7 +208,8 @@ export interface GatewayHealth {
   status: 'healthy' | 'degraded' | 'unhealthy';
   service: string;
   version: string;
-  services: Record<string, boolean>;
+  /** true: a check says up; false: checked and down; 'unknown': no check has answered (or checks are off). */
+  services: Record<string, boolean | 'unknown'>;
   components?: Record<string, ComponentHealth>;
 }
 
@@ -225,6 +226,11 @@ export interface Gateway {
   handler(req: IncomingMessage, res: ServerResponse): void;
   /** Use as `server.on('upgrade', gateway.upgrade)`. */
   upgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void;
+  /**
+   * For embedding: gives a server the embedder owns the gateway's connection guard (a first head
+   * within `timeouts.headers` of accept, at most `limits.connections` open). `listen()` does it itself.
+   */
+  guard(server: import('node:http').Server): void;
   /** Starts plugins and background checks; for embedding (`listen()` calls it). Idempotent. */
   start(): Promise<void>;
   /** Starts plugins and a `node:http` server with the configured limits. Resolves with the bound address. */

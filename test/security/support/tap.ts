@@ -11,7 +11,9 @@ export interface Tap {
   close(): Promise<void>;
 }
 
-const REQUEST_LINE = /^[A-Z]+ \S+ HTTP\/1\.[01]\r?$/gm;
+// Not anchored at a line start: a buffered body goes up with a Content-Length, so the next request
+// on the connection follows its last byte directly.
+const REQUEST_LINE = /[A-Z]+ \/\S* HTTP\/1\.[01]\r?$/gm;
 
 /**
  * A TCP pass-through in front of an upstream that records the raw bytes the gateway wrote:

@@ -5,7 +5,7 @@ export interface HealthDeps {
   name: string;
   version: string;
   /** Each service's state from its pool's cached background checks (never a live call). */
-  services(): Record<string, boolean>;
+  services(): GatewayHealth['services'];
   /** Plugins' and discovery's own health (Redis, Consul, JWKS, ...). */
   components(): Promise<Record<string, ComponentHealth>>;
   /** False while starting or draining. */
@@ -26,18 +26,23 @@ function sendJson(ctx: GatewayContext, status: number, value: unknown): void {
   ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
 }
 
-/** healthy: everything up; unhealthy: no service up (with at least one); degraded: anything between. */
+/**
+ * healthy: every service checked and up (and every component); unhealthy: no service up and at least
+ * one checked down; degraded: anything between, including a service not yet (or never) checked.
+ */
 export function overallStatus(
-  services: Record<string, boolean>,
+  services: GatewayHealth['services'],
   components: Record<string, ComponentHealth>,
 ): GatewayHealth['status'] {
   let total = 0;
   let up = 0;
+  let down = 0;
   for (const name in services) {
     total++;
-    if (services[name]) up++;
+    if (services[name] === true) up++;
+    else if (services[name] === false) down++;
   }
-  if (total > 0 && up === 0) return 'unhealthy';
+  if (up === 0 && down > 0) return 'unhealthy';
   if (up < total) return 'degraded';
   for (const name in components) if (!components[name]?.healthy) return 'degraded';
   return 'healthy';

@@ -23,7 +23,14 @@ describe('parseConfig', () => {
   it('fills defaults and parses units', () => {
     const cfg = parseConfig({ ...minimal, server: { limits: { body: '1mb' }, timeouts: { request: '2m' } } });
     expect(cfg.server.port).toBe(8080);
-    expect(cfg.server.limits).toEqual({ body: 1024 * 1024, headers: 16 * 1024 });
+    expect(cfg.server.limits).toEqual({
+      body: 1024 * 1024,
+      headers: 16 * 1024,
+      connections: 10_000,
+      bufferBody: 64 * 1024,
+      bufferTotal: 32 * 1024 ** 2,
+      minBodyRate: { rate: 1024, window: 10_000 },
+    });
     expect(cfg.server.timeouts.request).toBe(120_000);
     expect(cfg.server.timeouts.headers).toBe(10_000);
     expect(cfg.services.auth!.targets).toEqual([{ url: 'http://127.0.0.1:8089', weight: 1 }]);
@@ -35,6 +42,35 @@ describe('parseConfig', () => {
       websocket: true,
     });
     expect(cfg.builtins.health).toEqual({ path: '/health', auth: 'public', scopes: [] });
+  });
+
+  it('refuses a bufferBody larger than the body limit, and reads the edge keys', () => {
+    // Not set: 64kb, or the body limit when that is smaller.
+    expect(parseConfig({ ...minimal, server: { limits: { body: '32kb' } } }).server.limits.bufferBody).toBe(
+      32 * 1024,
+    );
+    expect(issuesOf({ ...minimal, server: { limits: { body: '1mb', bufferBody: '2mb' } } })).toContain(
+      'server.limits.bufferBody: must not be larger than limits.body',
+    );
+    const cfg = parseConfig({
+      ...minimal,
+      server: { limits: { body: '32kb', bufferBody: '16kb', minBodyRate: false, connections: 5 } },
+      services: { auth: { targets: ['http://127.0.0.1:8089'], maxConnections: 4, queue: { size: 2 } } },
+    });
+    expect(cfg.server.limits).toMatchObject({ bufferBody: 16 * 1024, minBodyRate: false, connections: 5 });
+    expect(cfg.services.auth).toMatchObject({ maxConnections: 4, queue: { size: 2, timeout: 5_000 } });
+    const rate = (minBodyRate: unknown) =>
+      parseConfig({ ...minimal, server: { limits: { minBodyRate } } }).server.limits.minBodyRate;
+    expect(rate('1kb/s')).toEqual({ rate: 1024, window: 10_000 });
+    expect(rate('10kb/10s')).toEqual({ rate: 1024, window: 10_000 });
+    expect(rate(512)).toEqual({ rate: 512, window: 10_000 });
+    expect(rate({ rate: '2kb', window: '5s' })).toEqual({ rate: 2048, window: 5_000 });
+    expect(issuesOf({ ...minimal, server: { limits: { minBodyRate: 'fast' } } }).join()).toMatch(
+      /server\.limits\.minBodyRate/,
+    );
+    expect(
+      issuesOf({ ...minimal, services: { auth: { targets: ['http://x'], maxConnections: 0 } } }),
+    ).toEqual([expect.stringMatching(/^services\.auth\.maxConnections: /)]);
   });
 
   it('accepts an empty config', () => {

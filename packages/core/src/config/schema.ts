@@ -97,8 +97,9 @@ const authPolicy = z.enum(['required', 'public'], { message: 'expected "required
 
 const healthCheck = z.strictObject({
   path: z.string().startsWith('/').default('/health'),
-  interval: duration.default(10_000),
-  timeout: duration.default(2_000),
+  /** Unset: the top-level `health.interval` / `health.timeout`. */
+  interval: duration.optional(),
+  timeout: duration.optional(),
   healthyThreshold: z.number().int().min(1).default(2),
   unhealthyThreshold: z.number().int().min(1).default(3),
 });
@@ -186,6 +187,14 @@ export const serviceSchema = z
     /** Forward the client's Host header instead of the target's. */
     preserveHost: z.boolean().default(false),
     openapi: openapiSource.optional(),
+    /** `false` streams request bodies always; by default small ones are read whole first. */
+    requestBuffering: z.boolean().default(true),
+    /** Most requests in flight to one target; more wait in `queue` (unset: no cap). */
+    maxConnections: z.number().int().min(1).optional(),
+    /** The bounded wait for a connection under `maxConnections`: full or timed out -> 503 with Retry-After. */
+    queue: z
+      .strictObject({ size: z.number().int().min(0).default(100), timeout: duration.default(5_000) })
+      .default({ size: 100, timeout: 5_000 }),
   })
   .superRefine((svc, ctx) => {
     if (svc.discovery === 'static' && svc.targets.length === 0) {
@@ -250,7 +259,14 @@ export const routeSchema = z.strictObject({
   timeout: duration.optional(),
   /** Connect and idle timeouts for this route (override the service's `timeouts`). */
   timeouts: z.strictObject({ connect: duration.optional(), idle: duration.optional() }).optional(),
-  websocket: z.boolean().default(true),
+  /** WebSocket upgrades on this route; `origins` replaces `server.cors.origins` for their Origin check. */
+  websocket: z
+    .union([z.boolean(), z.strictObject({ origins: z.array(z.string()).optional() })])
+    .default(true),
+  /** `false` streams request bodies always (overrides the service's). */
+  requestBuffering: z.boolean().optional(),
+  /** `rewrite`: Location / Content-Location naming the upstream become the gateway's; `preserve`: as sent. */
+  redirects: z.enum(['rewrite', 'preserve']).default('rewrite'),
 });
 
 const builtin = (path: string) =>
@@ -306,14 +322,64 @@ export const openapiSchema = z.strictObject({
   version: z.string().default('1.0.0'),
 });
 
+/** `"1kb/s"` (over the default 10 s window), `"10kb/10s"` (per window), or bytes per second. */
+const bodyRate = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const [amount, per = 's']: [string | number, string?] =
+    typeof v === 'number' ? [v] : (v.split('/') as [string, string?]);
+  const bytes = parseSize(amount);
+  const window = parseDuration(/^\d/.test(per) ? per : `1${per}`);
+  if (bytes === undefined || window === undefined || window <= 0 || !per) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${v}" is not a rate of bytes (write it like "1kb/s" or "10kb/10s")`,
+    });
+    return z.NEVER;
+  }
+  const perSecond = (bytes * 1000) / window;
+  return { rate: perSecond, window: per === 's' ? 10_000 : Math.round(window) };
+});
+
 export const serverSchema = z.strictObject({
   host: z.string().default('0.0.0.0'),
   port: z.number().int().min(0).max(65_535).default(8080),
   /** CIDRs whose X-Forwarded-For / -Proto / -Host are believed. */
   trustProxy: z.array(cidr).default([]),
   limits: z
-    .strictObject({ body: size.default(10 * 1024 ** 2), headers: size.default(16 * 1024) })
-    .default({ body: 10 * 1024 ** 2, headers: 16 * 1024 }),
+    .strictObject({
+      body: size.default(10 * 1024 ** 2),
+      headers: size.default(16 * 1024),
+      /** Open client connections; past it a new one is closed at accept (0: no cap). */
+      connections: z.number().int().min(0).default(10_000),
+      /** Bodies up to this size are read whole before an upstream connection is taken (0: never); default 64kb or `body`. */
+      bufferBody: size.optional(),
+      /** Bytes all buffered bodies may hold together; past it a body streams instead. */
+      bufferTotal: size.default(32 * 1024 ** 2),
+      /** A body arriving slower than `rate` bytes/s over `window` is refused with 408 (false: off). */
+      minBodyRate: z
+        .union([
+          z.literal(false),
+          z.strictObject({ rate: size.default(1024), window: duration.default(10_000) }),
+          bodyRate,
+        ])
+        .default({ rate: 1024, window: 10_000 }),
+    })
+    .refine((l) => l.bufferBody === undefined || l.bufferBody <= l.body, {
+      message: 'must not be larger than limits.body',
+      path: ['bufferBody'],
+    })
+    .refine((l) => l.minBodyRate === false || l.minBodyRate.window > 0, {
+      message: 'window must be longer than 0',
+      path: ['minBodyRate', 'window'],
+    })
+    .transform((l) => ({ ...l, bufferBody: l.bufferBody ?? Math.min(64 * 1024, l.body) }))
+    .default({
+      body: 10 * 1024 ** 2,
+      headers: 16 * 1024,
+      connections: 10_000,
+      bufferBody: 64 * 1024,
+      bufferTotal: 32 * 1024 ** 2,
+      minBodyRate: { rate: 1024, window: 10_000 },
+    }),
   timeouts: z
     .strictObject({
       headers: duration.default(10_000),
@@ -378,7 +444,7 @@ export const gatewayConfigSchema = z
         ui: false,
       }),
     openapi: openapiSchema.default(openapiSchema.parse({})),
-    /** Interval of the background upstream checks that feed /health. */
+    /** Defaults for every service's background checks (those that feed /health and pick targets). */
     health: z
       .strictObject({ interval: duration.default(10_000), timeout: duration.default(2_000) })
       .default({ interval: 10_000, timeout: 2_000 }),

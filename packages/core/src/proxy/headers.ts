@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { GatewayContext, Target } from '../types.js';
+import { rewriteRedirects } from './redirects.js';
 
 /** RFC 9110 §7.6.1 connection-specific headers, plus the non-standard ones proxies also drop. */
 const HOP_BY_HOP = new Set([
@@ -103,6 +104,7 @@ export function addGatewayResponseHeaders(
     else (out as OutgoingHttpHeaders)[name] = value;
   }
   out['x-request-id'] = ctx.requestId;
+  rewriteRedirects(ctx, out);
 }
 
 function mergeVary(a: string, b: string): string {

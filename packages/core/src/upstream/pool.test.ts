@@ -380,6 +380,7 @@ describe('UpstreamPool: active health checks', () => {
 
   it('marks a target unhealthy after failed checks and healthy again after passing ones', async () => {
     const { pool, probeAnswers, health } = harness(checked);
+    await pool.checkNow(); // measured healthy once: from here the thresholds count
     probeAnswers.set(A, false);
     await pool.checkNow();
     expect(pool.snapshot()[0]?.healthy).toBe(true);
@@ -412,6 +413,24 @@ describe('UpstreamPool: active health checks', () => {
       breaker: 'closed',
       available: true,
     });
+  });
+
+  it('takes a first failed check at once: a target never measured is not assumed healthy', async () => {
+    const { pool, probeAnswers } = harness(checked);
+    expect(pool.status()).toBe('unknown');
+    probeAnswers.set(A, false);
+    probeAnswers.set(B, false);
+    await pool.checkNow();
+    expect(pool.snapshot().map((t) => t.healthy)).toEqual([false, false]);
+    expect(pool.status()).toBe(false);
+    probeAnswers.set(B, true);
+    await pool.checkNow();
+    await pool.checkNow();
+    expect(pool.status()).toBe(true);
+  });
+
+  it('reports unknown when checks are off', async () => {
+    expect(harness({ targets: [A], health: false }).pool.status()).toBe('unknown');
   });
 
   it('ends an ejection early when the target passes a check', async () => {

@@ -5,6 +5,7 @@ import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Target } from '../types.js';
 import { type Balancer, leastRequest, roundRobin } from './balancer.js';
+import { type ResolvedHealthCheck, resolveHealthCheck, tcpProbe } from './health-check.js';
 import { httpProbe, type Probe } from './health-probe.js';
 import { RetryBudget } from './retry-budget.js';
 import { TargetState } from './target-state.js';
@@ -35,9 +36,14 @@ export interface PoolDeps {
   metrics: GatewayMetrics;
   /** The clock (ms); tests pass their own. */
   now?: () => number;
-  /** The active health probe; by default an HTTP GET with the service's TLS settings. */
+  /** The active health probe; by default an HTTP GET with the service's TLS settings (TCP without a path). */
   probe?: Probe;
+  /** The top-level `health` section: interval and timeout for checks that set none. */
+  healthDefaults?: { interval: number; timeout: number };
 }
+
+/** What /health says of a service: a measured up or down, or unknown before any check answered. */
+export type ServiceStatus = boolean | 'unknown';
 
 export interface TargetHealth {
   target: string;
@@ -75,6 +81,8 @@ export class UpstreamPool {
   readonly #budget: RetryBudget;
   readonly #now: () => number;
   readonly #probe: Probe;
+  readonly #tcpProbe: Probe;
+  readonly #check: ResolvedHealthCheck | undefined;
   readonly #closeProbe: () => Promise<void>;
   readonly #timers = new Set<NodeJS.Timeout>();
   #checkTimer: NodeJS.Timeout | undefined;
@@ -91,6 +99,11 @@ export class UpstreamPool {
     this.#now = deps.now ?? Date.now;
     this.#balancer = service.balancer === 'round-robin' ? roundRobin() : leastRequest();
     this.#budget = new RetryBudget(service.retry.budget, this.#now);
+    this.#check = resolveHealthCheck(
+      service.health,
+      deps.healthDefaults ?? { interval: 10_000, timeout: 2_000 },
+    );
+    this.#tcpProbe = deps.probe ?? tcpProbe;
     if (deps.probe) {
       this.#probe = deps.probe;
       this.#closeProbe = async () => {};
@@ -130,6 +143,8 @@ export class UpstreamPool {
     const removed = gone.length;
     const added = next.length - (this.#states.length - removed);
     this.#states = next;
+    // New targets are checked now, not at the next tick: until then /health can only say unknown.
+    if (added > 0 && this.#checkTimer) this.#runChecks();
     if (added || removed)
       this.deps.logger.info({ service: this.name, targets: next.length, added, removed }, 'targets changed');
   }
@@ -167,10 +182,15 @@ export class UpstreamPool {
     const states = this.#states;
     const candidates = this.#candidates;
     candidates.length = 0;
-    let bestRank = 4;
+    let bestRank = 8;
+    const max = this.service.maxConnections ?? Number.POSITIVE_INFINITY;
     for (const s of states) {
       if (!this.#breakerAllows(s, now)) continue;
-      const rank = (s.healthy && s.ejectedUntil <= now ? 0 : 2) + (tried?.includes(s) ? 1 : 0);
+      // A target at its maxConnections is the last resort (admission keeps the total within the caps).
+      const rank =
+        (s.healthy && s.ejectedUntil <= now ? 0 : 2) +
+        (tried?.includes(s) ? 1 : 0) +
+        (s.inFlight >= max ? 4 : 0);
       if (rank > bestRank) continue;
       if (rank < bestRank) {
         bestRank = rank;
@@ -247,19 +267,39 @@ export class UpstreamPool {
     }));
   }
 
-  /** Starts the active health checks (when the service has a health path). Idempotent. */
-  start(): void {
-    const check = this.service.health;
-    if (!check || this.#checkTimer) return;
+  /**
+   * What /health reports: up when a target that passed its checks can take traffic; down when every
+   * target was checked and none can; unknown without checks or before the first answers.
+   */
+  status(): ServiceStatus {
+    this.healthy(); // keeps the target gauges current, as /health always did
+    if (this.#states.length === 0) return false;
+    if (this.#check === undefined) return 'unknown';
+    const now = this.#now();
+    let unchecked = false;
+    for (const s of this.#states) {
+      if (!s.checked) unchecked = true;
+      else if (s.healthy && (s.breaker !== 'open' || s.breakerOpenUntil <= now)) return true;
+    }
+    return unchecked ? 'unknown' : false;
+  }
+
+  /** Starts the active health checks; resolves when the first round has answered. Idempotent. */
+  start(): Promise<void> {
+    const check = this.#check;
+    if (!check || this.#checkTimer) return Promise.resolve();
     if (this.#stopped.signal.aborted) this.#stopped = new AbortController();
-    const run = () => {
-      this.#checking ??= this.checkNow().finally(() => {
-        this.#checking = undefined;
-      });
-    };
-    run();
-    this.#checkTimer = setInterval(run, check.interval);
+    this.#checkTimer = setInterval(() => this.#runChecks(), check.interval);
     this.#checkTimer.unref();
+    return this.#runChecks();
+  }
+
+  /** One round at a time: a round still running when the next is due is not doubled. */
+  #runChecks(): Promise<void> {
+    this.#checking ??= this.checkNow().finally(() => {
+      this.#checking = undefined;
+    });
+    return this.#checking;
   }
 
   /** Stops checks (aborting probes in flight) and timers. */
@@ -275,17 +315,27 @@ export class UpstreamPool {
 
   /** Runs one round of active checks on every target. */
   async checkNow(): Promise<void> {
-    const check = this.service.health;
+    const check = this.#check;
     if (!check) return;
     const signal = this.#stopped.signal;
     await Promise.all(
       this.#states.map(async (s) => {
         const started = performance.now();
-        const ok = await this.#probe(new URL(check.path, s.target.url), check.timeout, signal);
+        const ok = check.path
+          ? await this.#probe(new URL(check.path, s.target.url), check.timeout, signal)
+          : await this.#tcpProbe(s.target.url, check.timeout, signal);
         if (signal.aborted) return;
         const now = this.#now();
         s.lastCheck = { at: now, ok, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
-        if (ok) {
+        const first = !s.checked;
+        s.checked = true;
+        if (first && !ok) {
+          // A first failure counts at once: a target never measured has no healthy streak to keep.
+          s.healthy = false;
+          s.checkSuccesses = 0;
+          s.checkFailures = 1;
+          this.deps.logger.warn({ service: this.name, target: s.target.id }, 'target unhealthy');
+        } else if (ok) {
           s.checkFailures = 0;
           s.checkSuccesses++;
           if (!s.healthy && s.checkSuccesses >= check.healthyThreshold) {

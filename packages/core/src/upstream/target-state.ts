@@ -22,6 +22,8 @@ export class TargetState {
   currentWeight = 0;
   /** From active health checks; a target starts healthy so traffic flows before the first check. */
   healthy = true;
+  /** Whether an active check has answered yet (until then /health says unknown). */
+  checked = false;
   checkFailures = 0;
   checkSuccesses = 0;
   /** Passive outlier detection: consecutive 5xx / gateway failures, and the current ejection. */

@@ -1,0 +1,155 @@
+import { PassThrough, Readable } from 'node:stream';
+import { GatewayError, isGatewayError } from '../errors.js';
+import type { GatewayContext, Middleware } from '../types.js';
+import { hasRequestBody, inviteBody } from './request-body.js';
+
+/**
+ * The bytes all buffered request bodies may hold together, gateway-wide: a body that would pass it
+ * streams instead, so slow uploads cannot grow the heap past a fixed amount.
+ */
+export class BodyBudget {
+  #left: number;
+
+  constructor(readonly total: number) {
+    this.#left = total;
+  }
+
+  get free(): number {
+    return this.#left;
+  }
+
+  take(bytes: number): boolean {
+    if (bytes > this.#left) return false;
+    this.#left -= bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.#left = Math.min(this.total, this.#left + bytes);
+  }
+}
+
+export interface BodyBufferOptions {
+  /** Largest body read whole (`server.limits.bufferBody`). */
+  max: number;
+  budget: BodyBudget;
+  /** Bytes per second over `window` ms a sender must keep up while its body is read; false: off. */
+  minRate: false | { rate: number; window: number };
+}
+
+const slowBody = () =>
+  new GatewayError('GW_REQUEST_TIMEOUT', {
+    detail: 'the request body arrived too slowly',
+    // The rest of the body is never read, so the connection cannot be reused.
+    headers: { connection: 'close' },
+  });
+
+/**
+ * Request buffering, like nginx's `proxy_request_buffering on`: a body up to `max` bytes is read
+ * whole before the request goes on to take an upstream connection, so slow senders hold a little
+ * memory rather than an upstream connection each. A larger body (declared, or found while reading a
+ * chunked one) streams, with what was read already in front; so does a body the budget cannot take.
+ * While a body is read, a sender slower than `minRate` gets 408 and its connection closed. The
+ * buffered body goes upstream with a `Content-Length`.
+ *
+ * @example
+ * compose([...chain, bufferBody({ max: 64 * 1024, budget, minRate: { rate: 1024, window: 10_000 } })], proxy)
+ */
+export function bufferBody(opts: BodyBufferOptions): Middleware {
+  const { max, budget, minRate } = opts;
+  return async function bufferBody(ctx: GatewayContext, next: () => Promise<void>): Promise<void> {
+    if (!hasRequestBody(ctx.req)) return next();
+    const length = ctx.req.headers['content-length'];
+    const declared = length === undefined ? undefined : Number(length);
+    if (declared !== undefined && (declared > max || !budget.take(declared))) return next();
+    let held = declared ?? 0;
+    try {
+      inviteBody(ctx.res);
+      const body = await readBody(ctx, declared, (more) => {
+        if (!budget.take(more)) return false;
+        held += more;
+        return true;
+      });
+      if (body === undefined) return; // the client left: nothing to forward
+      if (Buffer.isBuffer(body)) {
+        ctx.body = Readable.from([body], { objectMode: false });
+        if (declared === undefined) ctx.upstreamHeaders['content-length'] = String(body.length);
+      } else {
+        // Streams from here on: what was read waits in the stream, not in the budget.
+        budget.give(held);
+        held = 0;
+        ctx.body = body;
+      }
+      await next();
+    } finally {
+      budget.give(held);
+    }
+  };
+
+  /**
+   * The whole body, or a stream that starts with what was read when it outgrew `max` or the budget;
+   * undefined when the client left before its body ended.
+   */
+  function readBody(
+    ctx: GatewayContext,
+    declared: number | undefined,
+    grow: (bytes: number) => boolean,
+  ): Promise<Buffer | Readable | undefined> {
+    const source = ctx.body;
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let atWindowStart = 0;
+    return new Promise((resolve, reject) => {
+      const watchdog =
+        minRate === false
+          ? undefined
+          : setInterval(() => {
+              const got = received - atWindowStart;
+              const left = (declared ?? Number.POSITIVE_INFINITY) - atWindowStart;
+              atWindowStart = received;
+              if (got < Math.min((minRate.rate * minRate.window) / 1000, left)) fail(slowBody());
+            }, minRate.window);
+      watchdog?.unref();
+      const cleanup = () => {
+        clearInterval(watchdog);
+        source.off('data', onData);
+        source.off('end', onEnd);
+        source.off('error', fail);
+        ctx.req.off('close', onClose);
+      };
+      const fail = (err: unknown) => {
+        cleanup();
+        if (!isGatewayError(err) && (ctx.req.destroyed || ctx.res.destroyed)) resolve(undefined);
+        else reject(err);
+      };
+      const onData = (chunk: Buffer) => {
+        received += chunk.length;
+        if (declared === undefined && (received > max || !grow(chunk.length))) {
+          cleanup();
+          source.pause();
+          const rest = new PassThrough();
+          for (const c of chunks) rest.write(c);
+          rest.write(chunk);
+          source.once('error', (err) => rest.destroy(err));
+          source.pipe(rest);
+          resolve(rest);
+          return;
+        }
+        chunks.push(chunk);
+      };
+      const onEnd = () => {
+        cleanup();
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
+      };
+      const onClose = () => {
+        if (ctx.req.complete) return;
+        cleanup();
+        resolve(undefined);
+      };
+      source.on('data', onData);
+      source.once('end', onEnd);
+      source.once('error', fail);
+      ctx.req.once('close', onClose);
+    });
+  }
+}
