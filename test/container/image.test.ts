@@ -79,8 +79,12 @@ describe('image checks: what an image must declare (scripts/image-checks.sh)', (
     expect((await judge('check_user', '1000:1000')).why).toMatch(/not distroless's nonroot/);
   });
 
-  it('refuses an unknown check name (usage, exit 2)', async () => {
+  it('refuses an unknown check name, and test-image.sh an unknown platform (usage, exit 2)', async () => {
     await expect(run('bash', [checks, 'rm', '-rf', '/'])).rejects.toMatchObject({ code: 2 });
+    await expect(run('bash', [`${root}scripts/test-image.sh`, 'ppc64le'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^usage: scripts\/test-image.sh \[amd64\|arm64\|all\]/),
+    });
   });
 });
 
@@ -144,6 +148,10 @@ describe.skipIf(skipReason !== undefined)(
           ]) {
             expect(out, `${platform} ${id}`).toMatch(new RegExp(`^ok   ${platform} ${id}:`, 'm'));
           }
+        }
+        // The same checks pass on the unbroken copy built the same way, so the refusals are not blanket ones.
+        for (const id of ['arch', 'healthcheck-config', 'user-config']) {
+          expect(out, `control ${id}`).toMatch(new RegExp(`^ok   control ${id}:`, 'm'));
         }
         for (const id of ['broken-arch', 'no-healthcheck', 'root-user']) {
           expect(out, id).toMatch(new RegExp(`^ok   negative ${id} .*: refused: `, 'm'));
