@@ -299,16 +299,22 @@ run_checks() {
     sleep 0.05
   done
   pm kill --signal TERM "$ctr" >/dev/null
-  # Still draining: the slow request holds it open until the upstream answers.
-  local draining
+  # Draining: new requests are turned away (503 from /health/ready, or no connection) while the slow one
+  # holds the process open until the upstream answers.
+  local draining ready_status
+  t0=$(now_ms)
+  while ready_status="$(http_status "http://127.0.0.1:$port/health/ready")" && [ "$ready_status" = 200 ]; do
+    [ $(($(now_ms) - t0)) -lt 30000 ] || break
+    sleep 0.05
+  done
   draining="$(pm inspect -f '{{.State.Running}}' "$ctr")"
   curl -s -X POST "$UPSTREAM/__release" >/dev/null
   t0=$(now_ms)
   code="$(pm wait "$ctr")"
   stop_ms=$(($(now_ms) - t0))
   wait "$slow_pid" || true
-  check "$platform" drain "SIGTERM with a request in flight: it completed ($(cat "$slow_out.status")), exit $code ${stop_ms} ms after it" \
-    test "$draining:$(cat "$slow_out.status"):$code" = "true:200:0"
+  check "$platform" drain "SIGTERM with a request in flight: /health/ready then $ready_status, the request completed ($(cat "$slow_out.status")), exit $code ${stop_ms} ms after it" \
+    test "$draining:$([ "$ready_status" != 200 ] && echo refusing):$(cat "$slow_out.status"):$code" = "true:refusing:200:0"
   summary+=("$platform|$size|$rss|$((ready / 10)).$((ready % 10))|$stop_ms")
   pm rm -f -t 0 "$ctr" >/dev/null 2>&1
 }
