@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const checks = `${root}scripts/image-checks.sh`;
@@ -111,9 +111,15 @@ describe.skipIf(skipReason !== undefined)(
     it(
       'builds linux/amd64 and linux/arm64, passes every check on both, and refuses the broken copies',
       async () => {
+        // Its own process group: should the test end first (a timeout), the whole group gets SIGTERM and
+        // the script's trap removes its containers and storage.
         const child = spawn('bash', [`${root}scripts/test-image.sh`, 'all'], {
           cwd: root,
           stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        });
+        onTestFinished(() => {
+          if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
         });
         let out = '';
         child.stdout.setEncoding('utf8').on('data', (c: string) => {
