@@ -176,6 +176,7 @@ standin_bases() {
     say "stand-in: $name = manifest list of $*"
   done
   for arch in "$@"; do
-    say "stand-in Debian packages ($arch, as installed): $(cut -d' ' -f1,2 "$(standin_cache)/distroless-$arch.tar.debs" | paste -sd, | sed 's/,/, /g')"
+    say "stand-in distroless ($arch): Node $STANDIN_NODE_VERSION and Debian's $(cut -d' ' -f1,2 "$(standin_cache)/distroless-$arch.tar.debs" | paste -sd, | sed 's/,/, /g')"
+    say "stand-in node ($arch): Node $STANDIN_NODE_VERSION, npm $STANDIN_NPM_VERSION, $(wc -l <"$(standin_cache)/node-$arch.tar.debs") Debian packages (libc6 $(awk '$1 == "libc6" {print $2}' "$(standin_cache)/node-$arch.tar.debs"); all in $(standin_cache)/node-$arch.tar.debs)"
   done
 }
