@@ -58,6 +58,10 @@ check_user() {
     echo "the image sets no USER: it runs as root"
     return 1
   fi
+  if [ "$uid" = root ] || [ "$gid" = root ]; then
+    echo "the image runs as root (USER $user)"
+    return 1
+  fi
   if ! [[ "$uid" =~ ^[0-9]+$ ]]; then
     echo "the image's USER \"$user\" is a name, not a number (runAsNonRoot cannot verify it)"
     return 1

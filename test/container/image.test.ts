@@ -75,6 +75,8 @@ describe('image checks: what an image must declare (scripts/image-checks.sh)', (
     for (const user of ['', 'root', '0', '0:0', '65532:0', 'root:root']) {
       expect((await judge('check_user', user)).ok, user).toBe(false);
     }
+    expect((await judge('check_user', 'root')).why).toBe('the image runs as root (USER root)');
+    expect((await judge('check_user', '65532:root')).why).toMatch(/runs as root/);
     expect((await judge('check_user', 'nonroot')).why).toMatch(/a name, not a number/);
     expect((await judge('check_user', '1000:1000')).why).toMatch(/not distroless's nonroot/);
   });
