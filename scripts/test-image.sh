@@ -236,7 +236,7 @@ run_checks() {
   static_checks "$platform" "$image"
 
   check "$platform" read-only "nothing but ~nonroot and the sticky temp folders is writable by the image's user" \
-    pm run --rm --no-healthcheck "${RUN_OPTS[@]}" -v "$CONF:/etc/lucid-gateway:ro" --entrypoint /nodejs/bin/node "$image" -e "$WRITABLE_JS"
+    pm run --rm --no-healthcheck "${RUN_OPTS[@]}" --entrypoint /nodejs/bin/node "$image" -e "$WRITABLE_JS"
 
   # The gateway as deployed: its default command, the config found in its working directory, and no
   # writable path at all (--read-only without the tmpfs podman would add).
