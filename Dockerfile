@@ -50,6 +50,9 @@ COPY --from=builder --chown=0:0 /out /app
 # The CLI looks for lucid-gateway.config.yaml (or .json, .js, .ts, ...) in its working directory:
 # mount one here, or pass "start --config FILE". With none, it serves the embedded default configured
 # by environment variables (JWT_SECRET_KEY, AUTH_SERVICE_URL, ...).
+# The :nonroot base already says USER 65532, and WORKDIR creates its folder as the current user: as root
+# here, so the gateway cannot write its own config folder.
+USER 0:0
 WORKDIR /etc/lucid-gateway
 
 # 65532 is distroless's "nonroot"; numeric, so Kubernetes' runAsNonRoot can verify it.

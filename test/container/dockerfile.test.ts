@@ -53,9 +53,14 @@ describe('Dockerfile: runtime stage', () => {
   it('runs as the numeric non-root user 65532', () => {
     const user = last(runtime, 'USER');
     expect(user?.args).toMatch(/^65532(:65532)?$/);
-    // Nothing after USER switches back.
+    // Nothing after the last USER switches back.
     expect(runtime.instructions.at(-1)?.line).toBeGreaterThan(user!.line);
-    expect(all(runtime, 'USER')).toHaveLength(1);
+    // Before it, only root (so WORKDIR creates its folder root-owned, whatever USER the base image sets).
+    const users = all(runtime, 'USER');
+    for (const earlier of users.slice(0, -1)) expect(earlier.args).toMatch(/^(0|root)(:(0|root))?$/);
+    const workdir = last(runtime, 'WORKDIR');
+    const rootBefore = users.filter((u) => u.line < workdir!.line).at(-1);
+    expect(rootBefore?.args).toMatch(/^(0|root)(:(0|root))?$/);
   });
 
   it('copies only the bundle, root-owned, and starts it with node as PID 1', () => {
