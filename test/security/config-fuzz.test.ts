@@ -1,4 +1,11 @@
-import { ConfigError, createGateway, createLogger, parseConfig, parseWith } from '@lucid/gateway-core';
+import {
+  ConfigError,
+  createGateway,
+  createLogger,
+  type GatewayConfigInput,
+  parseConfig,
+  parseWith,
+} from '@lucid/gateway-core';
 import { parseMeshConfig } from '@lucid/mesh-consul';
 import { authConfigSchema } from '@lucid/middleware-auth';
 import { parseRateLimitConfig } from '@lucid/middleware-ratelimit';
@@ -286,7 +293,7 @@ describe('a config the parser accepts', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(coreMutation, { minLength: 1, maxLength: 3 }), async (mutations) => {
         const input = withoutPlugins(mutate(mutations));
-        const gateway = onlyConfigErrors((i) => createGateway(i, { logger }), input) as
+        const gateway = onlyConfigErrors((i) => createGateway(i as GatewayConfigInput, { logger }), input) as
           | ReturnType<typeof createGateway>
           | undefined;
         await gateway?.close({ graceMs: 0 });
@@ -302,7 +309,10 @@ describe('a config the parser accepts', () => {
         const input = withoutPlugins(mutate(mutations)) as { server?: Record<string, unknown> };
         let gateway: ReturnType<typeof createGateway> | undefined;
         try {
-          gateway = onlyConfigErrors((i) => createGateway(i, { logger }), input) as typeof gateway;
+          gateway = onlyConfigErrors(
+            (i) => createGateway(i as GatewayConfigInput, { logger }),
+            input,
+          ) as typeof gateway;
           // The host is the test's, so a listen error can only come from the settings.
           await gateway?.listen({ port: 0, host: '127.0.0.1' });
         } finally {

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureBuilt, runCli, tempProject } from '@lucid/test-kit/cli';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from './support/build.js';
-import { runCli, tempProject } from './support/cli.js';
 
 const SECRET = 'a-development-secret-of-at-least-32-bytes';
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {

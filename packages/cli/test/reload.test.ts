@@ -1,10 +1,9 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
+import { startUpstream, type Upstream } from '@lucid/test-kit';
+import { CliProcess, ensureBuilt, tempProject } from '@lucid/test-kit/cli';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
-import { ensureBuilt } from './support/build.js';
-import { CliProcess, tempProject } from './support/cli.js';
 import { get } from './support/http.js';
 
 const cleanups: Array<() => unknown> = [];

@@ -1,9 +1,7 @@
 import { createServer } from 'node:net';
+import { freePort, startUpstream, type Upstream } from '@lucid/test-kit';
+import { CliProcess, ensureBuilt, runCli, tempProject } from '@lucid/test-kit/cli';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../test/helpers/net.js';
-import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
-import { ensureBuilt } from './support/build.js';
-import { CliProcess, runCli, tempProject } from './support/cli.js';
 import { get } from './support/http.js';
 
 const SECRET = 'a-development-secret-of-at-least-32-bytes';

@@ -1,30 +1,34 @@
-import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { healthHandler, overallStatus } from './builtins/health.js';
-import { metricsHandler } from './builtins/metrics.js';
-import { rootHandler } from './builtins/root.js';
-import { parseConfig } from './config/index.js';
-import { type GatewayConfig, HTTP_METHODS } from './config/schema.js';
+import { overallStatus } from './builtins/health.js';
+import { BUILTIN_NAMES, BUILTINS, type BuiltinDeps, type BuiltinName } from './builtins/table.js';
+import { type ComposedSchema, composeConfigSchema, type PluginSchema } from './config/plugin-schema.js';
+import type { GatewayConfig, GatewayConfigInput } from './config/schema.js';
+import { parseConfig } from './config/validate.js';
 import { RequestContext } from './context.js';
-import { GatewayError, isGatewayError, sendProblem } from './errors.js';
-import { clientAddress, hasDuplicateHost } from './http/client-address.js';
-import { normalizePath } from './http/normalize-path.js';
+import { GatewayError } from './errors.js';
+import { componentHealth, serviceHealth } from './health/aggregate.js';
+import { clientAddress } from './http/client-address.js';
 import { requestIdOf, traceparentOf } from './http/request-id.js';
+import { answerError } from './lifecycle/answer-error.js';
+import { routeRequest } from './lifecycle/route-request.js';
 import { type AccessLog, accessLog } from './observability/access-log.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
-import type { UpgradeContext as ForwardUpgradeContext } from './proxy/forward.js';
+import type { Handler } from './pipeline/compose.js';
+import type { UpgradeContext } from './proxy/forward.js';
 import { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 import { UndiciEngine } from './proxy/undici-engine.js';
-import { closeSoon } from './proxy/websocket-tunnel.js';
-import { type BuiltinHandlers, Runtime } from './runtime.js';
+import { closeSoon, WebSocketTunnel } from './proxy/websocket-tunnel.js';
+import { Runtime } from './runtime.js';
+import { createGatewayServer, drain, listenOn } from './server/http-server.js';
 import type {
   CloseOptions,
-  ComponentHealth,
   Gateway,
   GatewayHealth,
   GatewayPlugin,
@@ -41,21 +45,28 @@ export interface CreateGatewayOptions {
   logger?: Logger;
   /** A prom-client registry to share with the host app; by default the gateway has its own. */
   registry?: Registry;
-  /** Replace the engine for plain HTTP (WebSockets always go through http-proxy-3). */
+  /** Replace the engine for plain HTTP (WebSockets have their own tunnel). */
   engine?: ProxyEngine;
 }
 
-type UpgradeContext = RequestContext & ForwardUpgradeContext;
-
 /**
- * Builds a gateway from a config (validated here; throws a `ConfigError` naming each problem).
+ * Builds a gateway from a config, validated here against core's schema and the plugins' (throws a
+ * `ConfigError` naming every problem at once). Fails closed: a route that needs auth with no plugin
+ * that `provides: ['authentication']` is refused.
  *
  * @example
  * const gateway = createGateway(config, { plugins: [jwtAuth(config.auth)] });
  * http.createServer(gateway.handler).listen(8080); // or: await gateway.listen()
  */
-export function createGateway(config: unknown, options: CreateGatewayOptions = {}): Gateway {
-  return new LucidGateway(parseConfig(config), options);
+export function createGateway(config: GatewayConfigInput, options: CreateGatewayOptions = {}): Gateway {
+  return new LucidGateway(config, options);
+}
+
+/** The schema parts a plugin brings, its discovery kind included. */
+function schemaOf(plugin: GatewayPlugin): PluginSchema | undefined {
+  const kind = plugin.discovery?.name;
+  if (!kind || plugin.schema?.discovery?.includes(kind)) return plugin.schema;
+  return { name: plugin.name, ...plugin.schema, discovery: [...(plugin.schema?.discovery ?? []), kind] };
 }
 
 class LucidGateway implements Gateway {
@@ -64,44 +75,51 @@ class LucidGateway implements Gateway {
   readonly #accessLog: AccessLog;
   readonly #metrics: GatewayMetrics;
   readonly #plugins: GatewayPlugin[];
+  readonly #schema: ComposedSchema;
+  readonly #provides: Set<string>;
   readonly #engine: ProxyEngine;
-  readonly #wsEngine = new HttpProxyEngine();
+  readonly #tunnel = new WebSocketTunnel();
   /** Client sockets on the upgrade path (handshaking or joined), cut when the gateway closes. */
   readonly #upgraded = new Set<Duplex>();
-  readonly #builtins: BuiltinHandlers;
+  readonly #builtins: Record<BuiltinName, Handler>;
   #runtime: Runtime;
   #server: Server | undefined;
   #started = false;
   #draining = false;
   #closed: Promise<void> | undefined;
 
-  constructor(config: GatewayConfig, options: CreateGatewayOptions) {
+  constructor(input: GatewayConfigInput, options: CreateGatewayOptions) {
+    this.#plugins = options.plugins ?? [];
+    this.#schema = composeConfigSchema(this.#plugins.flatMap((p) => schemaOf(p) ?? []));
+    // A plugin with discovery provides its kind (`discovery:consul`), so checks can tell it is there.
+    this.#provides = new Set(
+      this.#plugins.flatMap((p) => [
+        ...(p.provides ?? []),
+        ...(p.discovery ? [`discovery:${p.discovery.name}`] : []),
+      ]),
+    );
+    const config = this.#parse(input);
     this.logger = options.logger ?? createLogger(config.logging);
     this.#accessLog = accessLog(this.logger);
     this.registry = options.registry ?? new Registry();
     this.#metrics = createMetrics(this.registry, METRIC_PREFIX);
-    this.#plugins = options.plugins ?? [];
     this.#engine =
-      options.engine ?? (config.server.engine === 'http-proxy' ? this.#wsEngine : new UndiciEngine());
+      options.engine ?? (config.server.engine === 'http-proxy' ? new HttpProxyEngine() : new UndiciEngine());
     for (const plugin of this.#plugins) {
       plugin.setup?.({ config, logger: this.logger, registry: this.registry, metricPrefix: METRIC_PREFIX });
     }
-    this.#builtins = {
-      root: rootHandler({
-        name: config.name,
-        version: VERSION,
-        docs: 'https://github.com/lucid-gateway/lucid-gateway#readme',
-        prefixes: () => this.#runtime.routes.filter((r) => r.kind === 'proxy').map((r) => r.config.prefix),
-      }),
-      health: healthHandler({
-        name: config.name,
-        version: VERSION,
-        services: () => this.#serviceHealth(),
-        components: () => this.#componentHealth(),
-        ready: () => this.ready,
-      }),
-      metrics: metricsHandler(this.registry),
+    const deps: BuiltinDeps = {
+      name: config.name,
+      version: VERSION,
+      registry: this.registry,
+      proxyPrefixes: () => this.#runtime.routes.flatMap((r) => (r.kind === 'proxy' ? [r.config.prefix] : [])),
+      services: () => serviceHealth(this.#runtime),
+      components: () => componentHealth(this.#plugins, this.logger),
+      ready: () => this.ready,
     };
+    this.#builtins = Object.fromEntries(
+      BUILTIN_NAMES.map((name) => [name, BUILTINS[name].handler(deps)]),
+    ) as Record<BuiltinName, Handler>;
     this.#runtime = this.#build(config);
   }
 
@@ -128,7 +146,7 @@ class LucidGateway implements Gateway {
     res.on('close', done); // fires once; `on` spares `once`'s wrapper
     this.#handle(ctx, rt).then(done, (err: unknown) => {
       try {
-        this.#fail(ctx, err);
+        answerError(ctx, err);
       } finally {
         done();
       }
@@ -141,7 +159,7 @@ class LucidGateway implements Gateway {
     const res = new ServerResponse(req);
     res.assignSocket(socket as Socket);
     res.shouldKeepAlive = false;
-    const ctx: UpgradeContext = this.#context(req, res, rt);
+    const ctx = this.#context(req, res, rt) as RequestContext & Partial<UpgradeContext>;
     ctx.upgrade = { socket, head };
     this.#metrics.requestStarted();
     socket.on('error', () => socket.destroy());
@@ -158,7 +176,7 @@ class LucidGateway implements Gateway {
     socket.once('close', finish);
     this.#handleUpgrade(ctx, rt)
       .catch((err) => {
-        this.#fail(ctx, err);
+        answerError(ctx, err);
         res.once('finish', () => closeSoon(socket as Socket));
       })
       .finally(() => {
@@ -167,58 +185,22 @@ class LucidGateway implements Gateway {
   };
 
   async #handle(ctx: RequestContext, rt: Runtime): Promise<void> {
-    this.#route(ctx, rt);
-    if (ctx.route === undefined) return; // answered by CORS preflight
+    if (!routeRequest(ctx, rt)) return; // answered by CORS preflight
     rt.limitBody(ctx);
-    await rt.chains.get(ctx.route.route)!(ctx);
+    const chain = rt.chains.get(ctx.route.route);
+    if (chain === undefined) throw new Error(`no chain for route "${ctx.route.route.id}"`);
+    await chain(ctx);
   }
 
-  async #handleUpgrade(ctx: UpgradeContext, rt: Runtime): Promise<void> {
+  async #handleUpgrade(ctx: RequestContext, rt: Runtime): Promise<void> {
     // Only WebSocket is carried: other upgrades (h2c) would let a client tunnel past the gateway's checks.
     if (ctx.req.method !== 'GET' || String(ctx.req.headers.upgrade).toLowerCase() !== 'websocket') {
       throw new GatewayError('GW_BAD_REQUEST', { detail: 'only WebSocket upgrades are supported' });
     }
-    this.#route(ctx, rt);
-    const chain = ctx.route && rt.upgradeChains.get(ctx.route.route);
+    if (!routeRequest(ctx, rt)) return;
+    const chain = rt.upgradeChains.get(ctx.route.route);
     if (!chain) throw new GatewayError('GW_ROUTE_NOT_FOUND', { detail: 'no WebSocket route for this path' });
     await chain(ctx);
-  }
-
-  /** Normalize once, check host and CORS, then route: one path serves routing, authorization and forwarding. */
-  #route(ctx: RequestContext, rt: Runtime): void {
-    const { path, search } = normalizePath(ctx.req.url ?? '');
-    ctx.path = path;
-    ctx.search = search;
-    if (hasDuplicateHost(ctx.req.rawHeaders)) {
-      throw new GatewayError('GW_BAD_REQUEST', { detail: 'more than one Host header' });
-    }
-    rt.checkHost?.(ctx);
-    if (rt.cors?.(ctx)) return;
-    const match = rt.router.match(ctx.req.method ?? 'GET', ctx.forwarded.host, path);
-    if ('miss' in match) {
-      throw match.miss === 404
-        ? new GatewayError('GW_ROUTE_NOT_FOUND', { detail: `no route for ${path}` })
-        : new GatewayError('GW_METHOD_NOT_ALLOWED', { headers: { allow: match.allow.join(', ') } });
-    }
-    ctx.route = match;
-    // Only a route without a method list takes TRACE here; it would echo cookies and credentials back (XST).
-    if (ctx.req.method === 'TRACE') {
-      throw new GatewayError('GW_METHOD_NOT_ALLOWED', { headers: { allow: HTTP_METHODS.join(', ') } });
-    }
-  }
-
-  #fail(ctx: RequestContext, err: unknown): void {
-    let problem: GatewayError;
-    if (isGatewayError(err)) {
-      problem = err;
-      // Upstream failures carry their cause and earn a warning; a deliberate 503 is in the access log already.
-      if (problem.status >= 500 && problem.cause !== undefined)
-        ctx.log.warn({ code: problem.code, cause: describeCause(problem.cause) }, problem.message);
-    } else {
-      ctx.log.error({ err }, 'unhandled error');
-      problem = new GatewayError('GW_INTERNAL');
-    }
-    sendProblem(ctx.res, problem, ctx.requestId, ctx.responseHeaders);
   }
 
   /** One request's state, from what the gateway itself knows about the connection. */
@@ -252,15 +234,27 @@ class LucidGateway implements Gateway {
     }
   }
 
+  #parse(input: GatewayConfigInput): GatewayConfig {
+    return parseConfig(input, { schema: this.#schema, provides: this.#provides });
+  }
+
   #build(config: GatewayConfig): Runtime {
     return new Runtime(config, {
       plugins: this.#plugins,
       logger: this.logger,
       metrics: this.#metrics,
       engine: this.#engine,
-      wsEngine: this.#wsEngine,
+      tunnel: this.#tunnel,
       builtins: this.#builtins,
+      onTargetsChanged: () => this.#retainLiveTargets(),
     });
+  }
+
+  /** Engines close the connections of targets that no runtime still uses. */
+  #retainLiveTargets(): void {
+    // Called while the first runtime is being built: nothing to let go of yet.
+    if (this.#runtime === undefined) return;
+    this.#engine.retain?.(this.#runtime.liveTargetIds());
   }
 
   /** Starts plugins and background checks without a server of our own (for embedding). */
@@ -273,42 +267,15 @@ class LucidGateway implements Gateway {
 
   async listen(opts: { port?: number; host?: string } = {}): Promise<{ port: number; host: string }> {
     const { server: cfg } = this.#runtime.config;
-    const server = createServer(
-      {
-        maxHeaderSize: cfg.limits.headers,
-        headersTimeout: cfg.timeouts.headers,
-        requestTimeout: cfg.timeouts.request,
-        // Node enforces the two timeouts above only on this tick (30 s by default): slow clients got 30 s more.
-        connectionsCheckingInterval: Math.max(
-          100,
-          Math.min(1_000, cfg.timeouts.headers, cfg.timeouts.request),
-        ),
-        keepAliveTimeout: cfg.timeouts.keepAlive,
-        // Duplicate headers stay as Node joins them; the auth plugin checks rawHeaders where it matters.
-        joinDuplicateHeaders: false,
-        requireHostHeader: true,
-      },
-      this.handler,
-    );
-    server.on('upgrade', this.upgrade);
-    // `Expect: 100-continue` is ours to answer: the proxy invites the body once the request may go on.
-    server.on('checkContinue', this.handler);
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => rejectBadRequest(err, socket));
+    const server = createGatewayServer(cfg, this);
     this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port ?? cfg.port, opts.host ?? cfg.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    const bound = await listenOn(server, opts.port ?? cfg.port, opts.host ?? cfg.host);
     await this.start();
-    const addr = server.address() as { port: number; address: string };
     this.logger.info(
-      { port: addr.port, host: addr.address, routes: this.#runtime.routes.length },
+      { port: bound.port, host: bound.host, routes: this.#runtime.routes.length },
       'gateway listening',
     );
-    return { port: addr.port, host: addr.address };
+    return bound;
   }
 
   address(): { port: number; host: string } | undefined {
@@ -329,32 +296,15 @@ class LucidGateway implements Gateway {
         .stop?.()
         .catch((err: unknown) => this.logger.warn({ err, plugin: plugin.name }, 'plugin stop failed'));
     }
-    const server = this.#server;
-    if (server) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, graceMs);
-        timer.unref();
-      });
-      await Promise.race([closed, deadline]);
-      clearTimeout(timer);
-      server.closeAllConnections();
-      // Upgraded sockets left the HTTP server's books but still hold it open: WebSockets end here.
-      for (const socket of this.#upgraded) socket.destroy();
-      await closed;
-    }
-    this.#runtime.stop();
-    await Promise.all([
-      this.#engine.close(),
-      this.#engine === this.#wsEngine ? undefined : this.#wsEngine.close(),
-    ]);
+    if (this.#server) await drain(this.#server, graceMs, this.#upgraded);
+    this.#tunnel.close();
+    await this.#runtime.stop();
+    await this.#engine.close();
     this.logger.flush?.();
   }
 
-  async reload(input: unknown): Promise<void> {
-    const config = parseConfig(input);
+  async reload(input: GatewayConfigInput): Promise<void> {
+    const config = this.#parse(input);
     const next = this.#build(config);
     const previous = this.#runtime;
     if (JSON.stringify(previous.config.server) !== JSON.stringify(config.server)) {
@@ -362,7 +312,8 @@ class LucidGateway implements Gateway {
     }
     if (this.#started) next.start();
     this.#runtime = next;
-    previous.retire();
+    // Stops once its last request finished; then engines close the pools of targets now gone.
+    void previous.retire();
     this.logger.info({ routes: next.routes.length }, 'config reloaded');
   }
 
@@ -373,7 +324,8 @@ class LucidGateway implements Gateway {
       prefix: r.config.prefix,
       host: r.config.host,
       methods: r.config.methods ?? ['*'],
-      service: r.serviceName,
+      service: r.kind === 'proxy' ? r.serviceName : undefined,
+      builtin: r.kind === 'builtin' ? r.builtin : undefined,
       stripPrefix: r.config.stripPrefix,
       auth: r.config.auth,
       scopes: r.config.scopes,
@@ -381,54 +333,9 @@ class LucidGateway implements Gateway {
   }
 
   async health(): Promise<GatewayHealth> {
-    const services = this.#serviceHealth();
-    const components = await this.#componentHealth();
+    const services = serviceHealth(this.#runtime);
+    const components = await componentHealth(this.#plugins, this.logger);
     const status = overallStatus(services, components);
     return { status, service: this.config.name, version: VERSION, services, components };
   }
-
-  #serviceHealth(): Record<string, boolean> {
-    const out: Record<string, boolean> = {};
-    for (const [name, pool] of this.#runtime.pools) out[name] = pool.healthy();
-    return out;
-  }
-
-  async #componentHealth(): Promise<Record<string, ComponentHealth>> {
-    const out: Record<string, ComponentHealth> = {};
-    await Promise.all(
-      this.#plugins.map(async (p) => {
-        const check = p.health ?? p.discovery?.health?.bind(p.discovery);
-        if (!check) return;
-        try {
-          out[p.name] = await check.call(p);
-        } catch (err) {
-          // The message may name internal addresses: it goes to the log, not to /health.
-          this.logger.warn({ err, plugin: p.name }, 'health check failed');
-          out[p.name] = { healthy: false, detail: { error: 'health check failed' } };
-        }
-      }),
-    );
-    return out;
-  }
-}
-
-/** Answers what Node's parser refused (bad syntax, headers too large, timeouts) and closes. */
-function rejectBadRequest(err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
-    socket.destroy();
-    return;
-  }
-  const status =
-    err.code === 'HPE_HEADER_OVERFLOW'
-      ? '431 Request Header Fields Too Large'
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? '408 Request Timeout'
-        : '400 Bad Request';
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-}
-
-function describeCause(cause: unknown): string | undefined {
-  if (cause === undefined) return undefined;
-  const e = cause as { code?: string; message?: string };
-  return e.code ?? e.message;
 }

@@ -2,28 +2,28 @@ import type { Logger } from 'pino';
 import { allowedHosts } from './builtins/allowed-hosts.js';
 import { bodyLimit } from './builtins/body-limit.js';
 import { cors } from './builtins/cors.js';
+import type { BuiltinName } from './builtins/table.js';
 import { ConfigError } from './config/errors.js';
-import type { GatewayConfig, RouteConfig } from './config/schema.js';
-import { routeSchema } from './config/schema.js';
+import { DEFAULT_IDENTITY_HEADERS, type GatewayConfig } from './config/schema.js';
 import { compileTrust, type TrustCheck } from './http/client-address.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { compose, type Handler } from './pipeline/compose.js';
 import { forwardTo, upgradeTo } from './proxy/forward.js';
-import type { HttpProxyEngine } from './proxy/http-proxy-engine.js';
+import type { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 import { Router } from './routing/router.js';
+import { routesOf } from './routing/routes.js';
 import type { GatewayContext, GatewayPlugin, ProxyEngine, Route, Target } from './types.js';
 import { UpstreamPool } from './upstream/pool.js';
-
-/** Handlers for the built-in routes, keyed by which built-in. */
-export type BuiltinHandlers = Record<'root' | 'health' | 'metrics', Handler>;
 
 export interface RuntimeDeps {
   plugins: readonly GatewayPlugin[];
   logger: Logger;
   metrics: GatewayMetrics;
   engine: ProxyEngine;
-  wsEngine: HttpProxyEngine;
-  builtins: BuiltinHandlers;
+  tunnel: WebSocketTunnel;
+  builtins: Readonly<Record<BuiltinName, Handler>>;
+  /** Called when the set of targets changed (discovery), so engines can let go of gone ones. */
+  onTargetsChanged(): void;
 }
 
 /**
@@ -40,56 +40,59 @@ export class Runtime {
   readonly checkHost: ((ctx: GatewayContext) => void) | undefined;
   readonly cors: ((ctx: GatewayContext) => boolean) | undefined;
   readonly limitBody: (ctx: GatewayContext) => void;
+  /** Identity headers no client may send: the config's list and the plugins'. */
+  readonly identityHeaders: readonly string[];
   inFlight = 0;
   #retired = false;
+  #stopped: Promise<void> | undefined;
   readonly #unwatch: Array<() => void> = [];
+  readonly #onTargetsChanged: () => void;
 
   constructor(
     readonly config: GatewayConfig,
     deps: RuntimeDeps,
   ) {
     const { plugins, logger, metrics } = deps;
+    this.#onTargetsChanged = deps.onTargetsChanged;
     this.trust = compileTrust(config.server.trustProxy);
     this.checkHost = allowedHosts(config.server.allowedHosts);
     this.cors = cors(config.server.cors);
     this.limitBody = bodyLimit(config.server.limits.body);
+    const declared = plugins.flatMap((p) => p.identityHeaders ?? []).map((h) => h.toLowerCase());
+    const configured = config.server.identityHeaders ?? (declared.length > 0 ? [] : DEFAULT_IDENTITY_HEADERS);
+    this.identityHeaders = [...new Set([...configured, ...declared])];
 
     for (const [name, service] of Object.entries(config.services)) {
       const pool = new UpstreamPool(name, service, { logger, metrics });
       this.pools.set(name, pool);
-      if (service.discovery !== 'static') {
-        const provider = plugins.find((p) => p.discovery?.name === service.discovery)?.discovery;
-        if (!provider) {
-          throw new ConfigError([
-            {
-              path: `services.${name}.discovery`,
-              message: `"${service.discovery}" discovery needs its plugin (configure mesh.${service.discovery})`,
-            },
-          ]);
-        }
-        const onTargets = (targets: Target[]) => {
-          pool.setTargets(targets);
-          deps.engine.retain?.(this.#liveTargetIds());
-        };
-        this.#unwatch.push(provider.watch(name, onTargets, { service }));
+      if (service.discovery === 'static') continue;
+      const provider = plugins.find((p) => p.discovery?.name === service.discovery)?.discovery;
+      if (!provider) {
+        throw new ConfigError([
+          {
+            path: `services.${name}.discovery`,
+            message: `"${service.discovery}" discovery needs the plugin that provides it`,
+          },
+        ]);
       }
+      const onTargets = (targets: Target[]) => {
+        pool.setTargets(targets);
+        deps.onTargetsChanged();
+      };
+      this.#unwatch.push(provider.watch(name, onTargets, { service }));
     }
 
-    this.routes = [...config.routes.map((r) => proxyRoute(r, config)), ...builtinRoutes(config, logger)];
+    this.routes = routesOf(config, deps.builtins, logger);
     const ordered = [...plugins].sort((a, b) => (a.order ?? 500) - (b.order ?? 500));
     for (const route of this.routes) {
       const chain = ordered.flatMap((p) => p.middleware?.(route) ?? []);
       if (route.kind === 'builtin') {
-        this.chains.set(
-          route,
-          compose(chain, deps.builtins[route.id.slice('builtin:'.length) as keyof BuiltinHandlers]),
-        );
+        this.chains.set(route, compose(chain, route.handler));
         continue;
       }
-      const pool = this.pools.get(route.serviceName!)!;
-      const tlsProvider = plugins
-        .map((p) => p.upstreamTls?.(route.serviceName!, route.service!))
-        .find(Boolean);
+      const pool = this.pools.get(route.serviceName);
+      if (pool === undefined) throw new Error(`route "${route.id}": no pool for "${route.serviceName}"`);
+      const tlsProvider = plugins.map((p) => p.upstreamTls?.(route.serviceName, route.service)).find(Boolean);
       this.chains.set(
         route,
         compose(chain, forwardTo(route, { pool, engine: deps.engine, metrics, tlsProvider })),
@@ -97,17 +100,26 @@ export class Runtime {
       if (route.config.websocket) {
         this.upgradeChains.set(
           route,
-          compose(chain, upgradeTo(route, { pool, engine: deps.wsEngine, metrics, tlsProvider })),
+          compose(chain, upgradeTo(route, { pool, tunnel: deps.tunnel, metrics, tlsProvider })),
         );
       }
     }
     this.router = new Router(this.routes);
   }
 
-  #liveTargetIds(): Set<string> {
-    const ids = new Set<string>();
-    for (const pool of this.pools.values()) for (const t of pool.targets()) ids.add(t.id);
-    return ids;
+  /** Drops the identity headers a client sent: only a verified identity may set them. */
+  stripIdentity(headers: Record<string, unknown>): void {
+    const names = this.identityHeaders;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      if (headers[name] !== undefined) delete headers[name];
+    }
+  }
+
+  /** The ids of every target of this runtime's pools. */
+  liveTargetIds(into = new Set<string>()): Set<string> {
+    for (const pool of this.pools.values()) for (const t of pool.targets()) into.add(t.id);
+    return into;
   }
 
   start(): void {
@@ -115,62 +127,23 @@ export class Runtime {
   }
 
   /** Stops background work once the last request that started on this runtime has finished. */
-  retire(): void {
+  retire(): Promise<void> {
     this.#retired = true;
-    if (this.inFlight === 0) this.stop();
+    return this.inFlight === 0 ? this.stop() : Promise.resolve();
   }
 
   requestDone(): void {
-    if (--this.inFlight === 0 && this.#retired) this.stop();
+    if (--this.inFlight === 0 && this.#retired) void this.stop();
   }
 
-  stop(): void {
-    for (const unwatch of this.#unwatch.splice(0)) unwatch();
-    for (const pool of this.pools.values()) pool.stop();
+  /** Stops watching discovery and the pools' checks; resolves once every pool has stopped. */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      for (const unwatch of this.#unwatch.splice(0)) unwatch();
+      await Promise.all([...this.pools.values()].map((p) => p.stop()));
+      // Its targets are no longer this runtime's: engines may close the connections of gone ones.
+      this.#onTargetsChanged();
+    })();
+    return this.#stopped;
   }
-}
-
-function proxyRoute(config: RouteConfig, gateway: GatewayConfig): Route {
-  return {
-    id: config.name ?? (config.host ? `${config.host}${config.prefix}` : config.prefix),
-    kind: 'proxy',
-    exact: false,
-    config,
-    service: gateway.services[config.service],
-    serviceName: config.service,
-  };
-}
-
-/** Built-in routes (`/`, `/health`, `/metrics`), skipped where a configured route claims the same path. */
-function builtinRoutes(config: GatewayConfig, logger: Logger): Route[] {
-  const taken = new Set(config.routes.filter((r) => !r.host).map((r) => r.prefix));
-  const out: Route[] = [];
-  for (const key of ['root', 'health', 'metrics'] as const) {
-    const spec = config.builtins[key];
-    if (spec === false) continue;
-    if (taken.has(spec.path)) {
-      logger.warn(
-        { builtin: key, path: spec.path },
-        'a configured route uses the built-in path; the route wins',
-      );
-      continue;
-    }
-    out.push({
-      id: `builtin:${key}`,
-      kind: 'builtin',
-      exact: key === 'root',
-      config: routeSchema.parse({
-        prefix: spec.path,
-        service: `builtin:${key}`,
-        auth: spec.auth,
-        scopes: spec.scopes,
-        methods: ['GET', 'HEAD'],
-        websocket: false,
-        rateLimit: false,
-      }),
-      service: undefined,
-      serviceName: undefined,
-    });
-  }
-  return out;
 }

@@ -9,6 +9,7 @@ import {
   type PluginSetup,
   parseWith,
   type Route,
+  registerErrors,
 } from '@lucid/gateway-core';
 import type { ConsumeResult } from '../algorithm/gcra.js';
 import { type RateLimitConfig, type RateLimitConfigInput, rateLimitConfigSchema } from '../config/schema.js';
@@ -18,6 +19,7 @@ import { MemoryStore } from '../stores/memory-store.js';
 import { RedisStore } from '../stores/redis-store.js';
 import type { RateLimitStore } from '../stores/types.js';
 import { routePolicies } from './route-policies.js';
+import { RATE_LIMIT_ERRORS, rateLimitPluginSchema } from './schema.js';
 
 export interface RateLimitExtras {
   /** A store to use instead of the one the config describes (e.g. a `RedisStore` on your own client). */
@@ -88,6 +90,7 @@ export function metricsOn(registry: PluginSetup['registry'] | undefined, prefix:
  * });
  */
 export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitExtras = {}): RateLimitPlugin {
+  registerErrors(RATE_LIMIT_ERRORS);
   const cfg = parseRateLimitConfig(options);
   const store = extras.store ?? storeFor(cfg);
   const keyPrefix = cfg.redis?.keyPrefix ?? 'lucid:rl:';
@@ -105,7 +108,7 @@ export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitE
   let lastLog = 0;
 
   const unavailable = () =>
-    new GatewayError('GW_UPSTREAM_UNAVAILABLE', {
+    new GatewayError('GW_RATE_LIMIT_UNAVAILABLE', {
       detail: 'rate limiting is unavailable',
       headers: { 'retry-after': '1' },
     });
@@ -133,7 +136,8 @@ export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitE
 
   return {
     name: 'rate-limit',
-    order: PLUGIN_ORDER.rateLimit,
+    order: PLUGIN_ORDER.limits,
+    schema: rateLimitPluginSchema,
     config: cfg,
     store,
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CLI_DIR = fileURLToPath(new URL('../..', import.meta.url));
-export const REPO_DIR = join(CLI_DIR, '..', '..');
+export const REPO_DIR = fileURLToPath(new URL('../../../..', import.meta.url));
+export const CLI_DIR = join(REPO_DIR, 'packages', 'cli');
 export const BIN = join(CLI_DIR, 'dist', 'bin.js');
 
 const PACKAGES: Array<[dir: string, output: string]> = [
