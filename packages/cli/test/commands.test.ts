@@ -111,9 +111,9 @@ routes:
       'routes[1].prefix: "/s" can never match: routes[0] ("/s") takes the same requests',
     );
     expect(r.stderr).toContain('fix: remove one of the two, or tell them apart with "methods" or "host"');
-    expect(r.stderr).toContain('routes[2].auth: "/n" needs a verified token');
+    expect(r.stderr).toContain('routes[2].auth: "/n" needs a verified identity');
     expect(r.stderr).toContain(
-      'fix: add auth.jwt (a secret, publicKey or jwks), or set "auth: public" on this route',
+      'fix: configure a plugin that authenticates, or set "auth: public" on this route',
     );
     expectReadable(r.stderr);
   });

@@ -125,7 +125,9 @@ describe('reload', () => {
     expect(line).toMatchObject({
       level: 'error',
       msg: 'config reload refused: the new config is invalid; still serving the previous one',
-      problems: ['routes[0].service: unknown service "sevice-a" (known: a)'],
+      problems: [
+        'routes[0].service: unknown service "sevice-a" (known: a) (fix: add the service under "services", or route to one that is there)',
+      ],
     });
     expect(await get(`http://127.0.0.1:${port}/svc/`)).toMatchObject({ status: 200, body: 'a' });
 

@@ -143,7 +143,7 @@ routes: [{ prefix: /auth, service: auth, auth: public }]
     const p = project({ 'x.yaml': echoConfig(u).replace(', auth: public', '') });
     const r = await runCli(['start', '--config', 'x.yaml'], { cwd: p.dir });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('routes[0].auth: "/echo" needs a verified token');
+    expect(r.stderr).toContain('routes[0].auth: "/echo" needs a verified identity');
   });
 
   it('says so plainly when the port is taken', async () => {

@@ -55,7 +55,7 @@ export interface CreateGatewayOptions {
  * that `provides: ['authentication']` is refused.
  *
  * @example
- * const gateway = createGateway(config, { plugins: [jwtAuth(config.auth)] });
+ * const gateway = createGateway(config, { plugins: [myAuthentication] });
  * http.createServer(gateway.handler).listen(8080); // or: await gateway.listen()
  */
 export function createGateway(config: GatewayConfigInput, options: CreateGatewayOptions = {}): Gateway {
@@ -91,7 +91,7 @@ class LucidGateway implements Gateway {
   constructor(input: GatewayConfigInput, options: CreateGatewayOptions) {
     this.#plugins = options.plugins ?? [];
     this.#schema = composeConfigSchema(this.#plugins.flatMap((p) => schemaOf(p) ?? []));
-    // A plugin with discovery provides its kind (`discovery:consul`), so checks can tell it is there.
+    // A plugin with discovery provides its kind (`discovery:<kind>`), so checks can tell it is there.
     this.#provides = new Set(
       this.#plugins.flatMap((p) => [
         ...(p.provides ?? []),

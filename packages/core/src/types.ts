@@ -24,7 +24,7 @@ export interface Target {
   id: string;
   url: URL;
   weight: number;
-  /** Extra data from discovery (Consul node, tags, SPIFFE id, ...). */
+  /** Extra data from discovery (node, tags, workload identity, ...). */
   meta?: Record<string, string>;
 }
 
@@ -146,7 +146,7 @@ export interface GatewayPlugin {
   setup?(setup: PluginSetup): void;
   middleware?(route: Route): Middleware | undefined;
   discovery?: Discovery;
-  /** TLS for upstream connections of a service (e.g. Consul Connect mTLS); asked once per service. */
+  /** TLS for upstream connections of a service (e.g. a service mesh's mTLS); asked once per service. */
   upstreamTls?(serviceName: string, service: ServiceConfig): TlsProvider | undefined;
   start?(gateway: Gateway): Promise<void>;
   stop?(): Promise<void>;

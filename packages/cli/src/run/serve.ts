@@ -167,9 +167,9 @@ function announce(
 function refuse(logger: Logger, err: unknown): void {
   let problems: string[];
   try {
-    problems = problemsOf(err).map(
-      (p) => `${p.path || '(config)'}: ${p.message}${p.fix ? ` (fix: ${p.fix})` : ''}`,
-    );
+    problems = problemsOf(err)
+      .filter((p) => p.severity === 'error')
+      .map((p) => `${p.path || '(config)'}: ${p.message}${p.fix ? ` (fix: ${p.fix})` : ''}`);
   } catch {
     problems = [(err as Error)?.message ?? String(err)];
   }

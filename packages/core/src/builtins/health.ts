@@ -7,7 +7,7 @@ export interface HealthDeps {
   version: string;
   /** Each service's state from its pool's cached background checks (never a live call). */
   services(): Record<string, boolean>;
-  /** Plugins' and discovery's own health (Redis, Consul, JWKS, ...). */
+  /** Plugins' and discovery's own health (their stores, registries, key sets, ...). */
   components(): Promise<Record<string, ComponentHealth>>;
   /** False while starting or draining. */
   ready(): boolean;

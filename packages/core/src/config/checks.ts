@@ -116,7 +116,7 @@ function unauthenticated({ config, routePath, provides }: ConfigView): ConfigIss
       issues.push({
         path: `${at}.auth`,
         message: `"${route.name ?? route.prefix}" needs a verified identity (routes do unless they say "auth: public"), but nothing authenticates (no plugin provides authentication)`,
-        fix: 'configure authentication (the "auth" section), or set "auth: public" on this route',
+        fix: 'configure a plugin that authenticates, or set "auth: public" on this route',
       });
     }
   }
@@ -127,7 +127,7 @@ function unauthenticated({ config, routePath, provides }: ConfigView): ConfigIss
       issues.push({
         path: `builtins.${name}.auth`,
         message: `the ${name} endpoint needs a verified identity, but no plugin authenticates`,
-        fix: `configure authentication, or set builtins.${name}.auth: public`,
+        fix: `configure a plugin that authenticates, or set builtins.${name}.auth: public`,
       });
     }
   }

@@ -61,7 +61,7 @@ const CORE = {
  * Core's schema with what each plugin adds. Two plugins may not claim the same key, nor a key core
  * owns; their error codes are registered here.
  *
- * @example const { config } = composeConfigSchema([authSchema, rateLimitSchema]);
+ * @example const { config } = composeConfigSchema([quotaSchema, geoFenceSchema]);
  */
 export function composeConfigSchema(schemas: readonly PluginSchema[]): ComposedSchema {
   // Two plugins of one package may share a schema (it is composed once).
@@ -97,8 +97,10 @@ export function composeConfigSchema(schemas: readonly PluginSchema[]): ComposedS
       claim('service', key, coreKeys(serviceSchema), p.name);
       parts.service[key] = schema as z.ZodType;
     }
+    // A kind may be named twice (a schema declares it, a plugin serves it): it is one kind.
     for (const kind of p.discovery ?? []) {
-      claim('discovery', kind, ['static'], p.name);
+      if (kind === 'static')
+        throw new Error(`plugin "${p.name}": the discovery kind "static" belongs to core`);
       if (!parts.discovery.includes(kind)) parts.discovery.push(kind);
     }
     if (p.errors) registerErrors(p.errors);

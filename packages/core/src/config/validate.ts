@@ -57,10 +57,12 @@ function viewOf(
   const raw = input as Record<string, unknown>;
   const shape = (schema.config as unknown as z.ZodObject).shape;
   const config: Record<string, unknown> = {};
+  const invalidSections = new Set<string>();
   for (const [key, part] of Object.entries(shape)) {
     if (key === 'services' || key === 'routes') continue;
     const own = Object.hasOwn(raw, key) ? raw[key] : undefined;
     const parsed = part.safeParse(own);
+    if (!parsed.success) invalidSections.add(key);
     config[key] = parsed.success ? parsed.data : part.safeParse(undefined).data;
   }
   const services: Record<string, ServiceConfig> = {};
@@ -89,6 +91,7 @@ function viewOf(
     config: config as GatewayConfig,
     routePath: (route) => `routes[${index.get(route) ?? '?'}]`,
     invalidServices,
+    invalidSections,
     provides,
   };
 }

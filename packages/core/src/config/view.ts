@@ -11,6 +11,8 @@ export interface ConfigView {
   routePath(route: RouteConfig): string;
   /** Services that are written but failed the schema: known by name, not checked further. */
   readonly invalidServices: ReadonlySet<string>;
+  /** Top-level sections that are written but failed the schema (left out of `config`). */
+  readonly invalidSections: ReadonlySet<string>;
   /** What the gateway's plugins provide: `authentication`, `discovery:<kind>` for a discovery plugin. */
   readonly provides: ReadonlySet<string>;
 }

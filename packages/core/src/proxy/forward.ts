@@ -19,7 +19,7 @@ export interface ForwardDeps {
   pool: UpstreamPool;
   engine: ProxyEngine;
   metrics: GatewayMetrics;
-  /** TLS from a plugin (e.g. Consul Connect); takes precedence over the service's own `tls` files. */
+  /** TLS from a plugin (e.g. a service mesh's mTLS); takes precedence over the service's own `tls` files. */
   tlsProvider: TlsProvider | undefined;
 }
 

@@ -29,10 +29,10 @@ export const meshPluginSchema: PluginSchema = {
   sections: { mesh: meshConfigSchema },
   service: { consul: consulServiceSchema },
   discovery: ['consul'],
-  check({ config, provides }) {
+  check({ config, provides, invalidSections }) {
     const issues: ConfigIssue[] = [];
     // The gateway says `discovery:consul` when a plugin watches Consul (the CLI: a `mesh` section).
-    if (provides.has('discovery:consul')) return issues;
+    if (provides.has('discovery:consul') || invalidSections.has('mesh')) return issues;
     for (const [name, service] of Object.entries(config.services)) {
       if (service.discovery !== 'consul') continue;
       issues.push({

@@ -40,8 +40,10 @@ export const rateLimitPluginSchema: PluginSchema = {
   sections: { rateLimit: rateLimitConfigSchema },
   route: { rateLimit: routeRateLimitSchema },
   errors: RATE_LIMIT_ERRORS,
-  check({ config, routePath }) {
+  check({ config, routePath, invalidSections }) {
     const issues: ConfigIssue[] = [];
+    // A section that failed its schema has its own messages already.
+    if (invalidSections.has('rateLimit')) return issues;
     const section = isObj(config.rateLimit) ? config.rateLimit : undefined;
     const tiers = section && isObj(section.tiers) ? Object.keys(section.tiers) : undefined;
     for (const route of config.routes) {
