@@ -11,6 +11,7 @@ import {
   createLogger,
   errorSpec,
   type Gateway,
+  type GatewayConfigInput,
   GatewayError,
   type GatewayPlugin,
   type PluginSchema,
@@ -52,7 +53,13 @@ function quotaPlugin(targets: Target[]): GatewayPlugin {
   return {
     name: 'quota',
     schema: quotaSchema,
-    discovery: { name: 'static-file', watch: (_name, onTargets) => (onTargets(targets), () => {}) },
+    discovery: {
+      name: 'static-file',
+      watch(_name, onTargets) {
+        onTargets(targets);
+        return () => {};
+      },
+    },
     middleware(route) {
       const left = { n: (route.config.quota as number | undefined) ?? Number.POSITIVE_INFINITY };
       return async function quota(_ctx, next) {
@@ -76,7 +83,7 @@ describe('a third-party plugin through the seam', () => {
   });
 
   const schema: ComposedSchema = composeConfigSchema([quotaSchema]);
-  const config = {
+  const config: GatewayConfigInput = {
     services: { files: { discovery: 'static-file', file: '/etc/targets' } },
     routes: [{ prefix: '/f', service: 'files', auth: 'public', quota: 2 }],
     quota: { perDay: 10 },
