@@ -3,14 +3,14 @@ import type { ServiceConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Target } from '../types.js';
+import { ActiveChecks } from './active-checks.js';
 import { type Balancer, leastRequest, roundRobin } from './balancer.js';
+import { CircuitBreaker } from './breaker.js';
 import { httpProbe, type Probe } from './health-probe.js';
+import { OutlierEjection } from './outlier.js';
 import { RetryBudget } from './retry-budget.js';
 import { TargetState } from './target-state.js';
 import { staticTls } from './tls.js';
-
-/** The longest a breaker stays open between probes, however often it re-opened. */
-const BREAKER_MAX_MS = 300_000;
 
 /**
  * How a request to a target ended. `http-5xx`: the target answered with a server error;
@@ -50,8 +50,9 @@ export function targetFromUrl(url: string, weight = 1, meta?: Record<string, str
 }
 
 /**
- * The targets of one service and what is known about them: balancing, active health checks,
- * passive outlier ejection (never the last target), a circuit breaker per target and a retry budget.
+ * The targets of one service and what is known about them. It picks (balancer.ts) among targets in
+ * rotation, and hands each outcome to the circuit breaker (breaker.ts), outlier ejection
+ * (outlier.ts) and the retry budget (retry-budget.ts); active checks (active-checks.ts) run beside.
  *
  * @example
  * const pool = new UpstreamPool('auth', service, { logger, metrics });
@@ -63,12 +64,9 @@ export class UpstreamPool {
   readonly #balancer: Balancer;
   readonly #budget: RetryBudget;
   readonly #now: () => number;
-  readonly #probe: Probe;
-  readonly #closeProbe: () => Promise<void>;
-  readonly #timers = new Set<NodeJS.Timeout>();
-  #checkTimer: NodeJS.Timeout | undefined;
-  #checking: Promise<void> | undefined;
-  #stopped = new AbortController();
+  readonly #breaker: CircuitBreaker;
+  readonly #outliers: OutlierEjection;
+  readonly #checks: ActiveChecks;
   // Reused on every pick: the balancer runs synchronously, so one scratch array is enough.
   readonly #candidates: TargetState[] = [];
 
@@ -80,14 +78,22 @@ export class UpstreamPool {
     this.#now = deps.now ?? Date.now;
     this.#balancer = service.balancer === 'round-robin' ? roundRobin() : leastRequest();
     this.#budget = new RetryBudget(service.retry.budget, this.#now);
-    if (deps.probe) {
-      this.#probe = deps.probe;
-      this.#closeProbe = async () => {};
-    } else {
-      const http = httpProbe(staticTls(service.tls));
-      this.#probe = http.probe;
-      this.#closeProbe = http.close;
-    }
+    const publish = (s: TargetState, now: number) => this.#publish(s, now);
+    this.#breaker = new CircuitBreaker(service.breaker, name, deps.logger, publish);
+    this.#outliers = new OutlierEjection(service.outlier, name, deps.logger, publish, this.#now);
+    const probe = deps.probe
+      ? { probe: deps.probe, close: async () => {} }
+      : httpProbe(staticTls(service.tls));
+    this.#checks = new ActiveChecks(service.health || undefined, {
+      service: name,
+      logger: deps.logger,
+      probe: probe.probe,
+      closeProbe: probe.close,
+      states: () => this.#states,
+      revive: (s) => this.#breaker.close(s),
+      publish,
+      now: this.#now,
+    });
     if (service.discovery === 'static')
       this.setTargets(service.targets.map((t) => targetFromUrl(t.url, t.weight)));
   }
@@ -139,7 +145,7 @@ export class UpstreamPool {
     candidates.length = 0;
     let bestRank = 4;
     for (const s of states) {
-      if (!this.#breakerAllows(s, now)) continue;
+      if (!this.#breaker.allows(s, now)) continue;
       const rank = (s.healthy && s.ejectedUntil <= now ? 0 : 2) + (tried?.includes(s) ? 1 : 0);
       if (rank > bestRank) continue;
       if (rank < bestRank) {
@@ -166,21 +172,14 @@ export class UpstreamPool {
     const now = this.#now();
     if (outcome === 'ok') {
       state.consecutiveErrors = 0;
-      this.#breakerSuccess(state, now);
+      this.#breaker.success(state, now);
       return;
     }
-    state.consecutiveErrors++;
     if (outcome === 'http-5xx')
-      this.#breakerSuccess(state, now); // it answered: alive, if unwell
-    else if (outcome === 'unavailable' || outcome === 'timeout') this.#breakerFailure(state, now);
+      this.#breaker.success(state, now); // it answered: alive, if unwell
+    else if (outcome === 'unavailable' || outcome === 'timeout') this.#breaker.failure(state, now);
     else if (state.breaker === 'half-open') state.probeInFlight = false; // a reset proves nothing either way
-    if (
-      state.consecutiveErrors >= this.service.outlier.failures &&
-      state.ejectedUntil <= now &&
-      this.#canEject(state, now)
-    ) {
-      this.#eject(state, now);
-    }
+    this.#outliers.failed(state, this.#states, now);
   }
 
   /**
@@ -219,135 +218,18 @@ export class UpstreamPool {
 
   /** Starts the active health checks (when the service has a health path). Idempotent. */
   start(): void {
-    const check = this.service.health;
-    if (!check || this.#checkTimer) return;
-    if (this.#stopped.signal.aborted) this.#stopped = new AbortController();
-    const run = () => {
-      this.#checking ??= this.checkNow().finally(() => {
-        this.#checking = undefined;
-      });
-    };
-    run();
-    this.#checkTimer = setInterval(run, check.interval);
-    this.#checkTimer.unref();
+    this.#checks.start();
   }
 
-  /** Stops checks (aborting probes in flight) and timers. */
+  /** Stops checks (aborting probes in flight) and timers; resolves once they have stopped. */
   async stop(): Promise<void> {
-    if (this.#checkTimer) clearInterval(this.#checkTimer);
-    this.#checkTimer = undefined;
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
-    this.#stopped.abort();
-    await this.#checking;
-    await this.#closeProbe().catch(() => {});
+    this.#outliers.stop();
+    await this.#checks.stop();
   }
 
   /** Runs one round of active checks on every target. */
-  async checkNow(): Promise<void> {
-    const check = this.service.health;
-    if (!check) return;
-    const signal = this.#stopped.signal;
-    await Promise.all(
-      this.#states.map(async (s) => {
-        const ok = await this.#probe(new URL(check.path, s.target.url), check.timeout, signal);
-        if (signal.aborted) return;
-        const now = this.#now();
-        if (ok) {
-          s.checkFailures = 0;
-          s.checkSuccesses++;
-          if (!s.healthy && s.checkSuccesses >= check.healthyThreshold) {
-            // Back from the dead: a fresh start, not the penalties of its last life.
-            s.healthy = true;
-            s.ejectedUntil = 0;
-            s.ejections = 0;
-            s.consecutiveErrors = 0;
-            this.#closeBreaker(s);
-            this.deps.logger.info({ service: this.name, target: s.target.id }, 'target healthy');
-          } else if (s.healthy && s.ejectedUntil > now) {
-            // A passing check ends an ejection early (outlier detection is a guess, a check is a fact).
-            s.ejectedUntil = 0;
-            s.consecutiveErrors = 0;
-          }
-        } else {
-          s.checkSuccesses = 0;
-          s.checkFailures++;
-          if (s.healthy && s.checkFailures >= check.unhealthyThreshold) {
-            s.healthy = false;
-            this.deps.logger.warn({ service: this.name, target: s.target.id }, 'target unhealthy');
-          }
-        }
-        this.#publish(s, now);
-      }),
-    );
-  }
-
-  /** Closed: yes. Open: no until the cooldown ends, then half-open. Half-open: one probe at a time. */
-  #breakerAllows(s: TargetState, now: number): boolean {
-    if (s.breaker === 'closed') return true;
-    if (s.breaker === 'open') {
-      if (now < s.breakerOpenUntil) return false;
-      s.breaker = 'half-open';
-      s.probeInFlight = false;
-    }
-    return !s.probeInFlight;
-  }
-
-  #breakerSuccess(s: TargetState, now: number): void {
-    s.breakerFailures = 0;
-    if (s.breaker === 'closed') return;
-    this.#closeBreaker(s);
-    this.deps.logger.info({ service: this.name, target: s.target.id }, 'circuit closed');
-    this.#publish(s, now);
-  }
-
-  #closeBreaker(s: TargetState): void {
-    s.breaker = 'closed';
-    s.breakerFailures = 0;
-    s.breakerTrips = 0;
-    s.probeInFlight = false;
-  }
-
-  #breakerFailure(s: TargetState, now: number): void {
-    s.breakerFailures++;
-    const trip =
-      s.breaker === 'half-open' ||
-      (s.breaker === 'closed' && s.breakerFailures >= this.service.breaker.failures);
-    if (!trip) return;
-    const { cooldown } = this.service.breaker;
-    s.breakerTrips++;
-    // Each re-open without a success in between waits twice as long.
-    const wait = Math.min(cooldown * 2 ** (s.breakerTrips - 1), Math.max(cooldown, BREAKER_MAX_MS));
-    s.breaker = 'open';
-    s.probeInFlight = false;
-    s.breakerOpenUntil = now + wait;
-    this.deps.logger.warn({ service: this.name, target: s.target.id, openMs: wait }, 'circuit opened');
-    this.#publish(s, now);
-  }
-
-  /** Never eject the last target that can take traffic. */
-  #canEject(state: TargetState, now: number): boolean {
-    for (const s of this.#states) {
-      if (s !== state && s.healthy && s.ejectedUntil <= now && s.breaker !== 'open') return true;
-    }
-    return false;
-  }
-
-  #eject(s: TargetState, now: number): void {
-    const { ejection, maxEjection } = this.service.outlier;
-    // The penalty grows for a target that keeps failing, and is forgiven after a long clean run.
-    s.ejections = now - s.ejectedUntil > maxEjection ? 1 : s.ejections + 1;
-    const ms = Math.min(ejection * 2 ** (s.ejections - 1), Math.max(ejection, maxEjection));
-    s.ejectedUntil = now + ms;
-    s.consecutiveErrors = 0;
-    this.deps.logger.warn({ service: this.name, target: s.target.id, ejectedMs: ms }, 'target ejected');
-    this.#publish(s, now);
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      this.#publish(s, this.#now());
-    }, ms);
-    timer.unref();
-    this.#timers.add(timer);
+  checkNow(): Promise<void> {
+    return this.#checks.round();
   }
 
   #unavailable(now: number): GatewayError {
