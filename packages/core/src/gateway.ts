@@ -312,9 +312,10 @@ class LucidGateway implements Gateway {
     }
     if (this.#started) next.start();
     this.#runtime = next;
-    // Stops once its last request finished; then engines close the pools of targets now gone.
-    void previous.retire();
     this.logger.info({ routes: next.routes.length }, 'config reloaded');
+    // Stops once its last request finished (at once when idle); then engines close the connection
+    // pools of targets that are gone.
+    await previous.retire();
   }
 
   routes(): RouteSummary[] {

@@ -7,6 +7,9 @@ import {
   type Gateway,
   type GatewayConfigInput,
   type GatewayPlugin,
+  HttpProxyEngine,
+  type ProxyEngine,
+  UndiciEngine,
 } from '@lucid/gateway-core';
 import { send, startUpstream, type Upstream } from '@lucid/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -226,5 +229,44 @@ describe('embedding: core fails closed', () => {
     }
     for (const ws of wss.clients) ws.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
+  });
+});
+
+describe('reload lets go of targets that are gone', () => {
+  it.each(['undici', 'http-proxy'] as const)('closes their connection pools (%s engine)', async (engine) => {
+    const a = await startUpstream();
+    const b = await startUpstream();
+    const real = engine === 'undici' ? new UndiciEngine() : new HttpProxyEngine();
+    const retained: string[][] = [];
+    const recording: ProxyEngine = {
+      name: real.name,
+      forward: (ctx, target, outgoing) => real.forward(ctx, target, outgoing),
+      retain: (ids) => {
+        retained.push([...ids]);
+        real.retain?.(ids);
+      },
+      close: () => real.close(),
+    };
+    const config = (target: string): GatewayConfigInput => ({
+      logging: { level: 'silent', pretty: false, accessLog: false },
+      services: { api: { targets: [target] } },
+      routes: [{ prefix: '/api', service: 'api', auth: 'public' }],
+    });
+    const gateway = createGateway(config(a.url), { engine: recording, logger: silent() });
+    try {
+      const { port } = await gateway.listen({ port: 0, host: '127.0.0.1' });
+      expect((await send(`http://127.0.0.1:${port}/api/x`)).status).toBe(200);
+      // The gateway keeps its connection to `a` for the next request.
+      expect(a.connections()).toBe(1);
+      await gateway.reload(config(b.url));
+      expect(retained.at(-1)).toEqual([new URL(b.url).origin]);
+      await a.untilNoConnections();
+      expect((await send(`http://127.0.0.1:${port}/api/x`)).status).toBe(200);
+      expect(b.seen).toHaveLength(1);
+    } finally {
+      await gateway.close({ graceMs: 0 });
+      await a.close();
+      await b.close();
+    }
   });
 });
