@@ -61,11 +61,6 @@ export function errorSpec(code: string): ErrorSpec | undefined {
   return table.get(code);
 }
 
-/** Every registered code, core's and plugins'. */
-export function errorTable(): ReadonlyMap<string, ErrorSpec> {
-  return table;
-}
-
 const kGatewayError = Symbol.for('lucid.gateway.error');
 
 /**

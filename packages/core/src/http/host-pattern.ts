@@ -16,6 +16,9 @@ export type HostPattern =
 
 const ANY: HostPattern = Object.freeze({ kind: 'any' });
 
+/** A DNS name or IPv4 address (lower-cased), or an IPv6 address in brackets. */
+const NAME = /^(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\])$/;
+
 /** The pattern a config entry spells, or undefined when it is not one. */
 export function parseHostPattern(text: string): HostPattern | undefined {
   if (text === '' || text === '*') return ANY;
@@ -23,12 +26,9 @@ export function parseHostPattern(text: string): HostPattern | undefined {
   if (name === '' || name === '[]') return undefined;
   if (name.startsWith('*.')) {
     const suffix = name.slice(1);
-    return suffix.length > 1 && !suffix.includes('*') && !suffix.startsWith('..')
-      ? { kind: 'wildcard', suffix }
-      : undefined;
+    return NAME.test(suffix.slice(1)) && !suffix.startsWith('.[') ? { kind: 'wildcard', suffix } : undefined;
   }
-  if (name.includes('*')) return undefined;
-  return { kind: 'exact', name };
+  return NAME.test(name) ? { kind: 'exact', name } : undefined;
 }
 
 /** The name in a Host header or pattern: port dropped, lower-cased, no trailing dot; IPv6 in brackets. */
