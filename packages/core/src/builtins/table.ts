@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import type { z } from 'zod';
 import type { Handler } from '../pipeline/compose.js';
 import type { ComponentHealth } from '../types.js';
 import { healthHandler } from './health.js';
@@ -23,6 +24,8 @@ export interface BuiltinDeps {
 export interface BuiltinSpec {
   /** Where it is mounted unless `builtins.<name>.path` says otherwise. */
   path: string;
+  /** Settings of its own under `builtins.<name>`, beside `path`, `auth` and `scopes` (each with a default). */
+  options?: z.ZodRawShape;
   /** Match the path itself only, not paths below it (the root `/`). */
   exact: boolean;
   /** Built once per gateway. */
@@ -31,8 +34,8 @@ export interface BuiltinSpec {
 
 /**
  * The gateway's own routes. One entry here is a built-in: its `builtins.<name>` config (path,
- * auth, scopes; `false` turns it off), its route (GET and HEAD, behind the normal route chain) and
- * its handler all follow from it.
+ * auth, scopes and its own `options`; `false` turns it off), its route (GET and HEAD, behind the
+ * normal route chain) and its handler all follow from it.
  */
 export const BUILTINS = {
   root: {

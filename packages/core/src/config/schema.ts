@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BUILTINS, type BuiltinName } from '../builtins/table.js';
+import { BUILTINS, type BuiltinName, type BuiltinSpec } from '../builtins/table.js';
 import {
   authPolicy,
   cidr,
@@ -159,30 +159,24 @@ export const serverSchema = z.strictObject({
   engine: z.enum(['undici', 'http-proxy']).default('undici'),
 });
 
-const builtin = (path: string) =>
-  z
-    .union([
-      z.literal(false),
-      z.strictObject({
-        path: pathPrefix.default(path),
-        auth: authPolicy.default('public'),
-        scopes: z.array(z.string()).default([]),
-      }),
-    ])
-    .default({ path, auth: 'public', scopes: [] });
+/** `builtins.<name>`: `false`, or where it is mounted, who may call it, and its own options. */
+const builtin = (spec: BuiltinSpec) => {
+  const settings = z.strictObject({
+    path: pathPrefix.default(spec.path),
+    auth: authPolicy.default('public'),
+    scopes: z.array(z.string()).default([]),
+    ...spec.options,
+  });
+  return z.union([z.literal(false), settings]).default(settings.parse({}) as z.output<typeof settings>);
+};
 
 const builtinsSchema = z
   .strictObject(
-    Object.fromEntries(Object.entries(BUILTINS).map(([name, spec]) => [name, builtin(spec.path)])) as Record<
-      BuiltinName,
-      ReturnType<typeof builtin>
-    >,
-  )
-  .default(
     Object.fromEntries(
-      Object.entries(BUILTINS).map(([name, spec]) => [name, { path: spec.path, auth: 'public', scopes: [] }]),
-    ) as unknown as Record<BuiltinName, { path: string; auth: 'public'; scopes: string[] }>,
-  );
+      Object.entries(BUILTINS).map(([name, spec]) => [name, builtin(spec as BuiltinSpec)]),
+    ) as Record<BuiltinName, ReturnType<typeof builtin>>,
+  )
+  .prefault({});
 
 /** What plugins add to the config: extra keys on a route or a service, top-level sections, discovery kinds. */
 export interface ConfigParts {
