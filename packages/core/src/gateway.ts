@@ -1,7 +1,4 @@
-import type { IncomingMessage, Server } from 'node:http';
-import { ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -10,21 +7,15 @@ import { BUILTIN_NAMES, BUILTINS, type BuiltinDeps, type BuiltinName } from './b
 import { type ComposedSchema, composeConfigSchema, type PluginSchema } from './config/plugin-schema.js';
 import type { GatewayConfig, GatewayConfigInput } from './config/schema.js';
 import { parseConfig } from './config/validate.js';
-import { RequestContext } from './context.js';
-import { GatewayError } from './errors.js';
 import { componentHealth, serviceHealth } from './health/aggregate.js';
-import { clientAddress } from './http/client-address.js';
-import { requestIdOf, traceparentOf } from './http/request-id.js';
-import { answerError } from './lifecycle/answer-error.js';
-import { routeRequest } from './lifecycle/route-request.js';
+import { RequestLifecycle } from './lifecycle/requests.js';
 import { type AccessLog, accessLog } from './observability/access-log.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
 import type { Handler } from './pipeline/compose.js';
-import type { UpgradeContext } from './proxy/forward.js';
 import { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 import { UndiciEngine } from './proxy/undici-engine.js';
-import { closeSoon, WebSocketTunnel } from './proxy/websocket-tunnel.js';
+import { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 import { Runtime } from './runtime.js';
 import { createGatewayServer, drain, listenOn } from './server/http-server.js';
 import type {
@@ -121,6 +112,17 @@ class LucidGateway implements Gateway {
       BUILTIN_NAMES.map((name) => [name, BUILTINS[name].handler(deps)]),
     ) as Record<BuiltinName, Handler>;
     this.#runtime = this.#build(config);
+    const requests = new RequestLifecycle({
+      runtime: () => this.#runtime,
+      logger: this.logger,
+      metrics: this.#metrics,
+      accessLog: this.#accessLog,
+      draining: () => this.#draining,
+      closeIdle: () => this.#server?.closeIdleConnections(),
+      upgraded: this.#upgraded,
+    });
+    this.handler = requests.handler;
+    this.upgrade = requests.upgrade;
   }
 
   get config(): GatewayConfig {
@@ -131,108 +133,10 @@ class LucidGateway implements Gateway {
     return this.#started && !this.#draining;
   }
 
-  /** The per-request entry point; everything on this path is precompiled in the runtime. */
-  handler = (req: IncomingMessage, res: ServerResponse): void => {
-    const rt = this.#runtime;
-    rt.inFlight++;
-    const ctx = this.#context(req, res, rt);
-    this.#metrics.requestStarted();
-    if (this.#draining) res.shouldKeepAlive = false;
-    // Log and count once the response closed and the pipeline settled: the proxy knows the bytes sent only then.
-    let open = 2;
-    const done = () => {
-      if (--open === 0) this.#finish(ctx, rt);
-    };
-    res.on('close', done); // fires once; `on` spares `once`'s wrapper
-    this.#handle(ctx, rt).then(done, (err: unknown) => {
-      try {
-        answerError(ctx, err);
-      } finally {
-        done();
-      }
-    });
-  };
-
-  upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const rt = this.#runtime;
-    rt.inFlight++;
-    const res = new ServerResponse(req);
-    res.assignSocket(socket as Socket);
-    res.shouldKeepAlive = false;
-    const ctx = this.#context(req, res, rt) as RequestContext & Partial<UpgradeContext>;
-    ctx.upgrade = { socket, head };
-    this.#metrics.requestStarted();
-    socket.on('error', () => socket.destroy());
-    this.#upgraded.add(socket);
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      this.#upgraded.delete(socket);
-      // A joined tunnel answered 101 (or relayed the upstream's answer); a refusal went through res.
-      const status = ctx.tunnelStatus || (res.headersSent ? res.statusCode : 499);
-      this.#finish(ctx, rt, status);
-    };
-    socket.once('close', finish);
-    this.#handleUpgrade(ctx, rt)
-      .catch((err) => {
-        answerError(ctx, err);
-        res.once('finish', () => closeSoon(socket as Socket));
-      })
-      .finally(() => {
-        if (socket.destroyed) finish();
-      });
-  };
-
-  async #handle(ctx: RequestContext, rt: Runtime): Promise<void> {
-    if (!routeRequest(ctx, rt)) return; // answered by CORS preflight
-    rt.limitBody(ctx);
-    const chain = rt.chains.get(ctx.route.route);
-    if (chain === undefined) throw new Error(`no chain for route "${ctx.route.route.id}"`);
-    await chain(ctx);
-  }
-
-  async #handleUpgrade(ctx: RequestContext, rt: Runtime): Promise<void> {
-    // Only WebSocket is carried: other upgrades (h2c) would let a client tunnel past the gateway's checks.
-    if (ctx.req.method !== 'GET' || String(ctx.req.headers.upgrade).toLowerCase() !== 'websocket') {
-      throw new GatewayError('GW_BAD_REQUEST', { detail: 'only WebSocket upgrades are supported' });
-    }
-    if (!routeRequest(ctx, rt)) return;
-    const chain = rt.upgradeChains.get(ctx.route.route);
-    if (!chain) throw new GatewayError('GW_ROUTE_NOT_FOUND', { detail: 'no WebSocket route for this path' });
-    await chain(ctx);
-  }
-
-  /** One request's state, from what the gateway itself knows about the connection. */
-  #context(req: IncomingMessage, res: ServerResponse, rt: Runtime): RequestContext {
-    return new RequestContext(
-      req,
-      res,
-      requestIdOf(req),
-      traceparentOf(req),
-      clientAddress(req, rt.trust),
-      this.logger,
-    );
-  }
-
-  #finish(ctx: RequestContext, rt: Runtime, answered?: number): void {
-    rt.requestDone();
-    // While draining, a connection whose last request just finished is idle: close it now rather
-    // than wait for the client's keep-alive to lapse.
-    if (this.#draining) this.#server?.closeIdleConnections();
-    const res = ctx.res;
-    const status = answered ?? (res.writableFinished ? res.statusCode : 499);
-    this.#metrics.requestFinished(
-      ctx.route?.route.id ?? 'unmatched',
-      ctx.req.method ?? 'GET',
-      status,
-      (performance.now() - ctx.startedAt) / 1000,
-    );
-    if (rt.config.logging.accessLog) {
-      const bytes = ctx.bytesSent ?? Number(res.getHeader('content-length') ?? 0);
-      this.#accessLog(ctx, status, bytes);
-    }
-  }
+  /** Use as `http.createServer(gateway.handler)`: the per-request entry point. */
+  readonly handler: Gateway['handler'];
+  /** Use as `server.on('upgrade', gateway.upgrade)`. */
+  readonly upgrade: Gateway['upgrade'];
 
   #parse(input: GatewayConfigInput): GatewayConfig {
     return parseConfig(input, { schema: this.#schema, provides: this.#provides });
