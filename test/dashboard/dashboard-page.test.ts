@@ -1,11 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { GatewayPlugin } from '@lucid/gateway-core';
+import { type RunningGateway, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
+import { type Browser, launchChromium } from '@lucid/test-kit/browser';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, launchChromium } from '../helpers/browser.js';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 /** Screenshots for the record (gitignored). */
 const SHOTS = fileURLToPath(new URL('../../test-results/ui/', import.meta.url));

@@ -5,15 +5,30 @@
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { createGateway, createLogger, type Gateway, serviceSchema } from '@lucid/gateway-core';
+import { composeConfigSchema, createGateway, createLogger, type Gateway } from '@lucid/gateway-core';
+import {
+  freePort,
+  logSink,
+  type RunningGateway,
+  send,
+  startGateway,
+  startUpstream,
+  type Upstream,
+} from '@lucid/test-kit';
+import {
+  type ConsulUnderTest,
+  consulUnderTest,
+  createPki,
+  type Pki,
+  realAgent,
+  until,
+} from '@lucid/test-kit/consul';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { logSink, type RunningGateway, startGateway } from '../../../test/helpers/gateway.js';
-import { send } from '../../../test/helpers/http.js';
-import { freePort } from '../../../test/helpers/net.js';
-import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
+import { meshPluginSchema } from '../src/config/plugin-schema.js';
 import { type ConsulMeshPlugin, consulDiscovery, consulMesh, type MeshConfigInput } from '../src/index.js';
-import { type ConsulUnderTest, consulUnderTest, realAgent, until } from './consul-under-test.js';
-import { createPki, type Pki } from './pki.js';
+
+// A service as the gateway parses it with this plugin: `discovery: consul` and its `consul` options.
+const serviceSchema = composeConfigSchema([meshPluginSchema]).service;
 
 /** A loopback upstream that answers with its own name. */
 const named = (name: string) =>
