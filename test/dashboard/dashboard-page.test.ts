@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { GatewayPlugin } from '@lucid/gateway-core';
+import { rateLimit } from '@lucid/middleware-ratelimit';
 import { type RunningGateway, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
 import { type Browser, launchChromium } from '@lucid/test-kit/browser';
 import type { Page } from 'playwright-core';
@@ -55,7 +56,8 @@ describe('the dashboard page in a real browser', () => {
           { prefix: '/odd', service: 'users', auth: 'public', name: XSS },
         ],
       },
-      [hostilePlugin],
+      // The rate limiter brings the routes table's "rate limit" column.
+      [hostilePlugin, rateLimit()],
     );
     browser = await launchChromium();
     page = await browser.context.newPage();

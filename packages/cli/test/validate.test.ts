@@ -37,7 +37,7 @@ const EXPECTED = [
   'routes[1].service: unknown service "sesions" (did you mean "sessions"?)',
   'routes[1].auth: "/sessions" needs a verified identity',
   'routes[2].auth: "/admin" is public but lists scopes',
-  'routes[3].websocket: expected true or false, got text ("yes")',
+  'routes[3].websocket: expected true or false or a mapping (key: value), got text ("yes")',
   'rateLimit.defaultTier: expected text, got a number (7)',
 ];
 
