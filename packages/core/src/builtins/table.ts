@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
+import type { GatewayConfig } from '../config/schema.js';
 import { authPolicy, duration, pathPrefix } from '../config/values.js';
 import { dashboardAccess } from '../dashboard/access.js';
 import { dashboardHandler } from '../dashboard/handler.js';
@@ -20,8 +21,8 @@ export interface BuiltinDeps {
   version: string;
   registry: Registry;
   metricPrefix: string;
-  /** The `builtins` and `openapi` settings of the config in use (asked per request: a reload shows at once). */
-  settings(): { builtins: Record<string, unknown>; openapi: { title: string; publicUrl?: string } };
+  /** The config in use (asked per request: a reload shows at once). */
+  settings(): GatewayConfig;
   /** The routes and pools of the config in use. */
   routes(): readonly Route[];
   pools(): Iterable<UpstreamPool>;
@@ -70,8 +71,8 @@ function yamlTwin(path: string): string {
 const DEFAULT_DOCS = 'https://github.com/lucid-gateway/lucid-gateway#readme';
 
 /** The mount of an enabled built-in in the settings in use, or undefined when it is off. */
-function mounted(deps: BuiltinDeps, name: string): string | undefined {
-  const spec = deps.settings().builtins[name] as { path: string } | false | undefined;
+function mounted(deps: BuiltinDeps, name: BuiltinName): string | undefined {
+  const spec = deps.settings().builtins[name];
   return spec ? spec.path : undefined;
 }
 
@@ -160,8 +161,11 @@ export const BUILTINS: Readonly<Record<BuiltinName, BuiltinSpec>> = {
         reloads: d.reloads,
         registry: d.registry,
         metricPrefix: d.metricPrefix,
-        refreshMs: () =>
-          ((d.settings().builtins.ui as { refresh: number } | false) || { refresh: 2_000 }).refresh,
+        refreshMs: () => {
+          const ui = d.settings().builtins.ui;
+          // Its own option: the schema adds it from `options` above, so the type does not know it.
+          return ui ? (ui as typeof ui & { refresh: number }).refresh : 2_000;
+        },
       }),
   },
 };
