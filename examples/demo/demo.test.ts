@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '@lucid/test-kit';
 // Builds when a package's sources are newer than its dist/, under the lock the CLI's tests share.
-import { ensureBuilt } from '../../packages/cli/test/support/build.js';
-import { until } from '../../test/helpers/until.js';
+import { ensureBuilt } from '@lucid/test-kit/cli';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoSteps, type DemoStep as Step } from './steps.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { send, startUpstream, type Upstream } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { send } from '../../test/helpers/http.js';
-import { startUpstream, type Upstream } from '../../test/helpers/upstream.js';
 
 // Runs the example as a user would, against the built core package (the test command builds first).
 describe('examples/embedded', () => {

@@ -3,10 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type RedisServer, send, startRedis } from '@lucid/test-kit';
+import { ensureBuilt } from '@lucid/test-kit/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from '../../packages/cli/test/support/build.js';
-import { send } from '../../test/helpers/http.js';
-import { type RedisServer, startRedis } from '../../test/helpers/redis.js';
 import { type RunningService, startServices } from '../demo/services/index.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));

@@ -14,10 +14,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { send, startUpstream, type Upstream } from '@lucid/test-kit';
+import { ensureBuilt } from '@lucid/test-kit/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from '../../packages/cli/test/support/build.js';
-import { send } from '../helpers/http.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { execForm, parseDockerfile } from './dockerfile.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

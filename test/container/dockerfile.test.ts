@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/net.js';
 import {
   execForm,
   type Instruction,
@@ -174,7 +174,7 @@ describe('.dockerignore', () => {
       'examples/standalone/.env.core',
       'packages/core/src/routing/router.test.ts',
       'packages/cli/test/load.test.ts',
-      'test/helpers/net.ts',
+      'test/kit/src/net.ts',
       'bench/run.mjs',
       'examples/demo/run.mjs',
     ]) {

@@ -1,10 +1,9 @@
 import type { GatewayPlugin } from '@lucid/gateway-core';
 import { jwtAuth } from '@lucid/middleware-auth';
 import { rateLimit } from '@lucid/middleware-ratelimit';
+import { type RunningGateway, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
+import { launchChromium } from '@lucid/test-kit/browser';
 import { afterEach, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { AUTH, hs256, SECRET } from '../security/support/token.js';
 
 const PATHS = ['/ui/', '/ui/state.json', '/ui/app.js', '/ui/app.css'];

@@ -2,17 +2,17 @@ import { generateKeyPairSync } from 'node:crypto';
 import { consulMesh } from '@lucid/mesh-consul';
 import { jwtAuth } from '@lucid/middleware-auth';
 import { rateLimit } from '@lucid/middleware-ratelimit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type ConsulUnderTest,
-  consulUnderTest,
-  realAgent,
-  until,
-} from '../../packages/mesh-consul/test/consul-under-test.js';
-import { startJwksServer } from '../../packages/middleware-auth/test/helpers/jwks-server.js';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { type RedisServer, startRedis } from '../helpers/redis.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
+  type RedisServer,
+  type RunningGateway,
+  startGateway,
+  startJwksServer,
+  startRedis,
+  startUpstream,
+  type Upstream,
+} from '@lucid/test-kit';
+import { type ConsulUnderTest, consulUnderTest, realAgent, until } from '@lucid/test-kit/consul';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const REDIS_PASSWORD = 'dashboard-redis-pw-3c1f';
 

@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { GatewayPlugin } from '@lucid/gateway-core';
+import { rateLimit } from '@lucid/middleware-ratelimit';
+import { type RunningGateway, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
+import { type Browser, launchChromium } from '@lucid/test-kit/browser';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, launchChromium } from '../helpers/browser.js';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 /** Screenshots for the record (gitignored). */
 const SHOTS = fileURLToPath(new URL('../../test-results/ui/', import.meta.url));
@@ -56,7 +56,8 @@ describe('the dashboard page in a real browser', () => {
           { prefix: '/odd', service: 'users', auth: 'public', name: XSS },
         ],
       },
-      [hostilePlugin],
+      // The rate limiter brings the routes table's "rate limit" column.
+      [hostilePlugin, rateLimit()],
     );
     browser = await launchChromium();
     page = await browser.context.newPage();

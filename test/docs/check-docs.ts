@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BIN } from '@lucid/test-kit/cli';
 import { parse as parseYaml } from 'yaml';
-import { BIN } from '../../packages/cli/test/support/build.js';
 import type { DocBlock } from './markdown-blocks.js';
 
 /** What documentation configs read from the environment, with values that pass. */

@@ -1,8 +1,8 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureBuilt, REPO_DIR } from '@lucid/test-kit/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, REPO_DIR } from '../../packages/cli/test/support/build.js';
 import { docsProblems } from './check-docs.js';
 import { blocksOf, commandsOf, documentationBlocks, documentationFiles } from './markdown-blocks.js';
 

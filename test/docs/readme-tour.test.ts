@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '@lucid/test-kit';
+import { REPO_DIR } from '@lucid/test-kit/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_DIR } from '../../packages/cli/test/support/build.js';
-import { freePort } from '../helpers/net.js';
 import { commandsOf, type DocBlock, documentationBlocks } from './markdown-blocks.js';
 
 /**

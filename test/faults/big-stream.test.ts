@@ -1,7 +1,7 @@
 import { request } from 'node:http';
+import { startUpstream, type Upstream } from '@lucid/test-kit';
+import { ensureBuilt } from '@lucid/test-kit/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from '../../packages/cli/test/support/build.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { forkGateway, type GatewayChild } from './support/child.js';
 import { digest, patterned } from './support/data.js';
 

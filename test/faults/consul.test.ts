@@ -1,15 +1,14 @@
 import { type ConsulMeshPlugin, consulMesh } from '@lucid/mesh-consul';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  type ConsulUnderTest,
-  consulUnderTest,
-  realAgent,
-  until,
-} from '../../packages/mesh-consul/test/consul-under-test.js';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { send } from '../helpers/http.js';
-import { freePort } from '../helpers/net.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
+  freePort,
+  type RunningGateway,
+  send,
+  startGateway,
+  startUpstream,
+  type Upstream,
+} from '@lucid/test-kit';
+import { type ConsulUnderTest, consulUnderTest, realAgent, until } from '@lucid/test-kit/consul';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 /**
  * Consul down or failing, around a gateway that discovers a service through it (the Consul

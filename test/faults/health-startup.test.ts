@@ -1,10 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import { createGateway, createLogger } from '@lucid/gateway-core';
+import {
+  freePort,
+  logSink,
+  type RunningGateway,
+  send,
+  startGateway,
+  startUpstream,
+  type Upstream,
+} from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logSink, type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { send } from '../helpers/http.js';
-import { freePort } from '../helpers/net.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 /**
  * /health is never a guess: the first check round runs before the gateway is ready, a service with
@@ -12,7 +17,7 @@ import { startUpstream, type Upstream } from '../helpers/upstream.js';
  * and the top-level `health: { interval, timeout }` is the default for every service's checks.
  */
 
-const LOG = { level: 'silent', pretty: false, accessLog: false };
+const LOG = { level: 'silent', pretty: false, accessLog: false } as const;
 type Report = { status: string; services: Record<string, boolean | 'unknown'> };
 
 describe('/health right after start', () => {

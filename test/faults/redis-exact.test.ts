@@ -3,11 +3,17 @@ import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { type RedisStore, rateLimit } from '@lucid/middleware-ratelimit';
+import {
+  type RedisServer,
+  type Reply,
+  type RunningGateway,
+  send,
+  startGateway,
+  startRedis,
+  startUpstream,
+  type Upstream,
+} from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { type Reply, send } from '../helpers/http.js';
-import { type RedisServer, startRedis } from '../helpers/redis.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 /**
  * With Redis up, the limit is exact: 20 bursts of 150 concurrent requests through the gateway

@@ -2,11 +2,17 @@ import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { type RateLimitConfigInput, type RedisStore, rateLimit } from '@lucid/middleware-ratelimit';
+import {
+  type RedisServer,
+  type Reply,
+  type RunningGateway,
+  send,
+  startGateway,
+  startRedis,
+  startUpstream,
+  type Upstream,
+} from '@lucid/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { type Reply, send } from '../helpers/http.js';
-import { type RedisServer, startRedis } from '../helpers/redis.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 /**
  * The rate limiter's Redis stopped, stuck or flushed of its scripts while many requests arrive at

@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
+import type { GatewayConfigInput } from '@lucid/gateway-core';
+import { type RunningGateway, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 /**
  * Reloads while clients keep keep-alive connections busy: no request fails, requests already
@@ -71,7 +71,11 @@ function load(port: number, clients: number, path: string) {
   };
 }
 
-const config = (engine: string, upstream: Upstream, extraRoute: boolean) => ({
+const config = (
+  engine: 'undici' | 'http-proxy',
+  upstream: Upstream,
+  extraRoute: boolean,
+): GatewayConfigInput => ({
   server: { engine },
   logging: { level: 'warn', pretty: false, accessLog: false },
   services: {
@@ -80,11 +84,11 @@ const config = (engine: string, upstream: Upstream, extraRoute: boolean) => ({
   },
   routes: [
     { prefix: '/svc', service: 'svc', auth: 'public' },
-    ...(extraRoute ? [{ prefix: '/other', service: 'other', auth: 'public' }] : []),
+    ...(extraRoute ? [{ prefix: '/other', service: 'other', auth: 'public' as const }] : []),
   ],
 });
 
-describe.each(['undici', 'http-proxy'])('reload under load (%s engine)', (engine) => {
+describe.each(['undici', 'http-proxy'] as const)('reload under load (%s engine)', (engine) => {
   it('swaps upstreams twenty times under eight busy clients without one failed request', async () => {
     const [a, b] = [await named('a'), await named('b')];
     const gw: RunningGateway = await startGateway(config(engine, a, false));

@@ -1,8 +1,7 @@
 import { request } from 'node:http';
+import { startUpstream, type Upstream } from '@lucid/test-kit';
+import { CliProcess, ensureBuilt, tempProject } from '@lucid/test-kit/cli';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from '../../packages/cli/test/support/build.js';
-import { CliProcess, tempProject } from '../../packages/cli/test/support/cli.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 /**
  * SIGTERM to the CLI while hundreds of requests are held by a slow upstream: every one of them

@@ -1,9 +1,7 @@
 import { Agent, request } from 'node:http';
+import { freePort, send, startUpstream, type Upstream } from '@lucid/test-kit';
+import { ensureBuilt } from '@lucid/test-kit/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from '../../packages/cli/test/support/build.js';
-import { send } from '../helpers/http.js';
-import { freePort } from '../helpers/net.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { head, RawConnection, rawExchange } from '../security/support/raw.js';
 import { type ChildStats, forkGateway, type GatewayChild } from './support/child.js';
 

@@ -2,11 +2,15 @@ import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
+import {
+  freePort,
+  type RunningGateway,
+  send,
+  startGateway,
+  startUpstream,
+  type Upstream,
+} from '@lucid/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { send } from '../helpers/http.js';
-import { freePort } from '../helpers/net.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { head, RawConnection, rawExchange } from '../security/support/raw.js';
 
 /**

@@ -1,9 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { jwtAuth } from '@lucid/middleware-auth';
+import { type RunningGateway, send, startGateway, until } from '@lucid/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { send } from '../helpers/http.js';
-import { until } from '../helpers/until.js';
 import { AUTH, hs256 } from '../security/support/token.js';
 import { type DocUpstream, docUpstream, USERS_30 } from './upstreams.js';
 

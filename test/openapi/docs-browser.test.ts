@@ -1,8 +1,6 @@
+import { type RunningGateway, send, startGateway, until } from '@lucid/test-kit';
+import { type Browser, launchChromium } from '@lucid/test-kit/browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, launchChromium } from '../helpers/browser.js';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { send } from '../helpers/http.js';
-import { until } from '../helpers/until.js';
 import { CATALOG_31_YAML, type DocUpstream, docUpstream, USERS_30 } from './upstreams.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON read back from the gateway; the assertions check its shape

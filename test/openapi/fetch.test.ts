@@ -1,11 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type RunningGateway, send, startGateway, startUpstream, until } from '@lucid/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { send } from '../helpers/http.js';
-import { until } from '../helpers/until.js';
-import { startUpstream } from '../helpers/upstream.js';
 import { CATALOG_31_YAML } from './upstreams.js';
 
 /**

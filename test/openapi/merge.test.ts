@@ -1,9 +1,7 @@
+import { type RunningGateway, send, startGateway, until } from '@lucid/test-kit';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { send } from '../helpers/http.js';
-import { until } from '../helpers/until.js';
 import {
   BILLING_30,
   CATALOG_31_YAML,

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { startUpstream, type Upstream } from '@lucid/test-kit';
 
 /**
  * Stand-in services that publish OpenAPI documents, as the merge tests and the browser test use them.

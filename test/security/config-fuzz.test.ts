@@ -1,7 +1,16 @@
-import { ConfigError, createGateway, createLogger, parseConfig, parseWith } from '@lucid/gateway-core';
-import { parseMeshConfig } from '@lucid/mesh-consul';
-import { authConfigSchema } from '@lucid/middleware-auth';
-import { parseRateLimitConfig } from '@lucid/middleware-ratelimit';
+import {
+  ConfigError,
+  composeConfigSchema,
+  createGateway,
+  createLogger,
+  type GatewayConfigInput,
+  type GatewayPlugin,
+  parseConfig,
+  parseWith,
+} from '@lucid/gateway-core';
+import { meshPluginSchema, parseMeshConfig } from '@lucid/mesh-consul';
+import { authConfigSchema, authPluginSchema } from '@lucid/middleware-auth';
+import { parseRateLimitConfig, rateLimitPluginSchema } from '@lucid/middleware-ratelimit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
@@ -195,15 +204,26 @@ function onlyConfigErrors(parse: (input: unknown) => unknown, input: unknown): u
 
 const logger = createLogger({ level: 'silent', pretty: false, accessLog: false });
 
+/** The schema the CLI composes (core's and the three plugins'), with what their plugins provide. */
+const schema = composeConfigSchema([authPluginSchema, rateLimitPluginSchema, meshPluginSchema]);
+const parseFull = (input: unknown) =>
+  parseConfig(input, { schema, provides: ['authentication', 'discovery:consul'] });
+
+/** Plugins that only declare their config and what they provide: createGateway reads the config as with the real ones. */
+const declaring: GatewayPlugin[] = [
+  { name: 'auth', schema: authPluginSchema, provides: ['authentication'] },
+  { name: 'rate-limit', schema: rateLimitPluginSchema },
+];
+
 describe('parseConfig', () => {
   it('accepts the reference config', () => {
-    expect(parseConfig(VALID).routes).toHaveLength(4);
+    expect(parseFull(VALID).routes).toHaveLength(4);
   });
 
   it('throws nothing but ConfigError on arbitrary JSON', () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 4 }), (input) => {
-        onlyConfigErrors(parseConfig, input);
+        onlyConfigErrors(parseFull, input);
       }),
       runs(1000),
     );
@@ -229,7 +249,7 @@ describe('parseConfig', () => {
           { requiredKeys: [] },
         ),
         (input) => {
-          onlyConfigErrors(parseConfig, input);
+          onlyConfigErrors(parseFull, input);
         },
       ),
       runs(1000),
@@ -239,7 +259,7 @@ describe('parseConfig', () => {
   it('throws nothing but ConfigError on valid configs with things broken', () => {
     fc.assert(
       fc.property(fc.array(mutation, { minLength: 1, maxLength: 4 }), (mutations) => {
-        onlyConfigErrors(parseConfig, mutate(mutations));
+        onlyConfigErrors(parseFull, mutate(mutations));
       }),
       runs(2000),
     );
@@ -286,9 +306,10 @@ describe('a config the parser accepts', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(coreMutation, { minLength: 1, maxLength: 3 }), async (mutations) => {
         const input = withoutPlugins(mutate(mutations));
-        const gateway = onlyConfigErrors((i) => createGateway(i, { logger }), input) as
-          | ReturnType<typeof createGateway>
-          | undefined;
+        const gateway = onlyConfigErrors(
+          (i) => createGateway(i as GatewayConfigInput, { logger, plugins: declaring }),
+          input,
+        ) as ReturnType<typeof createGateway> | undefined;
         await gateway?.close({ graceMs: 0 });
       }),
       runs(1000),
@@ -302,7 +323,10 @@ describe('a config the parser accepts', () => {
         const input = withoutPlugins(mutate(mutations)) as { server?: Record<string, unknown> };
         let gateway: ReturnType<typeof createGateway> | undefined;
         try {
-          gateway = onlyConfigErrors((i) => createGateway(i, { logger }), input) as typeof gateway;
+          gateway = onlyConfigErrors(
+            (i) => createGateway(i as GatewayConfigInput, { logger, plugins: declaring }),
+            input,
+          ) as typeof gateway;
           // The host is the test's, so a listen error can only come from the settings.
           await gateway?.listen({ port: 0, host: '127.0.0.1' });
         } finally {
@@ -322,7 +346,7 @@ describe('configs that used to pass the parser and fail later', () => {
   };
   const issuesOf = (input: unknown) => {
     try {
-      parseConfig(input);
+      parseFull(input);
     } catch (err) {
       if (err instanceof ConfigError) return err.issues.map((i) => i.path);
       throw err;
@@ -398,9 +422,12 @@ describe('configs that used to pass the parser and fail later', () => {
   });
 
   it('rounds a fractional duration to whole milliseconds, and the server starts with it', async () => {
-    const config = parseConfig({ ...base, server: { timeouts: { headers: 1500.4 } } });
+    const config = parseFull({ ...base, server: { timeouts: { headers: 1500.4 } } });
     expect(config.server.timeouts.headers).toBe(1500);
-    const gateway = createGateway({ ...base, server: { timeouts: { headers: 1.5 } } }, { logger });
+    const gateway = createGateway(
+      { ...base, server: { timeouts: { headers: 1.5 } } },
+      { logger, plugins: declaring },
+    );
     try {
       await gateway.listen({ port: 0, host: '127.0.0.1' });
     } finally {

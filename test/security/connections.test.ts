@@ -1,5 +1,5 @@
+import { send } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { send } from '../helpers/http.js';
 import { seenFor, statuses } from './support/expect.js';
 import { head, RawConnection, rawExchange } from './support/raw.js';
 import { type Engine, HOST, type Stack, startStack } from './support/stack.js';

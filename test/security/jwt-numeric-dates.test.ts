@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { send } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { send } from '../helpers/http.js';
 import { type Stack, startStack } from './support/stack.js';
 import { AUDIENCE, ISSUER, SECRET } from './support/token.js';
 

@@ -1,7 +1,5 @@
+import { type RunningGateway, send, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { send } from '../helpers/http.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 /**
  * Location and Content-Location naming the upstream are rewritten to the gateway's public origin

@@ -1,8 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type RunningGateway, send, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { send } from '../helpers/http.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { statuses } from './support/expect.js';
 import { head, RawConnection } from './support/raw.js';
 

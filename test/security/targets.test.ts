@@ -1,7 +1,6 @@
 import { jwtAuth } from '@lucid/middleware-auth';
+import { type RunningGateway, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { seenFor, statuses } from './support/expect.js';
 import { head, RawConnection, type RawReply, rawExchange } from './support/raw.js';
 import { END, HOST, type Stack, startStack } from './support/stack.js';

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
+import { type RunningGateway, startGateway } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 
 /**
  * RFC 6455 §10.2: a browser sends cookies on a WebSocket handshake and applies no CORS to it, so

@@ -1,15 +1,14 @@
 export { createProgram, main, VERSION } from './cli.js';
 export { type RouteRow, routeTable } from './commands/routes.js';
 export { configJsonSchema } from './commands/schema.js';
-export { semanticProblems } from './config/checks.js';
 export { embeddedDefault } from './config/default.js';
 export { type FoundConfig, findConfig, MODULE_NAME, SEARCH_PLACES } from './config/discover.js';
 export { type Env, EnvFileError, envFileLoader, loadEnvFile, substituteEnv } from './config/env.js';
-export { type LoadedConfig, type LoadOptions, loadConfig } from './config/load.js';
+export { checkConfig, type LoadedConfig, type LoadOptions, loadConfig } from './config/load.js';
 export { applyOverrides, type FlagOverrides } from './config/overrides.js';
 export { formatProblem, InvalidConfigError, type Problem } from './config/problems.js';
 export { type FullConfig, type FullConfigInput, fullConfigSchema } from './config/schema.js';
 export { STARTER_CONFIG } from './init/starter.js';
-export { buildPlugins, pluginSections } from './plugins.js';
+export { buildPlugins, cliSchema, providedBy, standInPlugins } from './plugins.js';
 export { runPrimary } from './run/cluster.js';
 export { type StartFlags, serve } from './run/serve.js';

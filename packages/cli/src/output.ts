@@ -32,20 +32,8 @@ export function reportError(io: Io, err: unknown): number {
     io.err(`lucid-gateway: ${err.message}`);
     return EXIT.failed;
   }
-  if (err instanceof UsageError) {
-    io.err(`lucid-gateway: ${err.message}`);
-    return EXIT.usage;
-  }
   const e = err as Error;
   io.err(`lucid-gateway: ${e?.message ?? String(err)}`);
   if (process.env.DEBUG) io.err(String(e?.stack ?? ''));
   return EXIT.failed;
-}
-
-/** A command used the wrong way (exit code 2), as opposed to a config that is wrong (exit code 1). */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
 }

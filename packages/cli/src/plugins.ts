@@ -1,17 +1,64 @@
-import type { GatewayPlugin } from '@lucid/gateway-core';
-import { consulMesh, meshConfigSchema } from '@lucid/mesh-consul';
-import { authConfigSchema, jwtAuth, signDevToken } from '@lucid/middleware-auth';
-import { rateLimitConfigSchema, rateLimitPlugins } from '@lucid/middleware-ratelimit';
+import {
+  AUTHENTICATION,
+  composeConfigSchema,
+  type GatewayPlugin,
+  type PluginSchema,
+} from '@lucid/gateway-core';
+import { consulMesh, meshPluginSchema } from '@lucid/mesh-consul';
+import { authPluginSchema, jwtAuth, signDevToken } from '@lucid/middleware-auth';
+import { rateLimitPluginSchema, rateLimitPlugins } from '@lucid/middleware-ratelimit';
 
-/**
- * The one place where config meets plugins. Each plugin package owns its config section's
- * schema; the CLI swaps them into core's schema in place of its pass-through sections.
- */
-export const pluginSections = {
-  auth: authConfigSchema.optional(),
-  rateLimit: rateLimitConfigSchema.optional(),
-  mesh: meshConfigSchema.optional(),
-};
+interface BuildOptions {
+  /** False in all but one `--workers` process: they share one port, so one Consul registration. */
+  register?: boolean;
+}
+
+/** One plugin package as the CLI wires it: the config section that turns it on, and how it is built. */
+interface Wiring {
+  section: string;
+  schema: PluginSchema;
+  /** What the plugins built from the section provide (see `GatewayPlugin.provides`). */
+  provides: readonly string[];
+  build(section: unknown, opts: BuildOptions): GatewayPlugin[];
+}
+
+/** The one place where config meets plugins: each package owns its schema; the CLI only connects them. */
+const WIRING: readonly Wiring[] = [
+  {
+    section: 'auth',
+    schema: authPluginSchema,
+    provides: [AUTHENTICATION],
+    build: (section) => [jwtAuth(section as Parameters<typeof jwtAuth>[0])],
+  },
+  {
+    section: 'rateLimit',
+    schema: rateLimitPluginSchema,
+    provides: [],
+    // The pre-auth limiter (when `preAuth` is set) comes with it, ordered before authentication.
+    build: (section) => rateLimitPlugins(section as Parameters<typeof rateLimitPlugins>[0]),
+  },
+  {
+    section: 'mesh',
+    schema: meshPluginSchema,
+    provides: ['discovery:consul'],
+    build: (section, opts) => {
+      let mesh = section as Parameters<typeof consulMesh>[0];
+      if (opts.register === false && mesh?.consul?.register) {
+        const { register: _, ...consul } = mesh.consul;
+        mesh = { ...mesh, consul };
+      }
+      return [consulMesh(mesh)];
+    },
+  },
+];
+
+/** Every plugin schema the CLI knows, composed with core's: what a config file may hold. */
+export const cliSchema = composeConfigSchema(WIRING.map((w) => w.schema));
+
+/** What the plugins a config turns on will provide (`authentication` when it has an `auth` section). */
+export function providedBy(input: Record<string, unknown>): string[] {
+  return WIRING.filter((w) => input[w.section] !== undefined).flatMap((w) => w.provides);
+}
 
 /**
  * Builds the plugins a config asks for, from its sections as written (each factory checks its
@@ -19,31 +66,28 @@ export const pluginSections = {
  *
  * @example const gateway = createGateway(input, { plugins: buildPlugins(input) })
  */
-export function buildPlugins(
-  input: Record<string, unknown>,
-  opts: {
-    /** False in all but one `--workers` process: they share one port, so one Consul registration. */
-    register?: boolean;
-  } = {},
-): GatewayPlugin[] {
-  const plugins: GatewayPlugin[] = [];
-  if (input.auth !== undefined) plugins.push(jwtAuth(input.auth as Parameters<typeof jwtAuth>[0]));
-  if (input.rateLimit !== undefined) {
-    // The pre-auth limiter (when `preAuth` is set) comes with it, ordered before authentication.
-    plugins.push(...rateLimitPlugins(input.rateLimit as Parameters<typeof rateLimitPlugins>[0]));
-  }
-  if (input.mesh !== undefined) {
-    let mesh = input.mesh as Parameters<typeof consulMesh>[0];
-    if (opts.register === false && mesh?.consul?.register) {
-      const { register: _, ...consul } = mesh.consul;
-      mesh = { ...mesh, consul };
-    }
-    plugins.push(consulMesh(mesh));
-  }
-  return plugins;
+export function buildPlugins(input: Record<string, unknown>, opts: BuildOptions = {}): GatewayPlugin[] {
+  return WIRING.filter((w) => input[w.section] !== undefined).flatMap((w) => w.build(input[w.section], opts));
+}
+
+/**
+ * Plugins that only declare (schemas, what they provide, discovery that never reports): a gateway
+ * built with them reads a config exactly as the real one would, and contacts nothing.
+ */
+export function standInPlugins(input: Record<string, unknown>): GatewayPlugin[] {
+  const declaring: GatewayPlugin[] = WIRING.map((w) => ({
+    name: `${w.schema.name} (stand-in)`,
+    schema: w.schema,
+    provides: input[w.section] !== undefined ? w.provides : [],
+  }));
+  const discovering: GatewayPlugin[] = WIRING.flatMap((w) => w.schema.discovery ?? []).map((kind) => ({
+    name: `${kind} discovery (stand-in)`,
+    discovery: { name: kind, watch: () => () => {} },
+  }));
+  return [...declaring, ...discovering];
 }
 
 /** The sections whose changes only a restart applies (plugins are built once per process). */
-export const PLUGIN_SECTIONS = ['auth', 'rateLimit', 'mesh'] as const;
+export const PLUGIN_SECTIONS = WIRING.map((w) => w.section);
 
 export { signDevToken };

@@ -1,23 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { semanticProblems } from '../src/config/checks.js';
+import { checkConfig } from '../src/config/load.js';
 import { fullConfigSchema } from '../src/config/schema.js';
 
 const services = { a: { targets: ['http://127.0.0.1:1'] }, b: { targets: ['http://127.0.0.1:2'] } };
 const auth = { jwt: { secret: 'x'.repeat(32), issuer: 'lucid-auth', audience: 'lucid-api' } };
 
+/** Every problem, schema and semantic, as `validate` and `start` find them. */
+const problemsOf = (input: Record<string, unknown>) => checkConfig(input).problems;
+
 function check(input: Record<string, unknown>, severity: 'error' | 'warning' = 'error'): string[] {
-  return semanticProblems(fullConfigSchema.parse({ services, ...input }))
+  return problemsOf({ services, ...input })
     .filter((p) => p.severity === severity)
     .map((p) => `${p.path}: ${p.message}`);
 }
 
-describe('semanticProblems', () => {
+describe('checkConfig', () => {
   it('passes a sound config', () => {
     const routes = [
       { prefix: '/a', service: 'a', auth: 'public' },
       { prefix: '/b', service: 'b', scopes: ['x'] },
     ];
-    expect(semanticProblems(fullConfigSchema.parse({ services, routes, auth }))).toEqual([]);
+    expect(problemsOf({ services, routes, auth })).toEqual([]);
   });
 
   it('finds a duplicate route and says which one takes its requests', () => {
@@ -68,7 +71,7 @@ describe('semanticProblems', () => {
       { prefix: '/b', service: 'b', auth: 'public' },
     ];
     expect(check({ routes })).toEqual([
-      'routes[0].auth: "/a" needs a verified token (routes do unless they say "auth: public"), but no "auth" section is configured',
+      'routes[0].auth: "/a" needs a verified identity (routes do unless they say "auth: public"), but nothing authenticates (no plugin provides authentication)',
     ]);
     expect(check({ routes, auth })).toEqual([]);
   });
@@ -76,14 +79,14 @@ describe('semanticProblems', () => {
   it('finds a built-in that needs a token when no auth is configured', () => {
     const routes = [{ prefix: '/a', service: 'a', auth: 'public' }];
     expect(check({ routes, builtins: { metrics: { auth: 'required' } } })).toEqual([
-      'builtins.metrics.auth: the metrics endpoint needs a verified token, but no "auth" section is configured',
+      'builtins.metrics.auth: the metrics endpoint needs a verified identity, but no plugin authenticates',
     ]);
   });
 
   it('finds scopes on a public route', () => {
     const routes = [{ prefix: '/a', service: 'a', auth: 'public', scopes: ['admin'] }];
     expect(check({ routes, auth })).toEqual([
-      'routes[0].auth: "/a" is public but lists scopes, which only a verified token can have',
+      'routes[0].auth: "/a" is public but lists scopes, which only a verified identity can have',
     ]);
   });
 
@@ -116,13 +119,11 @@ describe('semanticProblems', () => {
       services: { s: { discovery: 'consul' } },
       routes: [{ prefix: '/s', service: 's', auth: 'public' }],
     };
-    const problems = semanticProblems(fullConfigSchema.parse(input)).map((p) => `${p.path}: ${p.message}`);
+    const problems = problemsOf(input).map((p) => `${p.path}: ${p.message}`);
     expect(problems).toEqual([
       'services.s.discovery: "consul" discovery needs Consul, but no "mesh" section is configured',
     ]);
-    expect(
-      semanticProblems(fullConfigSchema.parse({ ...input, mesh: { consul: { url: 'http://c:8500' } } })),
-    ).toEqual([]);
+    expect(problemsOf({ ...input, mesh: { consul: { url: 'http://c:8500' } } })).toEqual([]);
   });
 
   it('warns about unused services and repeated targets', () => {
@@ -140,16 +141,14 @@ describe('semanticProblems', () => {
   });
 
   it('gives every problem a fix', () => {
-    const problems = semanticProblems(
-      fullConfigSchema.parse({
-        services,
-        routes: [
-          { prefix: '/a', service: 'a' },
-          { prefix: '/a', service: 'a' },
-        ],
-        builtins: { metrics: { auth: 'required' } },
-      }),
-    );
+    const problems = problemsOf({
+      services,
+      routes: [
+        { prefix: '/a', service: 'a' },
+        { prefix: '/a', service: 'a' },
+      ],
+      builtins: { metrics: { auth: 'required' } },
+    });
     expect(problems.length).toBeGreaterThan(2);
     for (const p of problems) expect(p.fix).toBeTruthy();
   });

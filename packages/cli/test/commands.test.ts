@@ -2,10 +2,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BIN, cleanEnv, ensureBuilt, runCli, tempProject } from '@lucid/test-kit/cli';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, ensureBuilt } from './support/build.js';
-import { cleanEnv, runCli, tempProject } from './support/cli.js';
 
 const SECRET = 'a-development-secret-of-at-least-32-bytes';
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -184,9 +183,9 @@ routes:
       'routes[1].prefix: "/s" can never match: routes[0] ("/s") takes the same requests',
     );
     expect(r.stderr).toContain('fix: remove one of the two, or tell them apart with "methods" or "host"');
-    expect(r.stderr).toContain('routes[2].auth: "/n" needs a verified token');
+    expect(r.stderr).toContain('routes[2].auth: "/n" needs a verified identity');
     expect(r.stderr).toContain(
-      'fix: add auth.jwt (a secret, publicKey or jwks), or set "auth: public" on this route',
+      'fix: configure a plugin that authenticates, or set "auth: public" on this route',
     );
     expectReadable(r.stderr);
   });

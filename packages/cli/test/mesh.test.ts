@@ -1,8 +1,7 @@
+import { startUpstream } from '@lucid/test-kit';
+import { CliProcess, ensureBuilt, type LogLine, tempProject } from '@lucid/test-kit/cli';
+import { type ConsulTestServer, startConsulTestServer } from '@lucid/test-kit/consul';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startUpstream } from '../../../test/helpers/upstream.js';
-import { type ConsulTestServer, startConsulTestServer } from '../../mesh-consul/test/consul-test-server.js';
-import { ensureBuilt } from './support/build.js';
-import { CliProcess, type LogLine, tempProject } from './support/cli.js';
 import { get } from './support/http.js';
 
 const cleanups: Array<() => unknown> = [];

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { ensureBuilt, runCli, tempProject } from '@lucid/test-kit/cli';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { ensureBuilt } from './support/build.js';
-import { runCli, tempProject } from './support/cli.js';
 
 const USERS = JSON.stringify({
   openapi: '3.0.3',

@@ -2,10 +2,9 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { startUpstream, type Upstream } from '@lucid/test-kit';
+import { CliProcess, ensureBuilt, REPO_DIR, tempProject } from '@lucid/test-kit/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
-import { ensureBuilt, REPO_DIR } from './support/build.js';
-import { CliProcess, tempProject } from './support/cli.js';
 import { get } from './support/http.js';
 
 const run = promisify(execFile);

@@ -1,10 +1,9 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
+import { startUpstream, type Upstream } from '@lucid/test-kit';
+import { CliProcess, ensureBuilt, tempProject } from '@lucid/test-kit/cli';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
-import { ensureBuilt } from './support/build.js';
-import { CliProcess, tempProject } from './support/cli.js';
 import { get } from './support/http.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -126,7 +125,9 @@ describe('reload', () => {
     expect(line).toMatchObject({
       level: 'error',
       msg: 'config reload refused: the new config is invalid; still serving the previous one',
-      problems: ['routes[0].service: unknown service "sevice-a" (known: a)'],
+      problems: [
+        'routes[0].service: unknown service "sevice-a" (known: a) (fix: add the service under "services", or route to one that is there)',
+      ],
     });
     expect(await get(`http://127.0.0.1:${port}/svc/`)).toMatchObject({ status: 200, body: 'a' });
 

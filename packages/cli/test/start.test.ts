@@ -1,9 +1,7 @@
 import { createServer } from 'node:net';
+import { freePort, startUpstream, type Upstream } from '@lucid/test-kit';
+import { CliProcess, ensureBuilt, runCli, tempProject } from '@lucid/test-kit/cli';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../test/helpers/net.js';
-import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
-import { ensureBuilt } from './support/build.js';
-import { CliProcess, runCli, tempProject } from './support/cli.js';
 import { get } from './support/http.js';
 
 const SECRET = 'a-development-secret-of-at-least-32-bytes';
@@ -145,7 +143,7 @@ routes: [{ prefix: /auth, service: auth, auth: public }]
     const p = project({ 'x.yaml': echoConfig(u).replace(', auth: public', '') });
     const r = await runCli(['start', '--config', 'x.yaml'], { cwd: p.dir });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('routes[0].auth: "/echo" needs a verified token');
+    expect(r.stderr).toContain('routes[0].auth: "/echo" needs a verified identity');
   });
 
   it('says so plainly when the port is taken', async () => {

@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { stripVTControlCharacters } from 'node:util';
+import { startUpstream } from '@lucid/test-kit';
+import { BIN, cleanEnv, ensureBuilt, tempProject } from '@lucid/test-kit/cli';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startUpstream } from '../../../test/helpers/upstream.js';
-import { BIN, ensureBuilt } from './support/build.js';
-import { cleanEnv, tempProject } from './support/cli.js';
 import { get } from './support/http.js';
 
 // util-linux `script` gives the CLI a real terminal (a pty) as stdout, as a person's shell does.

@@ -1,9 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startUpstream } from '@lucid/test-kit';
+import { CliProcess, ensureBuilt, type LogLine, runCli, tempProject } from '@lucid/test-kit/cli';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startUpstream } from '../../../test/helpers/upstream.js';
-import { ensureBuilt } from './support/build.js';
-import { CliProcess, type LogLine, runCli, tempProject } from './support/cli.js';
 import { get } from './support/http.js';
 
 const cleanups: Array<() => unknown> = [];

@@ -10,7 +10,7 @@ export class RequestContext implements GatewayContext {
   readonly startedAt = performance.now();
   path = '';
   search = '';
-  route: RouteMatch = undefined as unknown as RouteMatch;
+  route: RouteMatch | undefined = undefined;
   state: GatewayState = {};
   readonly upstreamHeaders: OutgoingHttpHeaders = {};
   readonly responseHeaders: OutgoingHttpHeaders = {};

@@ -1,7 +1,14 @@
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
+import { sendJson } from './http/send-json.js';
 
-/** Every error a client can see, with its HTTP status and a short title (RFC 9457 `title`). */
-export const ERRORS = {
+export interface ErrorSpec {
+  status: number;
+  /** A short title (RFC 9457 `title`). */
+  title: string;
+}
+
+/** The codes core answers with. Plugins add theirs with `registerErrors` (or `GatewayPlugin.errors`). */
+export const CORE_ERRORS = {
   GW_BAD_REQUEST: { status: 400, title: 'Bad request' },
   GW_BAD_PATH: { status: 400, title: 'Bad path' },
   GW_UNAUTHORIZED: { status: 401, title: 'Unauthorized' },
@@ -16,16 +23,51 @@ export const ERRORS = {
   GW_UPSTREAM_ERROR: { status: 502, title: 'Bad gateway' },
   GW_UPSTREAM_UNAVAILABLE: { status: 503, title: 'Service unavailable' },
   GW_UPSTREAM_TIMEOUT: { status: 504, title: 'Gateway timeout' },
-} as const satisfies Record<string, { status: number; title: string }>;
+} as const satisfies Record<string, ErrorSpec>;
 
-export type ErrorCode = keyof typeof ERRORS;
+export type CoreErrorCode = keyof typeof CORE_ERRORS;
+/** Core's codes, or one a plugin registered. */
+export type ErrorCode = CoreErrorCode | (string & {});
+
+// The one table, shared by every copy of this package in the process (as the error brand is).
+const kErrorTable = Symbol.for('lucid.gateway.errorTable');
+const shared = globalThis as { [kErrorTable]?: Map<string, ErrorSpec> };
+shared[kErrorTable] ??= new Map<string, ErrorSpec>(Object.entries(CORE_ERRORS));
+const table = shared[kErrorTable];
+
+const CODE = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/;
+
+/**
+ * Adds codes to the one error table. A code is registered once: the same spec again is fine,
+ * a different status or title for a known code is refused (two plugins must not share a code).
+ *
+ * @example registerErrors({ GW_AUTH_KEYS_UNAVAILABLE: { status: 503, title: 'Signing keys unavailable' } })
+ */
+export function registerErrors(codes: Readonly<Record<string, ErrorSpec>>): void {
+  for (const [code, spec] of Object.entries(codes)) {
+    if (!CODE.test(code)) throw new Error(`error code "${code}" should read like GW_SOMETHING_WRONG`);
+    if (!Number.isInteger(spec.status) || spec.status < 400 || spec.status > 599) {
+      throw new Error(`error code "${code}": status ${spec.status} is not an error status (400-599)`);
+    }
+    const known = table.get(code);
+    if (known && (known.status !== spec.status || known.title !== spec.title)) {
+      throw new Error(`error code "${code}" is already registered as ${known.status} "${known.title}"`);
+    }
+    table.set(code, { status: spec.status, title: spec.title });
+  }
+}
+
+/** The spec of a registered code, or undefined. */
+export function errorSpec(code: string): ErrorSpec | undefined {
+  return table.get(code);
+}
 
 const kGatewayError = Symbol.for('lucid.gateway.error');
 
 /**
  * The one error type the pipeline understands. Thrown by middleware, turned into an
  * `application/problem+json` answer by the gateway. Checked by brand, not `instanceof`,
- * so it survives two copies of this package in one app.
+ * so it survives two copies of this package in one app. The code must be in the error table.
  *
  * @example throw new GatewayError('GW_FORBIDDEN', { detail: 'missing scope "admin"' })
  */
@@ -33,6 +75,7 @@ export class GatewayError extends Error {
   readonly [kGatewayError] = true;
   readonly code: ErrorCode;
   readonly status: number;
+  readonly title: string;
   readonly detail: string | undefined;
   readonly headers: OutgoingHttpHeaders | undefined;
   /** Extra problem members (e.g. `retryAfter`), merged into the body. */
@@ -47,10 +90,13 @@ export class GatewayError extends Error {
       cause?: unknown;
     } = {},
   ) {
-    super(opts.detail ?? ERRORS[code].title, { cause: opts.cause });
+    const spec = table.get(code);
+    if (spec === undefined) throw new Error(`unregistered error code "${code}" (see registerErrors)`);
+    super(opts.detail ?? spec.title, { cause: opts.cause });
     this.name = 'GatewayError';
     this.code = code;
-    this.status = ERRORS[code].status;
+    this.status = spec.status;
+    this.title = spec.title;
     this.detail = opts.detail;
     this.headers = opts.headers;
     this.extra = opts.extra;
@@ -66,7 +112,7 @@ export function isGatewayError(err: unknown): err is GatewayError {
  * When headers were already sent, the only honest signal left is to abort the connection.
  */
 export function sendProblem(
-  res: ServerResponse,
+  res: import('node:http').ServerResponse,
   err: GatewayError,
   requestId: string,
   extraHeaders?: OutgoingHttpHeaders,
@@ -75,26 +121,20 @@ export function sendProblem(
     res.destroy();
     return;
   }
-  const spec = ERRORS[err.code];
-  const body = JSON.stringify({
+  const body = {
     type: `https://lucid-gateway.dev/errors/${err.code}`,
-    title: spec.title,
-    status: spec.status,
+    title: err.title,
+    status: err.status,
     code: err.code,
     ...(err.detail !== undefined && { detail: err.detail }),
     requestId,
     ...err.extra,
-  });
-  const headers: OutgoingHttpHeaders = {
-    'content-type': 'application/problem+json',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    ...extraHeaders,
-    'x-request-id': requestId,
-    ...err.headers,
   };
   // The rest of an oversized body is not worth reading: close instead of draining it.
-  if (err.code === 'GW_BODY_TOO_LARGE') headers.connection = 'close';
-  res.writeHead(spec.status, headers);
-  res.end(res.req?.method === 'HEAD' ? undefined : body);
+  const close = err.code === 'GW_BODY_TOO_LARGE' ? { connection: 'close' } : undefined;
+  sendJson(res, err.status, body, {
+    contentType: 'application/problem+json',
+    requestId,
+    headers: { ...extraHeaders, ...err.headers, ...close },
+  });
 }

@@ -2,32 +2,33 @@ import type { Logger } from 'pino';
 import { allowedHosts } from './builtins/allowed-hosts.js';
 import { bodyLimit } from './builtins/body-limit.js';
 import { cors } from './builtins/cors.js';
+import type { BuiltinName } from './builtins/table.js';
 import { websocketOrigin } from './builtins/websocket-origin.js';
 import { ConfigError } from './config/errors.js';
-import type { GatewayConfig, RouteConfig, UiConfig } from './config/schema.js';
-import { routeSchema } from './config/schema.js';
-import { dashboardAccess } from './dashboard/access.js';
+import { DEFAULT_IDENTITY_HEADERS, type GatewayConfig } from './config/schema.js';
 import { compileTrust, type TrustCheck } from './http/client-address.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { compose, type Handler } from './pipeline/compose.js';
 import { type BodyBudget, bufferBody } from './proxy/body-buffer.js';
 import { forwardTo, upgradeTo } from './proxy/forward.js';
-import type { HttpProxyEngine } from './proxy/http-proxy-engine.js';
+import type { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 import { Router } from './routing/router.js';
+import { routesOf } from './routing/routes.js';
 import type { GatewayContext, GatewayPlugin, Middleware, ProxyEngine, Route, Target } from './types.js';
 import { admission } from './upstream/admission.js';
 import { UpstreamPool } from './upstream/pool.js';
-
-/** Handlers for the built-in routes, keyed by which built-in. */
-export type BuiltinHandlers = Record<'root' | 'health' | 'metrics' | 'openapi' | 'docs' | 'ui', Handler>;
 
 export interface RuntimeDeps {
   plugins: readonly GatewayPlugin[];
   logger: Logger;
   metrics: GatewayMetrics;
   engine: ProxyEngine;
-  wsEngine: HttpProxyEngine;
-  builtins: BuiltinHandlers;
+  tunnel: WebSocketTunnel;
+  builtins: Readonly<Record<BuiltinName, Handler>>;
+  /** Called when the set of targets changed (discovery), so engines can let go of gone ones. */
+  onTargetsChanged(): void;
+  /** What the plugins provide (`authentication`, ...): built-ins' default access follows from it. */
+  provides: ReadonlySet<string>;
   /** Gateway-wide: outlives reloads, as the memory it bounds does. */
   bodyBudget: BodyBudget;
 }
@@ -46,19 +47,27 @@ export class Runtime {
   readonly checkHost: ((ctx: GatewayContext) => void) | undefined;
   readonly cors: ((ctx: GatewayContext) => boolean) | undefined;
   readonly limitBody: (ctx: GatewayContext) => void;
+  /** Identity headers no client may send: the config's list and the plugins'. */
+  readonly identityHeaders: readonly string[];
   inFlight = 0;
   #retired = false;
+  #stopped: Promise<void> | undefined;
   readonly #unwatch: Array<() => void> = [];
+  readonly #onTargetsChanged: () => void;
 
   constructor(
     readonly config: GatewayConfig,
     deps: RuntimeDeps,
   ) {
     const { plugins, logger, metrics } = deps;
+    this.#onTargetsChanged = deps.onTargetsChanged;
     this.trust = compileTrust(config.server.trustProxy);
     this.checkHost = allowedHosts(config.server.allowedHosts);
     this.cors = cors(config.server.cors);
     this.limitBody = bodyLimit(config.server.limits.body);
+    const declared = plugins.flatMap((p) => p.identityHeaders ?? []).map((h) => h.toLowerCase());
+    const configured = config.server.identityHeaders ?? (declared.length > 0 ? [] : DEFAULT_IDENTITY_HEADERS);
+    this.identityHeaders = [...new Set([...configured, ...declared])];
 
     const { limits } = config.server;
     const buffered = bufferBody({
@@ -85,45 +94,36 @@ export class Runtime {
         buffered: limits.bufferBody > 0 ? [buffered, ...admit] : admit,
         streamed: admit,
       });
-      if (service.discovery !== 'static') {
-        const provider = plugins.find((p) => p.discovery?.name === service.discovery)?.discovery;
-        if (!provider) {
-          throw new ConfigError([
-            {
-              path: `services.${name}.discovery`,
-              message: `"${service.discovery}" discovery needs its plugin (configure mesh.${service.discovery})`,
-            },
-          ]);
-        }
-        const onTargets = (targets: Target[]) => {
-          pool.setTargets(targets);
-          deps.engine.retain?.(this.#liveTargetIds());
-        };
-        this.#unwatch.push(provider.watch(name, onTargets, { service }));
+      if (service.discovery === 'static') continue;
+      const provider = plugins.find((p) => p.discovery?.name === service.discovery)?.discovery;
+      if (!provider) {
+        throw new ConfigError([
+          {
+            path: `services.${name}.discovery`,
+            message: `"${service.discovery}" discovery needs the plugin that provides it`,
+          },
+        ]);
       }
+      const onTargets = (targets: Target[]) => {
+        pool.setTargets(targets);
+        deps.onTargetsChanged();
+      };
+      this.#unwatch.push(provider.watch(name, onTargets, { service }));
     }
 
-    const authenticates = plugins.some((p) => p.authenticates === true);
-    this.routes = [
-      ...config.routes.map((r) => proxyRoute(r, config)),
-      ...builtinRoutes(config, logger, authenticates),
-    ];
+    this.routes = routesOf(config, deps.builtins, deps.provides, logger);
     const ordered = [...plugins].sort((a, b) => (a.order ?? 500) - (b.order ?? 500));
     for (const route of this.routes) {
       const chain = ordered.flatMap((p) => p.middleware?.(route) ?? []);
       if (route.kind === 'builtin') {
-        this.chains.set(
-          route,
-          compose(chain, deps.builtins[route.id.slice('builtin:'.length) as keyof BuiltinHandlers]),
-        );
+        this.chains.set(route, compose(chain, route.handler));
         continue;
       }
-      const pool = this.pools.get(route.serviceName!)!;
-      const tlsProvider = plugins
-        .map((p) => p.upstreamTls?.(route.serviceName!, route.service!))
-        .find(Boolean);
-      const edge = beforeProxy.get(route.serviceName!)!;
-      const buffering = route.config.requestBuffering ?? route.service!.requestBuffering;
+      const pool = this.pools.get(route.serviceName);
+      if (pool === undefined) throw new Error(`route "${route.id}": no pool for "${route.serviceName}"`);
+      const tlsProvider = plugins.map((p) => p.upstreamTls?.(route.serviceName, route.service)).find(Boolean);
+      const edge = beforeProxy.get(route.serviceName)!;
+      const buffering = route.config.requestBuffering ?? route.service.requestBuffering;
       this.chains.set(
         route,
         compose(
@@ -132,18 +132,13 @@ export class Runtime {
         ),
       );
       if (route.config.websocket) {
+        // The Origin check runs first: a cross-site page must not reach even the plugins' checks.
+        const where = `routes[${config.routes.indexOf(route.config)}]`;
         this.upgradeChains.set(
           route,
           compose(
-            [
-              websocketOrigin(
-                route.config,
-                config.server.cors,
-                `routes[${config.routes.indexOf(route.config)}]`,
-              ),
-              ...chain,
-            ],
-            upgradeTo(route, { pool, engine: deps.wsEngine, metrics, tlsProvider }),
+            [websocketOrigin(route.config, config.server.cors, where), ...chain],
+            upgradeTo(route, { pool, tunnel: deps.tunnel, metrics, tlsProvider }),
           ),
         );
       }
@@ -151,10 +146,19 @@ export class Runtime {
     this.router = new Router(this.routes);
   }
 
-  #liveTargetIds(): Set<string> {
-    const ids = new Set<string>();
-    for (const pool of this.pools.values()) for (const t of pool.targets()) ids.add(t.id);
-    return ids;
+  /** Drops the identity headers a client sent: only a verified identity may set them. */
+  stripIdentity(headers: Record<string, unknown>): void {
+    const names = this.identityHeaders;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      if (headers[name] !== undefined) delete headers[name];
+    }
+  }
+
+  /** The ids of every target of this runtime's pools. */
+  liveTargetIds(into = new Set<string>()): Set<string> {
+    for (const pool of this.pools.values()) for (const t of pool.targets()) into.add(t.id);
+    return into;
   }
 
   /** Starts the pools' checks; resolves once each has had its first round. */
@@ -163,83 +167,23 @@ export class Runtime {
   }
 
   /** Stops background work once the last request that started on this runtime has finished. */
-  retire(): void {
+  retire(): Promise<void> {
     this.#retired = true;
-    if (this.inFlight === 0) this.stop();
+    return this.inFlight === 0 ? this.stop() : Promise.resolve();
   }
 
   requestDone(): void {
-    if (--this.inFlight === 0 && this.#retired) this.stop();
+    if (--this.inFlight === 0 && this.#retired) void this.stop();
   }
 
-  stop(): void {
-    for (const unwatch of this.#unwatch.splice(0)) unwatch();
-    for (const pool of this.pools.values()) pool.stop();
+  /** Stops watching discovery and the pools' checks; resolves once every pool has stopped. */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      for (const unwatch of this.#unwatch.splice(0)) unwatch();
+      await Promise.all([...this.pools.values()].map((p) => p.stop()));
+      // Its targets are no longer this runtime's: engines may close the connections of gone ones.
+      this.#onTargetsChanged();
+    })();
+    return this.#stopped;
   }
-}
-
-function proxyRoute(config: RouteConfig, gateway: GatewayConfig): Route {
-  return {
-    id: config.name ?? (config.host ? `${config.host}${config.prefix}` : config.prefix),
-    kind: 'proxy',
-    exact: false,
-    config,
-    service: gateway.services[config.service],
-    serviceName: config.service,
-  };
-}
-
-/**
- * Built-in routes (`/`, `/health`, `/metrics`, `/openapi.json` with its `.yaml` twin, `/docs`, `/ui`),
- * skipped where a configured route claims the same path.
- */
-function builtinRoutes(config: GatewayConfig, logger: Logger, authenticates: boolean): Route[] {
-  const taken = new Set(config.routes.filter((r) => !r.host).map((r) => r.prefix));
-  const out: Route[] = [];
-  type Spec = {
-    key: keyof BuiltinHandlers;
-    spec: { path: string; auth?: 'required' | 'public'; scopes?: string[] };
-  };
-  const specs = Object.entries(config.builtins).flatMap(([name, spec]): Spec[] => {
-    const key = name as keyof BuiltinHandlers;
-    if (spec === false) return [];
-    if (key !== 'openapi') return [{ key, spec }];
-    // The OpenAPI document is served as JSON and, beside it, as YAML.
-    return [
-      { key, spec },
-      { key, spec: { ...spec, path: yamlTwin(spec.path) } },
-    ];
-  });
-  for (const { key, spec } of specs) {
-    const { auth, scopes } = 'refresh' in spec ? dashboardAccess(spec as UiConfig, authenticates) : spec;
-    if (taken.has(spec.path)) {
-      logger.warn(
-        { builtin: key, path: spec.path },
-        'a configured route uses the built-in path; the route wins',
-      );
-      continue;
-    }
-    out.push({
-      id: `builtin:${key}`,
-      kind: 'builtin',
-      exact: key === 'root' || key === 'openapi',
-      config: routeSchema.parse({
-        prefix: spec.path,
-        service: `builtin:${key}`,
-        auth,
-        scopes,
-        methods: ['GET', 'HEAD'],
-        websocket: false,
-        rateLimit: false,
-      }),
-      service: undefined,
-      serviceName: undefined,
-    });
-  }
-  return out;
-}
-
-/** `/openapi.json` -> `/openapi.yaml`; any other path gets `.yaml` appended. */
-function yamlTwin(path: string): string {
-  return path.endsWith('.json') ? `${path.slice(0, -'.json'.length)}.yaml` : `${path}.yaml`;
 }

@@ -1,9 +1,11 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { GatewayConfig, RouteConfig, ServiceConfig } from './config/schema.js';
+import type { BuiltinName } from './builtins/table.js';
+import type { PluginSchema } from './config/plugin-schema.js';
+import type { GatewayConfig, GatewayConfigInput, RouteConfig, ServiceConfig } from './config/schema.js';
 
-/** What a verified identity carries; plugins fill it (`@lucid/middleware-auth` sets it from JWT claims). */
+/** What a verified identity carries; the plugin that authenticates fills it. */
 export interface UserClaims {
   sub?: string;
   [claim: string]: unknown;
@@ -12,7 +14,7 @@ export interface UserClaims {
 export interface GatewayState {
   /** Verified claims. Only an authentication plugin sets this; never derived from client headers. */
   user?: UserClaims;
-  /** Rate-limit tier, from verified claims only. */
+  /** The caller's tier (plans, quotas), from a verified identity only. */
   tier?: string;
   [key: string]: unknown;
 }
@@ -22,22 +24,35 @@ export interface Target {
   id: string;
   url: URL;
   weight: number;
-  /** Extra data from discovery (Consul node, tags, SPIFFE id, ...). */
+  /** Extra data from discovery (node, tags, workload identity, ...). */
   meta?: Record<string, string>;
 }
 
-/** A route as the gateway runs it: the validated config plus what was resolved at build time. */
-export interface Route {
+interface RouteBase {
   /** Stable label for metrics and logs: the route's name, else its prefix (never a raw path). */
   id: string;
-  kind: 'proxy' | 'builtin';
   /** Match the prefix itself only, not paths below it (the root built-in `/`). */
   exact: boolean;
+  /** The validated route settings (a built-in's are made from `builtins.<name>`). */
   config: RouteConfig;
-  /** The service config; undefined for built-ins (health, metrics, root). */
-  service: ServiceConfig | undefined;
-  serviceName: string | undefined;
 }
+
+/** A configured route: forwards to its service's targets. */
+export interface ProxyRoute extends RouteBase {
+  kind: 'proxy';
+  serviceName: string;
+  service: ServiceConfig;
+}
+
+/** One of the gateway's own routes (`/`, `/health`, `/metrics`): answered by its handler. */
+export interface BuiltinRoute extends RouteBase {
+  kind: 'builtin';
+  builtin: BuiltinName;
+  handler: (ctx: RoutedContext) => Promise<void>;
+}
+
+/** A route as the gateway runs it: the validated config plus what was resolved at build time. */
+export type Route = ProxyRoute | BuiltinRoute;
 
 export interface RouteMatch {
   route: Route;
@@ -62,7 +77,8 @@ export interface GatewayContext {
   readonly path: string;
   /** The raw query string including its leading `?`, or empty. */
   readonly search: string;
-  route: RouteMatch;
+  /** The route that answers; undefined until the request is routed. */
+  route: RouteMatch | undefined;
   state: GatewayState;
   /** A pino child logger bound to this request's id (created on first use). */
   readonly log: Logger;
@@ -82,10 +98,13 @@ export interface GatewayContext {
   readonly startedAt: number;
 }
 
+/** A context once routed: what a route's chain sees. */
+export type RoutedContext = GatewayContext & { route: RouteMatch };
+
 export type Next = () => Promise<void>;
 
-/** The onion: do work, `await next()` to continue, or throw a `GatewayError` to answer. */
-export type Middleware = (ctx: GatewayContext, next: Next) => Promise<void>;
+/** The onion: do work, `await next()` to continue (once), or throw a `GatewayError` to answer. */
+export type Middleware = (ctx: RoutedContext, next: Next) => Promise<void>;
 
 export interface ComponentHealth {
   healthy: boolean;
@@ -110,32 +129,53 @@ export interface PluginSetup {
  */
 export interface GatewayPlugin {
   name: string;
+  /** Its config (section, route and service options, discovery kinds) and error codes, composed by core. */
+  schema?: PluginSchema;
   /**
-   * Where this plugin's middleware runs in a route's chain; lower runs first.
-   * Authentication is 100, rate limiting 200, user middleware 500 by default.
+   * What it does for core's promises. `authentication`: it verifies who calls and enforces each
+   * route's `auth` and `scopes`; without such a plugin a route that needs auth is refused (fail closed).
+   * (A plugin with `discovery` provides `discovery:<kind>` without saying so.)
+   */
+  provides?: readonly string[];
+  /** Headers it sets from a verified identity; core drops a client's copies on every route. */
+  identityHeaders?: readonly string[];
+  /**
+   * Where this plugin's middleware runs in a route's chain; lower runs first (see `PLUGIN_ORDER`).
    */
   order?: number;
-  /**
-   * True for a plugin that verifies credentials and enforces routes' `auth` and `scopes`. Built-ins
-   * whose default depends on it (the dashboard: `admin` only) read this, never a plugin's name.
-   */
-  authenticates?: boolean;
   setup?(setup: PluginSetup): void;
   middleware?(route: Route): Middleware | undefined;
   discovery?: Discovery;
-  /** TLS for upstream connections of a service (e.g. Consul Connect mTLS); asked once per service. */
+  /** TLS for upstream connections of a service (e.g. a service mesh's mTLS); asked once per service. */
   upstreamTls?(serviceName: string, service: ServiceConfig): TlsProvider | undefined;
   start?(gateway: Gateway): Promise<void>;
   stop?(): Promise<void>;
   health?(): Promise<ComponentHealth>;
   /** Counters for the dashboard, by name: `{ rejectedByTier: { free: 3 } }` (numbers only, never secrets). */
   dashboard?(): Promise<Record<string, Record<string, number>>>;
+  /**
+   * What it does on a proxy route, as columns of the dashboard's routes table, by key (never secrets):
+   * `{ quota: { label: 'quota', value: '1000/day' } }`.
+   */
+  dashboardRoute?(route: ProxyRoute): Record<string, DashboardColumn>;
 }
 
-export const PLUGIN_ORDER = { preAuth: 50, auth: 100, rateLimit: 200, user: 500 } as const;
+/** A plugin's column in the dashboard's routes table and this route's value in it. */
+export interface DashboardColumn {
+  label: string;
+  value: string | Record<string, string>;
+}
+
+/** Where in a route's chain a plugin runs: before authentication, authentication, limits on the identity, the rest. */
+export const PLUGIN_ORDER = {
+  beforeAuthentication: 50,
+  authentication: 100,
+  limits: 200,
+  user: 500,
+} as const;
 
 export interface DiscoveryWatchOptions {
-  /** The service's config (its `consul` block carries tag, dc, ns, ...). */
+  /** The service's config (with the discovery plugin's own options on it). */
   service: ServiceConfig;
 }
 
@@ -240,7 +280,7 @@ export interface Gateway {
   /** Stops accepting, lets in-flight requests finish up to `graceMs`, then closes everything. */
   close(opts?: CloseOptions): Promise<void>;
   /** Swaps in a new config atomically; in-flight requests finish on the routes they started on. */
-  reload(config: unknown): Promise<void>;
+  reload(config: GatewayConfigInput): Promise<void>;
   /** Records a reload refused before it reached `reload()` (a config file that did not load), for the dashboard. */
   reloadFailed(reason: unknown): void;
   routes(): RouteSummary[];
@@ -261,14 +301,11 @@ export interface RouteSummary {
   host: string | undefined;
   methods: string[];
   service: string | undefined;
+  /** Which built-in, for a built-in route. */
+  builtin: BuiltinName | undefined;
   stripPrefix: boolean;
   auth: 'required' | 'public';
   scopes: string[];
 }
 
-export interface ResponseLike {
-  res: ServerResponse;
-  headers: OutgoingHttpHeaders;
-}
-
-export type { GatewayConfig, RouteConfig, ServiceConfig };
+export type { GatewayConfig, GatewayConfigInput, RouteConfig, ServiceConfig };

@@ -1,8 +1,8 @@
 import type { Discovery, GatewayPlugin, Target } from '@lucid/gateway-core';
 import { targetFromUrl } from '@lucid/gateway-core';
+import { type RunningGateway, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../../test/helpers/gateway.js';
-import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
+import { z } from 'zod';
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -25,7 +25,7 @@ async function deadUrl(): Promise<string> {
   return u.url;
 }
 
-const QUIET = { level: 'silent', pretty: false, accessLog: false };
+const QUIET = { level: 'silent', pretty: false, accessLog: false } as const;
 
 async function gateway(
   config: Record<string, unknown>,
@@ -42,6 +42,7 @@ async function state(gw: RunningGateway, path = '/ui/state.json') {
   return (await res.json()) as {
     config: { configHash: string; lastReload: null | { ok: boolean; error?: string; configHash?: string } };
     routes: Array<Record<string, unknown>>;
+    routeColumns: Array<{ key: string; label: string }>;
     services: Array<{ name: string; up: boolean; targets: Array<Record<string, unknown>> }>;
   };
 }
@@ -217,18 +218,29 @@ describe('the dashboard built-in over HTTP', () => {
     expect(unchecked!.targets[0]!.lastCheck).toBeNull();
   });
 
-  it('moves per-route rates from the gateway’s own metrics, errors apart', async () => {
+  it('moves per-route rates from the gateway’s own metrics, errors apart, with the plugins’ columns', async () => {
     const [ok, failing] = [await upstream(), await upstream(503)];
-    const gw = await gateway({
-      services: {
-        ok: { targets: [ok.url] },
-        failing: { targets: [failing.url], outlier: { failures: 1000 } },
+    // A plugin shows what it does on each route as a column of its own.
+    const quota: GatewayPlugin = {
+      name: 'quota',
+      schema: { name: 'quota', route: { quota: z.record(z.string(), z.string()).optional() } },
+      dashboardRoute: (route) => ({
+        quota: { label: 'quota', value: (route.config.quota as Record<string, string>) ?? 'none' },
+      }),
+    };
+    const gw = await gateway(
+      {
+        services: {
+          ok: { targets: [ok.url] },
+          failing: { targets: [failing.url], outlier: { failures: 1000 } },
+        },
+        routes: [
+          { prefix: '/ok', service: 'ok', auth: 'public', quota: { free: '5/day', gold: '100/day' } },
+          { prefix: '/failing', service: 'failing', auth: 'public' },
+        ],
       },
-      routes: [
-        { prefix: '/ok', service: 'ok', auth: 'public', rateLimit: { free: '5/s', gold: '100/min' } },
-        { prefix: '/failing', service: 'failing', auth: 'public', rateLimit: false },
-      ],
-    });
+      [quota],
+    );
     const before = (await state(gw)).routes;
     expect(before.map((r) => r.requestsPerSecond)).toEqual([null, null]);
     await hit(`${gw.url}/ok/x`, 10);
@@ -238,7 +250,7 @@ describe('the dashboard built-in over HTTP', () => {
     expect(okRoute).toMatchObject({
       prefix: '/ok',
       errorRate: 0,
-      rateLimit: { free: '5/1s', gold: '100/60s' },
+      quota: { free: '5/day', gold: '100/day' },
     });
     expect(okRoute!.requestsPerSecond).toBeGreaterThan(0);
     expect(okRoute!.p50Ms).toBeGreaterThan(0);
@@ -246,8 +258,9 @@ describe('the dashboard built-in over HTTP', () => {
       prefix: '/failing',
       errorRate: 1,
       clientErrorRate: 0,
-      rateLimit: 'off',
+      quota: 'none',
     });
+    expect((await state(gw)).routeColumns).toEqual([{ key: 'quota', label: 'quota' }]);
   });
 
   it('serves readers that arrive together from one read (one round of component checks)', async () => {
@@ -316,7 +329,10 @@ describe('the dashboard built-in over HTTP', () => {
     ).rejects.toThrow();
     const refused = (await state(gw)).config;
     expect(refused.configHash).toBe(changed.configHash);
-    expect(refused.lastReload).toMatchObject({ ok: false, error: 'invalid config at routes[0].service' });
+    expect(refused.lastReload).toMatchObject({
+      ok: false,
+      error: 'invalid config at auth, routes[0].service',
+    });
     expect(JSON.stringify(refused)).not.toContain(secret);
 
     gw.gateway.reloadFailed(new Error(`cannot read /etc/lucid/${secret}.yaml`));

@@ -9,11 +9,17 @@ import {
   GatewayError,
   type GatewayPlugin,
 } from '@lucid/gateway-core';
+import {
+  echo,
+  freePort,
+  type Reply,
+  type RunningGateway,
+  send,
+  startGateway,
+  startUpstream,
+  type Upstream,
+} from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../../test/helpers/gateway.js';
-import { type Reply, send } from '../../../test/helpers/http.js';
-import { freePort } from '../../../test/helpers/net.js';
-import { echo, startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
 
 const APP = 'https://app.lucid.dev';
 const P = 'lucid_gateway_';
@@ -576,7 +582,10 @@ describe('/health/ready follows the lifecycle', () => {
     };
     const sink = lineSink();
     gateway = createGateway(
-      { services: { up: { targets: [up.url] } }, routes: [{ prefix: '/api', service: 'up' }] },
+      {
+        services: { up: { targets: [up.url] } },
+        routes: [{ prefix: '/api', service: 'up', auth: 'public' }],
+      },
       {
         plugins: [holdDrain],
         logger: createLogger({ level: 'info', pretty: false, accessLog: true }, sink.stream),

@@ -2,11 +2,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
+import {
+  freePort,
+  type RunningGateway,
+  send,
+  startGateway,
+  startUpstream,
+  type Upstream,
+} from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../../test/helpers/gateway.js';
-import { send } from '../../../test/helpers/http.js';
-import { freePort } from '../../../test/helpers/net.js';
-import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
 
 const SERVICES = ['auth', 'blockchain', 'sessions', 'nodes', 'admin'] as const;
 

@@ -6,10 +6,8 @@ import {
 } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { type Discovery, type GatewayPlugin, type Target, targetFromUrl } from '@lucid/gateway-core';
+import { echo, type RunningGateway, send, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../../test/helpers/gateway.js';
-import { send } from '../../../test/helpers/http.js';
-import { echo, startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
 
 const ENGINES = ['undici', 'http-proxy'] as const;
 

@@ -2,10 +2,9 @@ import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { GatewayError, type GatewayPlugin } from '@lucid/gateway-core';
+import { freePort, type RunningGateway, startGateway } from '@lucid/test-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { type RunningGateway, startGateway } from '../../../test/helpers/gateway.js';
-import { freePort } from '../../../test/helpers/net.js';
 
 const ENGINES = ['undici', 'http-proxy'] as const;
 

@@ -4,6 +4,12 @@ export type { ConsulApi, HealthQuery, Indexed } from './client/consul-client.js'
 export { createConsulApi } from './client/consul-client.js';
 export type { CaRoots, HealthEntry, LeafCert } from './client/types.js';
 export { parseMeshConfig } from './config/parse.js';
+export {
+  type ConsulServiceOptions,
+  consulOptionsOf,
+  consulServiceSchema,
+  meshPluginSchema,
+} from './config/plugin-schema.js';
 export type { ConsulConfig, MeshConfig, MeshConfigInput, RegisterConfig } from './config/schema.js';
 export { consulConfigSchema, meshConfigSchema, registerConfigSchema } from './config/schema.js';
 export { parseServiceSpiffeId, serviceSpiffeId, spiffeIdentityCheck, uriSans } from './connect/spiffe.js';

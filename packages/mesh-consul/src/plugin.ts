@@ -8,6 +8,7 @@ import type {
 } from '@lucid/gateway-core';
 import { createConsulApi } from './client/consul-client.js';
 import { parseMeshConfig } from './config/parse.js';
+import { meshPluginSchema } from './config/plugin-schema.js';
 import type { MeshConfigInput } from './config/schema.js';
 import { type ConnectTls, createConnectTls } from './connect/connect-tls.js';
 import { createMeshContext } from './context.js';
@@ -41,6 +42,7 @@ export function consulMesh(options: MeshConfigInput = {}): ConsulMeshPlugin {
 
   return {
     name: 'consul',
+    schema: meshPluginSchema,
     discovery,
 
     setup({ logger, registry, metricPrefix }: PluginSetup) {

@@ -1,9 +1,18 @@
-import { serviceSchema } from '@lucid/gateway-core';
+import { composeConfigSchema } from '@lucid/gateway-core';
+import {
+  type ConsulTestServer,
+  consulCall,
+  createPki,
+  type Pki,
+  startConsulTestServer,
+  until,
+} from '@lucid/test-kit/consul';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { meshPluginSchema } from '../src/config/plugin-schema.js';
 import { consulDiscovery } from '../src/index.js';
-import { type ConsulTestServer, startConsulTestServer } from './consul-test-server.js';
-import { consulCall, until } from './consul-under-test.js';
-import { createPki, type Pki } from './pki.js';
+
+// A service as the gateway parses it with this plugin: `discovery: consul` and its `consul` options.
+const serviceSchema = composeConfigSchema([meshPluginSchema]).service;
 
 const svc = serviceSchema.parse({ discovery: 'consul' });
 

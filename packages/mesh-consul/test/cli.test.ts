@@ -10,11 +10,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, send, startUpstream, type Upstream } from '@lucid/test-kit';
+import { type ConsulUnderTest, consulUnderTest } from '@lucid/test-kit/consul';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { send } from '../../../test/helpers/http.js';
-import { freePort } from '../../../test/helpers/net.js';
-import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
-import { type ConsulUnderTest, consulUnderTest } from './consul-under-test.js';
 
 const bin = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
 const built = existsSync(bin) && existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.url)));

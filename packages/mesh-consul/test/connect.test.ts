@@ -1,12 +1,21 @@
-import { serviceSchema } from '@lucid/gateway-core';
+import { composeConfigSchema } from '@lucid/gateway-core';
+import {
+  type ConsulUnderTest,
+  consulUnderTest,
+  createPki,
+  type Pki,
+  realAgent,
+} from '@lucid/test-kit/consul';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createConsulApi } from '../src/client/consul-client.js';
 import { parseMeshConfig } from '../src/config/parse.js';
+import { meshPluginSchema } from '../src/config/plugin-schema.js';
 import { type ConnectTls, createConnectTls } from '../src/connect/connect-tls.js';
 import { createMeshContext } from '../src/context.js';
 import { consulMesh } from '../src/index.js';
-import { type ConsulUnderTest, consulUnderTest, realAgent } from './consul-under-test.js';
-import { createPki, type Pki } from './pki.js';
+
+// A service as the gateway parses it with this plugin: `discovery: consul` and its `consul` options.
+const serviceSchema = composeConfigSchema([meshPluginSchema]).service;
 
 const trustDomain = '0a1b2c3d-0000-4000-8000-000000000001.consul';
 const meshService = serviceSchema.parse({

@@ -3,8 +3,9 @@
  * on: the stand-in here, a real agent when CONSUL_HTTP_ADDR is set. Passing on both is what
  * keeps the stand-in honest.
  */
+
+import { type ConsulUnderTest, consulUnderTest } from '@lucid/test-kit/consul';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type ConsulUnderTest, consulUnderTest } from './consul-under-test.js';
 
 const indexOf = (headers: Record<string, string | string[] | undefined>) => Number(headers['x-consul-index']);
 

@@ -1,8 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { type ServiceConfig, serviceSchema } from '@lucid/gateway-core';
+import { composeConfigSchema, type ServiceConfig } from '@lucid/gateway-core';
+import { type ConsulUnderTest, consulUnderTest, realAgent, until } from '@lucid/test-kit/consul';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { meshPluginSchema } from '../src/config/plugin-schema.js';
 import { consulDiscovery } from '../src/index.js';
-import { type ConsulUnderTest, consulUnderTest, realAgent, until } from './consul-under-test.js';
+
+// A service as the gateway parses it with this plugin: `discovery: consul` and its `consul` options.
+const serviceSchema = composeConfigSchema([meshPluginSchema]).service;
 
 type Discovery = ReturnType<typeof consulDiscovery>;
 

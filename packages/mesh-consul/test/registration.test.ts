@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import { createGateway, createLogger, type Gateway } from '@lucid/gateway-core';
+import { freePort } from '@lucid/test-kit';
+import { type ConsulUnderTest, consulUnderTest } from '@lucid/test-kit/consul';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../../test/helpers/net.js';
 import { buildRegistration, consulRegistration, registerConfigSchema } from '../src/index.js';
-import { type ConsulUnderTest, consulUnderTest } from './consul-under-test.js';
 
 const silent = () => createLogger({ level: 'silent', pretty: false, accessLog: false });
 

@@ -1,5 +1,5 @@
+import { type JwksServer, startJwksServer } from '@lucid/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type JwksServer, startJwksServer } from './helpers/jwks-server.js';
 import { AUDIENCE, ISSUER, SECRET, secretBytes, sign, type TestKey, testKey } from './helpers/keys.js';
 import { type AuthStack, bearer, startAuthStack } from './helpers/stack.js';
 

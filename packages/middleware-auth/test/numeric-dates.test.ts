@@ -1,6 +1,6 @@
+import { type JwksServer, startJwksServer } from '@lucid/test-kit';
 import type { JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type JwksServer, startJwksServer } from './helpers/jwks-server.js';
 import { AUDIENCE, ISSUER, SECRET, secretBytes, signRaw, type TestKey, testKey } from './helpers/keys.js';
 import { type AuthStack, bearer, startAuthStack } from './helpers/stack.js';
 

@@ -1,5 +1,5 @@
+import { type JwksServer, startJwksServer } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type JwksServer, startJwksServer } from './helpers/jwks-server.js';
 import {
   AUDIENCE,
   hmacWithPublicKey,

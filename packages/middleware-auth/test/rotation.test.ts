@@ -1,5 +1,5 @@
+import { type JwksServer, startJwksServer } from '@lucid/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type JwksServer, startJwksServer } from './helpers/jwks-server.js';
 import { AUDIENCE, ISSUER, sign, testKey } from './helpers/keys.js';
 import { type AuthStack, bearer, startAuthStack } from './helpers/stack.js';
 
@@ -64,7 +64,7 @@ describe('key rotation at the JWKS endpoint', () => {
     const down = await stack.get('/api/x', bearer(token));
     expect(down.status).toBe(503);
     expect(down.json()).toMatchObject({
-      code: 'GW_UPSTREAM_UNAVAILABLE',
+      code: 'GW_AUTH_UNAVAILABLE',
       detail: 'signing keys unavailable',
     });
     const health = (await stack.get('/health')).json<{ components: Record<string, unknown> }>();

@@ -16,6 +16,7 @@ export {
   type RateLimitPlugin,
   rateLimit,
 } from './plugin/rate-limit.js';
+export { RATE_LIMIT_ERRORS, rateLimitPluginSchema, routeRateLimitSchema } from './plugin/schema.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
 export {
   createRedisClient,

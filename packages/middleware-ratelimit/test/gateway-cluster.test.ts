@@ -1,8 +1,13 @@
+import {
+  type RedisCluster,
+  type RunningGateway,
+  startGateway,
+  startRedisCluster,
+  startUpstream,
+  type Upstream,
+} from '@lucid/test-kit';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../../test/helpers/gateway.js';
-import { type RedisCluster, startRedisCluster } from '../../../test/helpers/redis-cluster.js';
-import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
 import { rateLimit } from '../src/index.js';
 import { sendMany, statuses, testIdentity } from './support.js';
 

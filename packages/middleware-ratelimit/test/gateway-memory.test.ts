@@ -1,8 +1,6 @@
 import type { GatewayPlugin } from '@lucid/gateway-core';
+import { type RunningGateway, send, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../../test/helpers/gateway.js';
-import { send } from '../../../test/helpers/http.js';
-import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
 import { preAuthLimit, rateLimit, rateLimitPlugins } from '../src/index.js';
 import { metric, sendMany, statuses, testIdentity } from './support.js';
 

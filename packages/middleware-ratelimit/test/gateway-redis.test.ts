@@ -1,11 +1,16 @@
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import {
+  type RedisServer,
+  type RunningGateway,
+  send,
+  startGateway,
+  startRedis,
+  startUpstream,
+  type Upstream,
+} from '@lucid/test-kit';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../../test/helpers/gateway.js';
-import { send } from '../../../test/helpers/http.js';
-import { type RedisServer, startRedis } from '../../../test/helpers/redis.js';
-import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
 import { type RateLimitConfigInput, type RateLimitPlugin, type RedisStore, rateLimit } from '../src/index.js';
 import { metric, sendMany, statuses } from './support.js';
 
@@ -174,7 +179,7 @@ describe('Redis stopped mid-test', () => {
     expect(statuses(replies)).toEqual({ 503: 10 });
     expect(replies[0]!.headers['retry-after']).toBe('1');
     expect(replies[0]!.json()).toMatchObject({
-      code: 'GW_UPSTREAM_UNAVAILABLE',
+      code: 'GW_RATE_LIMIT_UNAVAILABLE',
       detail: 'rate limiting is unavailable',
     });
     expect(seen('/closed')).toBe(2);

@@ -3,8 +3,7 @@ import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../../test/helpers/net.js';
-import { spawnRedis } from '../../../test/helpers/redis.js';
+import { freePort, spawnRedis } from '@lucid/test-kit';
 
 export interface Sentinel {
   address: string;

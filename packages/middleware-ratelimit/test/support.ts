@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { GatewayPlugin } from '@lucid/gateway-core';
-import { type Reply, send } from '../../../test/helpers/http.js';
+import { type Reply, send } from '@lucid/test-kit';
 
 /**
  * Stands in for the auth plugin (order 100): trusts a test-only header `x-test-verified: <sub>:<tier>`

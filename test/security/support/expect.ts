@@ -1,5 +1,5 @@
+import type { SeenRequest } from '@lucid/test-kit';
 import { expect } from 'vitest';
-import type { SeenRequest } from '../../helpers/upstream.js';
 import type { RawReply } from './raw.js';
 import type { Stack } from './stack.js';
 

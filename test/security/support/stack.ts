@@ -1,8 +1,7 @@
 import type { GatewayPlugin } from '@lucid/gateway-core';
 import { jwtAuth } from '@lucid/middleware-auth';
 import { rateLimit } from '@lucid/middleware-ratelimit';
-import { type RunningGateway, startGateway } from '../../helpers/gateway.js';
-import { startUpstream, type Upstream } from '../../helpers/upstream.js';
+import { type RunningGateway, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
 import { startTap, type Tap } from './tap.js';
 import { AUTH } from './token.js';
 

@@ -1,18 +1,13 @@
 import { writeFile } from 'node:fs/promises';
-import { createGateway, createLogger, type GatewayPlugin } from '@lucid/gateway-core';
+import { createGateway, createLogger } from '@lucid/gateway-core';
 import { stringify as toYaml } from 'yaml';
 import { EXIT, type Io, reportError } from '../output.js';
+import { standInPlugins } from '../plugins.js';
 import { type ConfigFlags, loadWithFlags } from './common.js';
 
 export interface OpenApiFlags extends ConfigFlags {
   out?: string | undefined;
 }
-
-// A one-off run reads static targets only: Consul-discovered services are reported as unavailable.
-const noDiscovery: GatewayPlugin = {
-  name: 'openapi-export',
-  discovery: { name: 'consul', watch: () => () => {} },
-};
 
 /**
  * `lucid-gateway openapi [--out FILE]`: fetches every service's document once and writes the merged
@@ -23,7 +18,9 @@ export async function openapiCommand(flags: OpenApiFlags, io: Io): Promise<numbe
   try {
     const loaded = await loadWithFlags(flags);
     const logger = createLogger({ level: 'silent', pretty: false, accessLog: false }, { write: () => {} });
-    const gateway = createGateway(loaded.input, { plugins: [noDiscovery], logger });
+    // A one-off run reads static targets only (the stand-ins' discovery never reports: such services
+    // are reported as unavailable) and contacts no plugin's backend.
+    const gateway = createGateway(loaded.input, { plugins: standInPlugins(loaded.input), logger });
     let doc: Record<string, unknown>;
     try {
       doc = await gateway.openapi({ refresh: true });

@@ -1,6 +1,8 @@
-import { createGateway, createLogger, type GatewayPlugin, type RouteSummary } from '@lucid/gateway-core';
+import { createGateway, createLogger, type RouteSummary } from '@lucid/gateway-core';
+import { consulOptionsOf } from '@lucid/mesh-consul';
 import type { FullConfig } from '../config/schema.js';
 import { EXIT, type Io, reportError } from '../output.js';
+import { standInPlugins } from '../plugins.js';
 import { type ConfigFlags, loadWithFlags, sourceOf } from './common.js';
 
 export interface RoutesFlags extends ConfigFlags {
@@ -11,12 +13,6 @@ export interface RouteRow extends RouteSummary {
   /** The service's static targets, or where its targets come from. */
   upstream: string[];
 }
-
-// Listing routes contacts no upstream: discovery that never reports stands in for Consul.
-const noDiscovery: GatewayPlugin = {
-  name: 'routes-listing',
-  discovery: { name: 'consul', watch: () => () => {} },
-};
 
 /**
  * `lucid-gateway routes`: the route table the gateway builds from the config (configured routes
@@ -39,11 +35,10 @@ export async function routesCommand(flags: RoutesFlags, io: Io): Promise<number>
 }
 
 /** Builds the gateway (never started) to ask it for its routes. */
-export async function routeTable(input: unknown, config: FullConfig): Promise<RouteRow[]> {
+export async function routeTable(input: Record<string, unknown>, config: FullConfig): Promise<RouteRow[]> {
   const logger = createLogger({ level: 'silent', pretty: false, accessLog: false }, { write: () => {} });
-  // The table shows the policies the real gateway applies: with an auth section, a plugin authenticates.
-  const authenticates = (input as { auth?: unknown }).auth !== undefined;
-  const gateway = createGateway(input, { plugins: [{ ...noDiscovery, authenticates }], logger });
+  // Listing routes contacts nothing: stand-ins read the config as the real plugins would.
+  const gateway = createGateway(input, { plugins: standInPlugins(input), logger });
   try {
     return gateway.routes().map((r) => ({ ...r, upstream: upstreamOf(r, config) }));
   } finally {
@@ -56,7 +51,7 @@ function upstreamOf(route: RouteSummary, config: FullConfig): string[] {
   const service = route.service === undefined ? undefined : config.services[route.service];
   if (!service) return [];
   if (service.discovery !== 'static')
-    return [`(${service.discovery}: ${service.consul.service ?? route.service})`];
+    return [`(${service.discovery}: ${consulOptionsOf(service).service ?? route.service})`];
   return service.targets.map((t) => (t.weight === 1 ? t.url : `${t.url} (weight ${t.weight})`));
 }
 
@@ -66,7 +61,7 @@ function formatTable(rows: RouteRow[]): string {
     r.prefix,
     r.methods.join(','),
     r.host ?? '*',
-    r.kind === 'builtin' ? `(${r.id.slice('builtin:'.length)})` : (r.service ?? ''),
+    r.kind === 'builtin' ? `(${r.builtin})` : (r.service ?? ''),
     r.upstream.join(' '),
     r.auth,
     r.scopes.join(',') || '-',

@@ -1,18 +1,13 @@
 import { writeFile } from 'node:fs/promises';
-import { z } from 'zod';
-import { fullConfigSchema } from '../config/schema.js';
+import { configJsonSchema as jsonSchemaOf, SCHEMA_ID } from '@lucid/gateway-core';
 import { EXIT, type Io, reportError } from '../output.js';
+import { cliSchema } from '../plugins.js';
 
-export const SCHEMA_ID = 'https://lucid-gateway.dev/schema/lucid-gateway.config.json';
+export { SCHEMA_ID };
 
 /** The JSON Schema of a config file as written (durations and sizes as strings), for editors. */
 export function configJsonSchema(): Record<string, unknown> {
-  const { $schema, ...rest } = z.toJSONSchema(fullConfigSchema, {
-    io: 'input',
-    unrepresentable: 'any',
-    target: 'draft-2020-12',
-  });
-  return { $schema, $id: SCHEMA_ID, title: 'Lucid Gateway config', ...rest };
+  return jsonSchemaOf(cliSchema);
 }
 
 /** `lucid-gateway schema [--out FILE]`: prints (or writes) the config's JSON Schema. */

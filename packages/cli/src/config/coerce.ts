@@ -1,19 +1,15 @@
-import { formatPath, parseWith } from '@lucid/gateway-core';
+import { formatPath } from '@lucid/gateway-core';
 import type { z } from 'zod';
 
 /**
- * Parses with `schema`; where it wants a number or boolean and finds the string an environment
- * variable produced (`port: ${PORT:-8080}`), converts that value and tries again. Values written
- * as strings in the file itself are left for the schema to reject.
+ * Where `schema` wants a number or boolean and finds the string an environment variable produced
+ * (`port: ${PORT:-8080}`), converts that value in place, until nothing more converts. Values
+ * written as strings in the file itself are left for the schema to reject.
  */
-export function parseCoercing<S extends z.ZodType>(
-  schema: S,
-  input: unknown,
-  substituted: ReadonlySet<string>,
-): z.output<S> {
+export function coerceSubstituted(schema: z.ZodType, input: unknown, substituted: ReadonlySet<string>): void {
   for (let round = 0; round < 8 && substituted.size > 0; round++) {
     const result = schema.safeParse(input);
-    if (result.success) return result.data;
+    if (result.success) return;
     let changed = false;
     for (const issue of result.error.issues) {
       if (issue.code !== 'invalid_type' || !substituted.has(formatPath(issue.path))) continue;
@@ -27,9 +23,8 @@ export function parseCoercing<S extends z.ZodType>(
       parent[key as string] = converted;
       changed = true;
     }
-    if (!changed) break;
+    if (!changed) return;
   }
-  return parseWith(schema, input);
 }
 
 function convert(value: string, expected: string): number | boolean | undefined {

@@ -1,12 +1,13 @@
 import { resolve } from 'node:path';
-import { semanticProblems } from './checks.js';
-import { parseCoercing } from './coerce.js';
+import { type ConfigIssue, validateConfig } from '@lucid/gateway-core';
+import { cliSchema, providedBy } from '../plugins.js';
+import { coerceSubstituted } from './coerce.js';
 import { embeddedDefault } from './default.js';
 import { findConfig } from './discover.js';
 import { type Env, substituteEnv } from './env.js';
 import { applyOverrides, type FlagOverrides } from './overrides.js';
-import { error, InvalidConfigError, type Problem, problemsOf } from './problems.js';
-import { type FullConfig, fullConfigSchema } from './schema.js';
+import { error, InvalidConfigError, type Problem } from './problems.js';
+import type { FullConfig } from './schema.js';
 
 export interface LoadOptions {
   /** `--config FILE`; otherwise the config is searched for in `cwd`. */
@@ -60,14 +61,32 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> 
   const overrides = applyOverrides(input, env, opts.flags);
   if (overrides.problems.length > 0) fail(overrides.problems);
 
-  let config: FullConfig;
-  try {
-    config = parseCoercing(fullConfigSchema, input, substituted);
-  } catch (err) {
-    return fail(problemsOf(err));
-  }
-  const semantic = semanticProblems(config);
-  const warnings = semantic.filter((p) => p.severity === 'warning');
-  if (semantic.some((p) => p.severity === 'error')) fail(semantic);
-  return { filepath, input, config, applied: overrides.applied, warnings };
+  coerceSubstituted(cliSchema.config, input, substituted);
+  const checked = checkConfig(input);
+  if (checked.config === undefined) return fail(checked.problems);
+  const warnings = checked.problems.filter((p) => p.severity === 'warning');
+  return { filepath, input, config: checked.config, applied: overrides.applied, warnings };
+}
+
+/**
+ * The schema and every semantic check (core's and the plugins') in one pass, as the gateway will
+ * run them with the plugins this config turns on: every problem at once.
+ *
+ * @example checkConfig({ routes: [{ prefix: '/a', service: 'nope' }] }).problems
+ */
+export function checkConfig(input: Record<string, unknown>): {
+  config: FullConfig | undefined;
+  problems: Problem[];
+} {
+  const { config, issues } = validateConfig(input, { schema: cliSchema, provides: providedBy(input) });
+  return { config: config as FullConfig | undefined, problems: issues.map(toProblem) };
+}
+
+function toProblem(issue: ConfigIssue): Problem {
+  return {
+    path: issue.path,
+    message: issue.message,
+    severity: issue.severity ?? 'error',
+    ...(issue.fix !== undefined && { fix: issue.fix }),
+  };
 }

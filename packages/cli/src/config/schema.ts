@@ -1,9 +1,21 @@
-import { gatewayConfigSchema } from '@lucid/gateway-core';
+import type { GatewayConfig, GatewayConfigInput } from '@lucid/gateway-core';
+import type { MeshConfig, MeshConfigInput } from '@lucid/mesh-consul';
+import type { AuthOptions, AuthOptionsInput } from '@lucid/middleware-auth';
+import type { RateLimitConfig, RateLimitConfigInput } from '@lucid/middleware-ratelimit';
 import type { z } from 'zod';
-import { pluginSections } from '../plugins.js';
+import { cliSchema } from '../plugins.js';
 
-/** Core's schema with the plugins' own schemas for their sections: what a config file may hold. */
-export const fullConfigSchema = gatewayConfigSchema.safeExtend(pluginSections);
+/** A config file's contents: core's settings and the sections of the plugins the CLI wires. */
+export type FullConfig = GatewayConfig & {
+  auth?: AuthOptions;
+  rateLimit?: RateLimitConfig;
+  mesh?: MeshConfig;
+};
+export type FullConfigInput = GatewayConfigInput & {
+  auth?: AuthOptionsInput;
+  rateLimit?: RateLimitConfigInput;
+  mesh?: MeshConfigInput;
+};
 
-export type FullConfig = z.output<typeof fullConfigSchema>;
-export type FullConfigInput = z.input<typeof fullConfigSchema>;
+/** Core's schema with the plugins' own parts: what a config file may hold. */
+export const fullConfigSchema = cliSchema.config as z.ZodType<FullConfig, FullConfigInput>;

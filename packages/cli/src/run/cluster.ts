@@ -2,11 +2,8 @@ import cluster, { type Worker } from 'node:cluster';
 import { createLogger } from '@lucid/gateway-core';
 import { envFileLoader } from '../config/env.js';
 import { loadConfig } from '../config/load.js';
-import type { StartFlags } from './serve.js';
+import { type StartFlags, WORKER_SLOT_ENV } from './start-flags.js';
 import { watchFiles } from './watch.js';
-
-/** Tells a worker its slot (0..N-1), which a restarted worker keeps. */
-export const WORKER_SLOT_ENV = 'LUCID_GATEWAY_WORKER_SLOT';
 
 /** A worker that lived less than this before exiting counts as crashing (its restarts back off). */
 const STABLE_MS = 10_000;

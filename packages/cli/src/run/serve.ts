@@ -1,22 +1,16 @@
 import cluster from 'node:cluster';
 import { createGateway, createLogger, type Gateway } from '@lucid/gateway-core';
-import type { ConfigFlags } from '../commands/common.js';
 import { describeDefault } from '../config/default.js';
 import { envFileLoader } from '../config/env.js';
 import { type LoadedConfig, type LoadOptions, loadConfig } from '../config/load.js';
 import { InvalidConfigError, problemsOf } from '../config/problems.js';
 import { buildPlugins, PLUGIN_SECTIONS } from '../plugins.js';
-import { WORKER_SLOT_ENV } from './cluster.js';
+import { type StartFlags, WORKER_SLOT_ENV } from './start-flags.js';
 import { watchFiles } from './watch.js';
 
 type Logger = Gateway['logger'];
 
-export interface StartFlags extends ConfigFlags {
-  port?: number | undefined;
-  host?: string | undefined;
-  workers?: number | undefined;
-  watch?: boolean | undefined;
-}
+export type { StartFlags };
 
 /**
  * Runs one gateway in this process: loads the config, says what it loaded, listens, reloads on
@@ -174,9 +168,9 @@ function announce(
 function refuse(logger: Logger, err: unknown): void {
   let problems: string[];
   try {
-    problems = problemsOf(err).map(
-      (p) => `${p.path || '(config)'}: ${p.message}${p.fix ? ` (fix: ${p.fix})` : ''}`,
-    );
+    problems = problemsOf(err)
+      .filter((p) => p.severity === 'error')
+      .map((p) => `${p.path || '(config)'}: ${p.message}${p.fix ? ` (fix: ${p.fix})` : ''}`);
   } catch {
     problems = [(err as Error)?.message ?? String(err)];
   }

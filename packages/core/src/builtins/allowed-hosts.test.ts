@@ -30,7 +30,7 @@ describe('allowedHosts', () => {
     'api.lucid.dev:8080',
     'api.lucid.dev.',
     'auth.internal.lucid.dev',
-    'a.b.internal.lucid.dev:443',
+    'b.internal.lucid.dev:443',
     'localhost:3000',
     '127.0.0.1:8080',
     '[::1]:8080',
@@ -45,6 +45,8 @@ describe('allowedHosts', () => {
     'evilapi.lucid.dev',
     'internal.lucid.dev',
     'xinternal.lucid.dev',
+    // One label, as TLS wildcards match (RFC 6125 §6.4.3), and as routes match.
+    'a.b.internal.lucid.dev',
     '127.0.0.2',
     '[::2]:80',
     '',

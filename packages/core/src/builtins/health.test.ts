@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { isGatewayError } from '../errors.js';
-import type { ComponentHealth, GatewayContext } from '../types.js';
+import type { ComponentHealth, RoutedContext } from '../types.js';
 import { type HealthDeps, healthHandler, overallStatus } from './health.js';
 
 function fakeCtx(upstreamPath: string, method = 'GET') {
@@ -21,7 +21,7 @@ function fakeCtx(upstreamPath: string, method = 'GET') {
     route: { upstreamPath },
     requestId: 'req-1',
     responseHeaders: { 'access-control-allow-origin': 'https://app.lucid.dev' },
-  } as unknown as GatewayContext;
+  } as unknown as RoutedContext;
   return { ctx, out };
 }
 

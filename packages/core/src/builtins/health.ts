@@ -1,29 +1,24 @@
 import { GatewayError } from '../errors.js';
-import type { ComponentHealth, GatewayContext, GatewayHealth } from '../types.js';
+import { sendJson } from '../http/send-json.js';
+import type { ComponentHealth, GatewayContext, GatewayHealth, RoutedContext } from '../types.js';
 
 export interface HealthDeps {
   name: string;
   version: string;
   /** Each service's state from its pool's cached background checks (never a live call). */
   services(): GatewayHealth['services'];
-  /** Plugins' and discovery's own health (Redis, Consul, JWKS, ...). */
+  /** Plugins' and discovery's own health (their stores, registries, key sets, ...). */
   components(): Promise<Record<string, ComponentHealth>>;
   /** False while starting or draining. */
   ready(): boolean;
 }
 
-const NO_STORE = 'no-store';
-
-function sendJson(ctx: GatewayContext, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  ctx.res.writeHead(status, {
-    ...ctx.responseHeaders,
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': NO_STORE,
-    'x-request-id': ctx.requestId,
+function answer(ctx: GatewayContext, status: number, value: unknown): void {
+  sendJson(ctx.res, status, value, {
+    requestId: ctx.requestId,
+    method: ctx.req.method,
+    headers: ctx.responseHeaders,
   });
-  ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
 }
 
 /**
@@ -59,8 +54,8 @@ export function overallStatus(
  * // GET /health -> { "status": "degraded", "service": "lucid-api-gateway", "version": "0.1.0",
  * //                  "services": { "auth": true, "sessions": false } }
  */
-export function healthHandler(deps: HealthDeps): (ctx: GatewayContext) => Promise<void> {
-  return async function health(ctx: GatewayContext): Promise<void> {
+export function healthHandler(deps: HealthDeps): (ctx: RoutedContext) => Promise<void> {
+  return async function health(ctx: RoutedContext): Promise<void> {
     switch (ctx.route.upstreamPath) {
       case '/':
       case '': {
@@ -69,15 +64,15 @@ export function healthHandler(deps: HealthDeps): (ctx: GatewayContext) => Promis
         const status = overallStatus(services, components);
         const report: GatewayHealth = { status, service: deps.name, version: deps.version, services };
         if (Object.keys(components).length > 0) report.components = components;
-        sendJson(ctx, status === 'unhealthy' ? 503 : 200, report);
+        answer(ctx, status === 'unhealthy' ? 503 : 200, report);
         return;
       }
       case '/live':
-        sendJson(ctx, 200, { status: 'up' });
+        answer(ctx, 200, { status: 'up' });
         return;
       case '/ready': {
         const ready = deps.ready();
-        sendJson(ctx, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
+        answer(ctx, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
         return;
       }
       default:

@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import type { GatewayContext } from '../types.js';
+import type { RoutedContext } from '../types.js';
 import { metricsHandler } from './metrics.js';
 
 function fakeCtx(method = 'GET') {
@@ -14,7 +14,7 @@ function fakeCtx(method = 'GET') {
     },
     requestId: 'req-1',
     responseHeaders: {},
-  } as unknown as GatewayContext;
+  } as unknown as RoutedContext;
   return { ctx, out };
 }
 

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
-import type { GatewayContext } from '../types.js';
+import { sendText } from '../http/send-json.js';
+import type { RoutedContext } from '../types.js';
 
 /**
  * The metrics built-in (`GET /metrics`): the gateway's registry, plugins' metrics included,
@@ -8,16 +9,13 @@ import type { GatewayContext } from '../types.js';
  * @example
  * metricsHandler(gateway.registry) // GET /metrics -> lucid_gateway_http_requests_total{...} 42
  */
-export function metricsHandler(registry: Registry): (ctx: GatewayContext) => Promise<void> {
-  return async function metrics(ctx: GatewayContext): Promise<void> {
+export function metricsHandler(registry: Registry): (ctx: RoutedContext) => Promise<void> {
+  return async function metrics(ctx: RoutedContext): Promise<void> {
     const body = await registry.metrics();
-    ctx.res.writeHead(200, {
-      ...ctx.responseHeaders,
-      'content-type': registry.contentType,
-      'content-length': Buffer.byteLength(body),
-      'cache-control': 'no-store',
-      'x-request-id': ctx.requestId,
+    sendText(ctx.res, 200, body, registry.contentType, {
+      requestId: ctx.requestId,
+      method: ctx.req.method,
+      headers: ctx.responseHeaders,
     });
-    ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
   };
 }

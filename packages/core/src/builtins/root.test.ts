@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import type { GatewayContext } from '../types.js';
+import type { RoutedContext } from '../types.js';
 import { rootHandler } from './root.js';
 
 function fakeCtx(method = 'GET') {
@@ -13,7 +13,7 @@ function fakeCtx(method = 'GET') {
     },
     requestId: 'req-1',
     responseHeaders: { vary: 'Origin' },
-  } as unknown as GatewayContext;
+  } as unknown as RoutedContext;
   return { ctx, out };
 }
 

@@ -1,4 +1,5 @@
-import type { GatewayContext } from '../types.js';
+import { sendJson } from '../http/send-json.js';
+import type { RoutedContext } from '../types.js';
 
 export interface RootInfo {
   name: string;
@@ -16,21 +17,13 @@ export interface RootInfo {
  * rootHandler({ name: 'lucid-api-gateway', version, docs, prefixes: () => ['/auth', '/sessions'] })
  * // GET / -> { "name": "lucid-api-gateway", "version": "0.1.0", "docs": "...", "routes": ["/auth", "/sessions"] }
  */
-export function rootHandler(info: RootInfo): (ctx: GatewayContext) => Promise<void> {
-  return async function root(ctx: GatewayContext): Promise<void> {
-    const body = JSON.stringify({
-      name: info.name,
-      version: info.version,
-      docs: info.docs(),
-      routes: info.prefixes(),
+export function rootHandler(info: RootInfo): (ctx: RoutedContext) => Promise<void> {
+  return async function root(ctx: RoutedContext): Promise<void> {
+    const body = { name: info.name, version: info.version, docs: info.docs(), routes: info.prefixes() };
+    sendJson(ctx.res, 200, body, {
+      requestId: ctx.requestId,
+      method: ctx.req.method,
+      headers: ctx.responseHeaders,
     });
-    ctx.res.writeHead(200, {
-      ...ctx.responseHeaders,
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
-      'cache-control': 'no-store',
-      'x-request-id': ctx.requestId,
-    });
-    ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './index.js';
+import { type ComposedSchema, ConfigError, composeConfigSchema, parseConfig, rate } from './index.js';
 
 const minimal = {
   services: {
@@ -9,9 +9,9 @@ const minimal = {
   routes: [{ prefix: '/auth', service: 'auth', auth: 'public' }],
 };
 
-function issuesOf(input: unknown): string[] {
+function issuesOf(input: unknown, schema?: ComposedSchema): string[] {
   try {
-    parseConfig(input);
+    parseConfig(input, { ...(schema && { schema }) });
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
     return (err as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
@@ -103,9 +103,16 @@ describe('parseConfig', () => {
 
   it('requires targets for static services', () => {
     expect(issuesOf({ services: { a: {} } })).toContain(
-      'services.a.targets: a service needs at least one target (or "discovery: consul")',
+      'services.a.targets: a service needs at least one target',
     );
-    expect(() => parseConfig({ services: { a: { discovery: 'consul' } } })).not.toThrow();
+    const schema = composeConfigSchema([{ name: 'test-discovery', discovery: ['dynamic'] }]);
+    expect(issuesOf({ services: { a: {} } }, schema)).toContain(
+      'services.a.targets: a service needs at least one target (or "discovery: dynamic")',
+    );
+    expect(() => parseConfig({ services: { a: { discovery: 'dynamic' } } }, { schema })).not.toThrow();
+    expect(issuesOf({ services: { a: { discovery: 'dynamic' } } })).toEqual([
+      'services.a.discovery: expected "static" (other kinds come with a plugin)',
+    ]);
   });
 
   it('rejects prefixes that are not plain paths', () => {
@@ -117,8 +124,17 @@ describe('parseConfig', () => {
     );
   });
 
-  it('parses rate overrides', () => {
-    const cfg = parseConfig({ ...minimal, routes: [{ prefix: '/a', service: 'auth', rateLimit: '5/10s' }] });
+  it("parses a plugin's route option with the plugin's schema", () => {
+    const schema = composeConfigSchema([{ name: 'limits', route: { rateLimit: rate.optional() } }]);
+    const cfg = parseConfig(
+      { ...minimal, routes: [{ prefix: '/a', service: 'auth', auth: 'public', rateLimit: '5/10s' }] },
+      { schema },
+    );
     expect(cfg.routes[0]!.rateLimit).toEqual({ limit: 5, windowMs: 10_000 });
+    expect(
+      issuesOf({ ...minimal, routes: [{ prefix: '/a', service: 'auth', rateLimit: '5/10s' }] }),
+    ).toContain(
+      'routes[0].rateLimit: unknown key (allowed: prefix, service, name, methods, host, stripPrefix, auth, scopes, timeout, timeouts, websocket, requestBuffering, redirects)',
+    );
   });
 });

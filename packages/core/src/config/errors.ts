@@ -1,10 +1,15 @@
 import type { z } from 'zod';
+import { describeValue, phrase } from './phrases.js';
 import { didYouMean } from './suggest.js';
 
 export interface ConfigIssue {
   /** Where, as written in the config: `routes[2].service`. */
   path: string;
   message: string;
+  /** How to mend it, when there is a clear way. */
+  fix?: string;
+  /** `error` (the default) stops the config; `warning` is reported and let through. */
+  severity?: 'error' | 'warning';
 }
 
 /** A config that cannot run, with every problem named by its path and a fix. */
@@ -30,10 +35,19 @@ export function formatPath(path: readonly PropertyKey[]): string {
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new ConfigError(result.error.issues.flatMap((issue) => describeIssue(schema, issue)));
+  throw new ConfigError(describeIssues(schema, input, result.error.issues));
 }
 
-function describeIssue(root: z.ZodType, issue: z.core.$ZodIssue): ConfigIssue[] {
+/** Every zod issue in the project's own words, each named by its path. */
+export function describeIssues(
+  root: z.ZodType,
+  input: unknown,
+  issues: readonly z.core.$ZodIssue[],
+): ConfigIssue[] {
+  return issues.flatMap((issue) => describeIssue(root, input, issue));
+}
+
+function describeIssue(root: z.ZodType, input: unknown, issue: z.core.$ZodIssue): ConfigIssue[] {
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeysAt(root, issue.path);
     return issue.keys.map((key) => {
@@ -45,14 +59,95 @@ function describeIssue(root: z.ZodType, issue: z.core.$ZodIssue): ConfigIssue[] 
     });
   }
   if (issue.code === 'invalid_union') {
-    // Report the branch that got furthest, rather than "invalid input".
     const branches = issue.errors.filter((b) => b.length > 0);
-    const best = branches.find((b) => b.some((i) => i.code !== 'invalid_type')) ?? branches[0];
-    if (best) return best.flatMap((i) => describeIssue(root, { ...i, path: [...issue.path, ...i.path] }));
+    // Every branch refused the value itself: say what would do, all of it.
+    const shallow = branches.every((b) => b.length === 1 && b[0]!.path.length === 0 && isKindIssue(b[0]!));
+    if (shallow && branches.length > 0) {
+      const value = valueAt(input, issue.path);
+      const wanted = [...new Set(branches.map((b) => expectation(b[0]!)))];
+      return [
+        {
+          path: formatPath(issue.path),
+          message:
+            value === undefined
+              ? `required: ${orList(wanted)}`
+              : `expected ${orList(wanted)}, got ${describeValue(value)}`,
+        },
+      ];
+    }
+    // Else report the branch that got furthest (the one that took the value's kind).
+    const best = branches.find((b) => b.some((i) => !isKindIssue(i) || i.path.length > 0)) ?? branches[0];
+    if (best) {
+      return best.flatMap((i) => describeIssue(root, input, { ...i, path: [...issue.path, ...i.path] }));
+    }
   }
-  let message = issue.message;
-  if (issue.code === 'invalid_type' && /received undefined/.test(message)) message = `required: ${message}`;
-  return [{ path: formatPath(issue.path), message }];
+  return [{ path: formatPath(issue.path), message: messageOf(issue, valueAt(input, issue.path)) }];
+}
+
+/** zod's own wording starts like this; a message a schema spelled out is kept as it is. */
+const LIBRARY_WORDING = /^(Invalid|Too (small|big)|Unrecognized|Expected|Required)/;
+
+function messageOf(issue: z.core.$ZodIssue, value: unknown): string {
+  if (!LIBRARY_WORDING.test(issue.message)) return issue.message;
+  switch (issue.code) {
+    case 'invalid_type':
+      return value === undefined
+        ? `required: ${phrase(issue.expected)}`
+        : `expected ${phrase(issue.expected)}, got ${describeValue(value)}`;
+    case 'invalid_value':
+      return `expected ${expectation(issue)}${value === undefined ? '' : `, got ${describeValue(value)}`}`;
+    case 'too_small':
+    case 'too_big': {
+      const bound = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
+      const word = issue.code === 'too_small' ? 'least' : 'most';
+      if (issue.origin === 'array' || issue.origin === 'set')
+        return `needs at ${word} ${bound} item${bound === 1 ? '' : 's'}`;
+      if (issue.origin === 'string')
+        return bound === 1 && word === 'least'
+          ? 'must not be empty'
+          : `must be at ${word} ${bound} characters`;
+      const strict = issue.inclusive === false;
+      return issue.code === 'too_small'
+        ? `must be ${strict ? 'more than' : 'at least'} ${bound}`
+        : `must be ${strict ? 'less than' : 'at most'} ${bound}`;
+    }
+    case 'invalid_format':
+      return issue.format === 'starts_with'
+        ? `must start with "${(issue as { prefix?: string }).prefix}"`
+        : `is not a valid ${issue.format}`;
+    case 'not_multiple_of':
+      return `must be a multiple of ${issue.divisor}`;
+    case 'invalid_key':
+      return 'is not an allowed name';
+    default:
+      return 'is not a valid value here';
+  }
+}
+
+/** Issues that refuse a value for its kind (wrong type, not one of the allowed values). */
+function isKindIssue(issue: z.core.$ZodIssue): boolean {
+  return issue.code === 'invalid_type' || issue.code === 'invalid_value';
+}
+
+/** What a kind issue wanted, in words: `a list`, `"a" or "b"`, `false`. */
+function expectation(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') return phrase(issue.expected);
+  if (issue.code === 'invalid_value') return orList(issue.values.map((v) => JSON.stringify(v)));
+  return 'something else';
+}
+
+function orList(items: readonly string[]): string {
+  if (items.length <= 1) return items[0] ?? '';
+  return `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = input;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = Object.hasOwn(cur, seg) ? (cur as Record<PropertyKey, unknown>)[seg] : undefined;
+  }
+  return cur;
 }
 
 /** The keys an object schema accepts at `path`, unwrapping defaults, optionals, pipes, arrays and records. */

@@ -1,15 +1,16 @@
-import type { UiConfig } from '../config/schema.js';
+import { AUTHENTICATION } from '../config/checks.js';
 
 /**
- * Who may see the dashboard when its config does not say: where a plugin authenticates, a token
- * with the `admin` scope; with no authentication configured, anyone who reaches the path.
+ * Who may see the dashboard when its config does not say: where a plugin provides authentication,
+ * a token with the `admin` scope; with no authentication configured, anyone who reaches the path.
  *
- * @example dashboardAccess({ path: '/ui', refresh: 2000 }, true) // { auth: 'required', scopes: ['admin'] }
+ * @example dashboardAccess({}, new Set(['authentication'])) // { auth: 'required', scopes: ['admin'] }
  */
 export function dashboardAccess(
-  spec: UiConfig,
-  authenticates: boolean,
+  spec: { auth?: 'public' | 'required'; scopes?: string[] },
+  provides: ReadonlySet<string>,
 ): { auth: 'public' | 'required'; scopes: string[] } {
+  const authenticates = provides.has(AUTHENTICATION);
   const auth = spec.auth ?? (authenticates ? 'required' : 'public');
   const scopes = spec.scopes ?? (auth === 'required' && authenticates ? ['admin'] : []);
   return { auth, scopes };

@@ -17,10 +17,13 @@ describe('builtins.ui in the config', () => {
   });
 
   it('takes a path, a policy, scopes and a refresh', () => {
-    const ui = parseConfig({
-      ...svc,
-      builtins: { ui: { path: '/ops', auth: 'required', scopes: ['ops'], refresh: '5s' } },
-    }).builtins.ui;
+    const ui = parseConfig(
+      {
+        ...svc,
+        builtins: { ui: { path: '/ops', auth: 'required', scopes: ['ops'], refresh: '5s' } },
+      },
+      { provides: AUTHENTICATES },
+    ).builtins.ui;
     expect(ui).toEqual({ path: '/ops', auth: 'required', scopes: ['ops'], refresh: 5000 });
   });
 
@@ -36,25 +39,28 @@ describe('builtins.ui in the config', () => {
   });
 });
 
+const AUTHENTICATES = new Set(['authentication']);
+const NOTHING = new Set<string>();
+
 describe('dashboardAccess', () => {
   it('wants the admin scope where a plugin authenticates, and is public where none does', () => {
-    expect(dashboardAccess({ path: '/ui', refresh: 1000 }, true)).toEqual({
+    expect(dashboardAccess({}, AUTHENTICATES)).toEqual({
       auth: 'required',
       scopes: ['admin'],
     });
-    expect(dashboardAccess({ path: '/ui', refresh: 1000 }, false)).toEqual({ auth: 'public', scopes: [] });
+    expect(dashboardAccess({}, NOTHING)).toEqual({ auth: 'public', scopes: [] });
   });
 
   it('keeps what the config says', () => {
-    expect(dashboardAccess({ path: '/ui', refresh: 1000, auth: 'public' }, true)).toEqual({
+    expect(dashboardAccess({ auth: 'public' }, AUTHENTICATES)).toEqual({
       auth: 'public',
       scopes: [],
     });
-    expect(dashboardAccess({ path: '/ui', refresh: 1000, scopes: ['ops'] }, true)).toEqual({
+    expect(dashboardAccess({ scopes: ['ops'] }, AUTHENTICATES)).toEqual({
       auth: 'required',
       scopes: ['ops'],
     });
-    expect(dashboardAccess({ path: '/ui', refresh: 1000, auth: 'required', scopes: [] }, true)).toEqual({
+    expect(dashboardAccess({ auth: 'required', scopes: [] }, AUTHENTICATES)).toEqual({
       auth: 'required',
       scopes: [],
     });

@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { GatewayError } from '../errors.js';
-import type { GatewayContext } from '../types.js';
+import type { RoutedContext } from '../types.js';
 import { PAGE_CSS, PAGE_ICON, PAGE_SCRIPT, pageHtml } from './page.js';
 import { type DashboardSources, dashboardState } from './state.js';
 
@@ -17,7 +17,7 @@ const SECURITY_HEADERS: OutgoingHttpHeaders = {
 };
 
 function send(
-  ctx: GatewayContext,
+  ctx: RoutedContext,
   status: number,
   type: string,
   body: string,
@@ -47,7 +47,7 @@ export interface DashboardOptions extends DashboardSources {
  * @example
  * dashboardHandler({ ...sources, refreshMs: () => 2000 }) // GET /ui/state.json -> { gateway, routes, services, ... }
  */
-export function dashboardHandler(opts: DashboardOptions): (ctx: GatewayContext) => Promise<void> {
+export function dashboardHandler(opts: DashboardOptions): (ctx: RoutedContext) => Promise<void> {
   const readState = dashboardState(opts);
   let page = { refreshMs: -1, html: '' };
   const html = () => {
@@ -55,7 +55,7 @@ export function dashboardHandler(opts: DashboardOptions): (ctx: GatewayContext) 
     if (page.refreshMs !== refreshMs) page = { refreshMs, html: pageHtml({ title: opts.name, refreshMs }) };
     return page.html;
   };
-  return async function dashboard(ctx: GatewayContext): Promise<void> {
+  return async function dashboard(ctx: RoutedContext): Promise<void> {
     switch (ctx.route.upstreamPath) {
       case '/':
       case '': {

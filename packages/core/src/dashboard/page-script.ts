@@ -82,23 +82,27 @@ export const PAGE_SCRIPT = String.raw`'use strict';
   function renderRoutes(state) {
     var rows = state.routes.map(function (r) {
       var auth = r.auth === 'public' ? 'public' : 'required' + (r.scopes.length ? ': ' + r.scopes.join(' ') : '');
-      var limit = typeof r.rateLimit === 'string' ? r.rateLimit : Object.keys(r.rateLimit).map(function (k) { return k + ' ' + r.rateLimit[k]; }).join(', ');
+      var extra = state.routeColumns.map(function (c) {
+        var v = r[c.key];
+        return td(c.label, v === undefined || typeof v === 'string' ? v : Object.keys(v).map(function (k) { return k + ' ' + v[k]; }).join(', '));
+      });
       return el('tr', { 'data-route': r.id }, [
         td('prefix', el('code', { text: r.prefix })),
         td('methods', chips(r.methods)),
         td('host', r.host),
         td('service', r.service),
-        td('auth', auth, 'auth'),
-        td('rate limit', limit),
+        td('auth', auth, 'auth')
+      ].concat(extra, [
         td('req/s', r.requestsPerSecond, 'num rps'),
         td('5xx', pct(r.errorRate), 'num error-rate'),
         td('4xx', pct(r.clientErrorRate), 'num'),
         td('p50', ms(r.p50Ms), 'num'),
         td('p99', ms(r.p99Ms), 'num')
-      ]);
+      ]));
     });
-    var wrap = el('div', null, [table([['prefix'], ['methods'], ['host'], ['service'], ['auth'], ['rate limit'],
-      ['req/s', 'num'], ['5xx', 'num'], ['4xx', 'num'], ['p50', 'num'], ['p99', 'num']], rows, 'no routes'),
+    var labels = state.routeColumns.map(function (c) { return [c.label]; });
+    var wrap = el('div', null, [table([['prefix'], ['methods'], ['host'], ['service'], ['auth']].concat(labels, [
+      ['req/s', 'num'], ['5xx', 'num'], ['4xx', 'num'], ['p50', 'num'], ['p99', 'num']]), rows, 'no routes'),
       el('p', { 'class': 'muted', text: 'rates and latency over the last ' + state.windows.routesSeconds + ' seconds' })]);
     fill('routes', wrap);
   }

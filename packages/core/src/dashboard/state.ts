@@ -1,5 +1,4 @@
 import type { Registry } from 'prom-client';
-import type { Rate } from '../config/units.js';
 import { WINDOW_MS } from '../observability/request-window.js';
 import type { ComponentHealth, GatewayPlugin, Route } from '../types.js';
 import type { UpstreamPool } from '../upstream/pool.js';
@@ -19,8 +18,8 @@ export interface RouteView extends RouteRate {
   service: string;
   auth: 'public' | 'required';
   scopes: string[];
-  /** `default`: the tier limits; `off`; or this route's own limit(s), like `100/60s`. */
-  rateLimit: string | Record<string, string>;
+  /** Plugins' columns (see `routeColumns`), by key. */
+  [column: string]: unknown;
 }
 
 /** The document behind the dashboard (`<path>/state.json`); docs/dashboard.md describes it. */
@@ -29,6 +28,8 @@ export interface DashboardState {
   windows: { routesSeconds: number; targetsSeconds: number };
   config: ReloadView;
   routes: RouteView[];
+  /** The columns plugins add to the routes table, in order: each route carries `[key]`. */
+  routeColumns: Array<{ key: string; label: string }>;
   services: ServiceView[];
   components: Record<string, ComponentHealth>;
   plugins: Record<string, PluginPanels>;
@@ -41,27 +42,13 @@ export interface DashboardSources {
   /** The routes and pools of the config in force (asked per read, so a reload shows at once). */
   routes(): readonly Route[];
   pools(): Iterable<UpstreamPool>;
-  /** The same component reports /health shows (Redis, JWKS, Consul, ...). */
+  /** The same component reports /health shows (the plugins' stores, key sets, registries, ...). */
   components(): Promise<Record<string, ComponentHealth>>;
   plugins: readonly GatewayPlugin[];
   reloads: ReloadLog;
   /** The gateway's metrics registry and prefix: per-route rates are read from its request series. */
   registry: Registry;
   metricPrefix: string;
-}
-
-function showRate(r: Rate): string {
-  return r.windowMs % 1000 === 0 ? `${r.limit}/${r.windowMs / 1000}s` : `${r.limit}/${r.windowMs}ms`;
-}
-
-function rateLimitOf(route: Route): RouteView['rateLimit'] {
-  const r = route.config.rateLimit;
-  if (r === undefined) return 'default';
-  if (r === false) return 'off';
-  if ('limit' in r && typeof r.limit === 'number') return showRate(r as Rate);
-  const out: Record<string, string> = {};
-  for (const [tier, rate] of Object.entries(r as Record<string, Rate>)) out[tier] = showRate(rate);
-  return out;
 }
 
 const NO_RATE: RouteRate = {
@@ -129,10 +116,19 @@ async function readState(
     pluginPanels(src.plugins),
   ]);
   const routes: RouteView[] = [];
+  const columns = new Map<string, string>();
   for (const route of src.routes()) {
     if (route.kind !== 'proxy') continue;
     const c = route.config;
+    const extra: Record<string, unknown> = {};
+    for (const plugin of src.plugins) {
+      for (const [key, col] of Object.entries(plugin.dashboardRoute?.(route) ?? {})) {
+        columns.set(key, col.label);
+        extra[key] = col.value;
+      }
+    }
     routes.push({
+      ...extra,
       id: route.id,
       prefix: c.prefix,
       host: c.host ?? '*',
@@ -140,7 +136,6 @@ async function readState(
       service: route.serviceName ?? '',
       auth: c.auth,
       scopes: c.scopes,
-      rateLimit: rateLimitOf(route),
       ...(rates.get(route.id) ?? NO_RATE),
     });
   }
@@ -149,6 +144,7 @@ async function readState(
     windows: { routesSeconds: RATE_WINDOW_MS / 1000, targetsSeconds: WINDOW_MS / 1000 },
     config: src.reloads.view(),
     routes,
+    routeColumns: [...columns].map(([key, label]) => ({ key, label })),
     services: [...src.pools()].map((pool) => describeService(pool, now)),
     components: scrub(components) as Record<string, ComponentHealth>,
     plugins,

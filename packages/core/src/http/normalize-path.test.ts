@@ -1,10 +1,8 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
+import { type RunningGateway, send, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../../../test/helpers/gateway.js';
-import { send } from '../../../../test/helpers/http.js';
-import { startUpstream, type Upstream } from '../../../../test/helpers/upstream.js';
 import { isGatewayError } from '../errors.js';
 import { normalizePath } from './normalize-path.js';
 

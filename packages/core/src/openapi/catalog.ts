@@ -13,7 +13,7 @@ export interface CatalogSources {
   routes: readonly Route[];
   router: Router;
   pools: ReadonlyMap<string, UpstreamPool>;
-  /** The TLS a service's traffic uses (a plugin's, e.g. Consul Connect, else the service's files). */
+  /** The TLS a service's traffic uses (a plugin's, e.g. a service mesh's, else the service's files). */
   tls(service: string): TlsOptions | undefined;
 }
 

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { GatewayError } from '../errors.js';
-import type { GatewayContext } from '../types.js';
+import type { RoutedContext } from '../types.js';
 import type { OpenApiCatalog } from './catalog.js';
 import { sendBody, sendOpenApi } from './serve.js';
 
@@ -99,8 +99,8 @@ function page(base: string, title: string): string {
 export function docsHandler(
   catalog: OpenApiCatalog,
   settings: () => { base: string; title: string; publicUrl: string | undefined },
-): (ctx: GatewayContext) => Promise<void> {
-  return async function docs(ctx: GatewayContext): Promise<void> {
+): (ctx: RoutedContext) => Promise<void> {
+  return async function docs(ctx: RoutedContext): Promise<void> {
     const sub = ctx.route.upstreamPath;
     const { base, title, publicUrl } = settings();
     if (sub === '/' || sub === '' || sub === '/index.html') {

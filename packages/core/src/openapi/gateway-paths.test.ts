@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { routeSchema, serviceSchema } from '../config/schema.js';
+import { z } from 'zod';
+import { composeConfigSchema } from '../config/plugin-schema.js';
+import { serviceSchema } from '../config/schema.js';
 import { Router } from '../routing/router.js';
 import type { Route } from '../types.js';
 import { gatewayPath, toGatewayPaths } from './gateway-paths.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON read back from the gateway; the assertions check its shape
 type Json = any;
+
+// Routes as an authenticating plugin extends them (its `claims` key).
+const routeSchema = composeConfigSchema([
+  { name: 'claims', route: { claims: z.record(z.string(), z.string()).optional() } },
+]).route;
 
 const service = serviceSchema.parse({ targets: ['http://127.0.0.1:1'] });
 
@@ -45,7 +52,15 @@ describe('toGatewayPaths', () => {
     const users = route({ prefix: '/users', service: 'users', methods: ['GET'] });
     // Another service owns a deeper prefix: its paths are not the users service's to document.
     const avatars = route({ prefix: '/users/avatars', service: 'avatars' });
-    const builtin: Route = { ...route({ prefix: '/users/health', service: 'builtin:x' }), kind: 'builtin' };
+    const { id, config } = route({ prefix: '/users/health', service: 'builtin:x' });
+    const builtin: Route = {
+      id,
+      config,
+      exact: false,
+      kind: 'builtin',
+      builtin: 'health',
+      handler: async () => {},
+    };
     const router = new Router([users, avatars, builtin]);
     const doc = {
       openapi: '3.1.0',

@@ -7,7 +7,7 @@ import type { CatalogSources } from './catalog.js';
 
 /**
  * The catalog's view of one built config: its routes, router and pools, and each service's TLS
- * as its traffic has it (a plugin's, such as Consul Connect, before the service's own files).
+ * as its traffic has it (a plugin's, such as a service mesh's, before the service's own files).
  */
 export function catalogSources(
   built: {

@@ -2,16 +2,14 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import type { GatewayContext, ProxyEngine, Route, TlsProvider, TransportOptions } from '../types.js';
-import type { UpstreamPool } from '../upstream/pool.js';
+import type { ProxyEngine, ProxyRoute, RoutedContext, TlsProvider, TransportOptions } from '../types.js';
+import type { RequestOutcome, UpstreamPool } from '../upstream/pool.js';
 import type { TargetState } from '../upstream/target-state.js';
 import { staticTls } from '../upstream/tls.js';
 import { upstreamRequestHeaders } from './headers.js';
-import type { HttpProxyEngine } from './http-proxy-engine.js';
 import { hasRequestBody, inviteBody } from './request-body.js';
 import { classifyUpstreamError, errorCode, retryableFailure, toGatewayError } from './upstream-error.js';
-
-export { staticTls } from '../upstream/tls.js';
+import type { WebSocketTunnel } from './websocket-tunnel.js';
 
 /** RFC 9110 §9.2.2: methods a client may send twice with the effect of once. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -21,21 +19,20 @@ export interface ForwardDeps {
   pool: UpstreamPool;
   engine: ProxyEngine;
   metrics: GatewayMetrics;
-  /** TLS from a plugin (e.g. Consul Connect); takes precedence over the service's own `tls` files. */
+  /** TLS from a plugin (e.g. a service mesh's mTLS); takes precedence over the service's own `tls` files. */
   tlsProvider: TlsProvider | undefined;
 }
 
 /** A context on the upgrade path carries the client's raw socket and the bytes read past the headers. */
-export type UpgradeContext = GatewayContext & {
+export type UpgradeContext = RoutedContext & {
   upgrade?: { socket: Duplex; head: Buffer };
   /** The upstream's answer to the handshake (101 when joined), for the access log. */
   tunnelStatus?: number;
 };
 
 /** The route's timeouts (route overrides, else the service's) and a transport that follows TLS rotation. */
-function transportFor(route: Route, deps: ForwardDeps) {
-  const service = route.service!;
-  const serviceName = route.serviceName!;
+function transportFor(route: ProxyRoute, tlsProvider: TlsProvider | undefined) {
+  const { service, serviceName } = route;
   const connectTimeout = route.config.timeouts?.connect ?? service.timeouts.connect;
   const idleTimeout = route.config.timeouts?.idle ?? service.timeouts.idle;
   // Engines keep one connection pool per key: routes with their own timeouts get their own.
@@ -44,7 +41,6 @@ function transportFor(route: Route, deps: ForwardDeps) {
       ? serviceName
       : `${serviceName}~${connectTimeout}~${idleTimeout}`;
   const base: TransportOptions = { key, connectTimeout, idleTimeout, tls: staticTls(service.tls) };
-  const { tlsProvider } = deps;
   return {
     timeout: route.config.timeout ?? service.timeout,
     transport(): TransportOptions {
@@ -54,37 +50,114 @@ function transportFor(route: Route, deps: ForwardDeps) {
   };
 }
 
+/** How one attempt ended when it did not throw; `at` is when the upstream answered (default: now). */
+interface AttemptResult {
+  outcome: Extract<RequestOutcome, 'ok' | 'http-5xx' | 'aborted'>;
+  at?: number;
+}
+
+interface AttemptPolicy {
+  pool: UpstreamPool;
+  metrics: GatewayMetrics;
+  serviceName: string;
+  /** Retries this request may have (0 when it must not be sent twice). */
+  retries: number;
+  /** True once anything reached the client (or it left): then no retry. */
+  committed(): boolean;
+  /** Record each attempt in its target's request window (plain HTTP; a tunnel's life is no request). */
+  recordWindow: boolean;
+}
+
 /**
- * The terminal handler of a proxy route: pick a target, forward, and on failure retry only when it is
- * certainly safe: an idempotent method (or `ctx.state.retryable === true`, set by middleware for
- * requests it knows to be safe), no request body (it streams through and is not kept), nothing
- * relayed to the client yet, a failure before any answer (connect refused, connection lost), attempts
- * and budget left. A retry goes to another target when there is one.
+ * The one attempt loop of HTTP and WebSocket alike: pick a target, try, report the outcome to the
+ * pool and the metrics, and retry on another target only when the failure came before any answer,
+ * nothing reached the client, and attempts and budget are left.
+ */
+async function withRetries(
+  ctx: RoutedContext,
+  policy: AttemptPolicy,
+  attempt: (state: TargetState, fresh: boolean) => Promise<AttemptResult>,
+): Promise<void> {
+  const { pool, metrics, serviceName } = policy;
+  let tried = NONE;
+  let fresh = false;
+  for (;;) {
+    const state = pool.pick(tried);
+    ctx.target = state.target;
+    const started = performance.now();
+    try {
+      const result = await attempt(state, fresh);
+      pool.release(state, result.outcome);
+      if (result.outcome !== 'aborted') {
+        const ended = result.at ?? performance.now();
+        metrics.upstreamFinished(serviceName, (ended - started) / 1000, 'ok');
+        // The clock read above, as epoch ms: a second clock read costs more than the recording.
+        if (policy.recordWindow)
+          state.window.record(ended - started, result.outcome === 'http-5xx', performance.timeOrigin + ended);
+      }
+      return;
+    } catch (err) {
+      if (errorCode(err) === 'LUCID_CLIENT_ABORTED') {
+        pool.release(state, 'aborted');
+        return;
+      }
+      const outcome = classifyUpstreamError(err);
+      pool.release(state, outcome);
+      const ended = performance.now();
+      metrics.upstreamFinished(serviceName, (ended - started) / 1000, outcome);
+      if (policy.recordWindow) state.window.record(ended - started, true, performance.timeOrigin + ended);
+      if (
+        tried.length < policy.retries &&
+        !policy.committed() &&
+        retryableFailure(err) &&
+        pool.tryRetry(state, outcome)
+      ) {
+        tried = [...tried, state];
+        ctx.log.debug({ target: state.target.id, code: errorCode(err), retry: tried.length }, 'retrying');
+        // A lost pooled connection: its idle siblings may be closing too, so retry on a new one.
+        fresh = outcome === 'error';
+        continue;
+      }
+      if (ctx.res.headersSent) {
+        ctx.log.warn({ target: state.target.id, code: errorCode(err) }, 'upstream failed mid-response');
+      }
+      throw toGatewayError(err, serviceName);
+    }
+  }
+}
+
+/**
+ * The terminal handler of a proxy route: forward, and on failure retry only when it is certainly
+ * safe: an idempotent method (or `ctx.state.retryable === true`, set by middleware for requests it
+ * knows to be safe), no request body (it streams through and is not kept), nothing relayed yet.
  *
  * @example
  * const proxy = forwardTo(route, { pool, engine, metrics, tlsProvider: undefined });
  * await proxy(ctx);
  */
-export function forwardTo(route: Route, deps: ForwardDeps) {
-  const service = route.service!;
-  const serviceName = route.serviceName!;
-  const { timeout, transport } = transportFor(route, deps);
+export function forwardTo(route: ProxyRoute, deps: ForwardDeps) {
+  const { serviceName, service } = route;
+  const { timeout, transport } = transportFor(route, deps.tlsProvider);
   const maxRetries = service.retry.attempts;
   const { pool, engine, metrics } = deps;
 
-  return async function proxy(ctx: GatewayContext): Promise<void> {
+  return async function proxy(ctx: RoutedContext): Promise<void> {
     const method = ctx.req.method ?? 'GET';
     const mayRetry =
       maxRetries > 0 && (IDEMPOTENT.has(method) || ctx.state.retryable === true) && !hasRequestBody(ctx.req);
     const path = ctx.route.upstreamPath + ctx.search;
     inviteBody(ctx.res);
-    let tried = NONE;
-    let fresh = false;
-    for (;;) {
-      const state = pool.pick(tried);
-      ctx.target = state.target;
-      const started = performance.now();
-      try {
+    await withRetries(
+      ctx,
+      {
+        pool,
+        metrics,
+        serviceName,
+        retries: mayRetry ? maxRetries : 0,
+        committed: () => ctx.res.headersSent || ctx.res.destroyed,
+        recordWindow: true,
+      },
+      async (state, fresh) => {
         const result = await engine.forward(ctx, state.target, {
           path,
           headers: upstreamRequestHeaders(ctx, state.target, service.preserveHost),
@@ -92,43 +165,10 @@ export function forwardTo(route: Route, deps: ForwardDeps) {
           transport: transport(),
           fresh,
         });
-        pool.release(state, result.status >= 500 ? 'http-5xx' : 'ok');
         ctx.bytesSent = result.bytes;
-        const ended = performance.now();
-        metrics.upstreamFinished(serviceName, (ended - started) / 1000, 'ok');
-        // The clock read above, as epoch ms: a second clock read costs more than the recording.
-        state.window.record(ended - started, result.status >= 500, performance.timeOrigin + ended);
-        return;
-      } catch (err) {
-        if (errorCode(err) === 'GW_CLIENT_ABORTED') {
-          pool.release(state, 'aborted');
-          return;
-        }
-        const outcome = classifyUpstreamError(err);
-        pool.release(state, outcome);
-        const ended = performance.now();
-        metrics.upstreamFinished(serviceName, (ended - started) / 1000, outcome);
-        state.window.record(ended - started, true, performance.timeOrigin + ended);
-        if (
-          mayRetry &&
-          tried.length < maxRetries &&
-          !ctx.res.headersSent &&
-          !ctx.res.destroyed &&
-          retryableFailure(err) &&
-          pool.tryRetry(state, outcome)
-        ) {
-          tried = [...tried, state];
-          ctx.log.debug({ target: state.target.id, code: errorCode(err), retry: tried.length }, 'retrying');
-          // A lost pooled connection: its idle siblings may be closing too, so retry on a new one.
-          fresh = outcome === 'error';
-          continue;
-        }
-        if (ctx.res.headersSent) {
-          ctx.log.warn({ target: state.target.id, code: errorCode(err) }, 'upstream failed mid-response');
-        }
-        throw toGatewayError(err, serviceName);
-      }
-    }
+        return { outcome: result.status >= 500 ? 'http-5xx' : 'ok' };
+      },
+    );
   };
 }
 
@@ -138,25 +178,33 @@ export function forwardTo(route: Route, deps: ForwardDeps) {
  * reached; once anything was written to the client, it is the client's to handle.
  *
  * @example
- * const proxyUpgrade = upgradeTo(route, { pool, engine: httpProxyEngine, metrics, tlsProvider: undefined });
+ * const proxyUpgrade = upgradeTo(route, { pool, tunnel, metrics, tlsProvider: undefined });
  */
-export function upgradeTo(route: Route, deps: Omit<ForwardDeps, 'engine'> & { engine: HttpProxyEngine }) {
-  const service = route.service!;
-  const serviceName = route.serviceName!;
-  const { timeout, transport } = transportFor(route, deps as ForwardDeps);
-  const maxRetries = service.retry.attempts;
-  const { pool, engine, metrics } = deps;
+export function upgradeTo(
+  route: ProxyRoute,
+  deps: Omit<ForwardDeps, 'engine'> & { tunnel: WebSocketTunnel },
+) {
+  const { serviceName, service } = route;
+  const { timeout, transport } = transportFor(route, deps.tlsProvider);
+  const { pool, tunnel, metrics } = deps;
 
   return async function proxyUpgrade(ctx: UpgradeContext): Promise<void> {
-    const { socket, head } = ctx.upgrade!;
+    const upgrade = ctx.upgrade;
+    if (upgrade === undefined) throw new Error('proxyUpgrade runs on the upgrade path only');
+    const socket = upgrade.socket as Socket;
     const path = ctx.route.upstreamPath + ctx.search;
-    let tried = NONE;
-    for (;;) {
-      const state = pool.pick(tried);
-      ctx.target = state.target;
-      const started = performance.now();
-      try {
-        const result = await engine.upgrade(ctx, socket as Socket, head, state.target, {
+    await withRetries(
+      ctx,
+      {
+        pool,
+        metrics,
+        serviceName,
+        retries: service.retry.attempts,
+        committed: () => socket.destroyed,
+        recordWindow: false,
+      },
+      async (state) => {
+        const result = await tunnel.open(ctx, socket, upgrade.head, state.target, {
           path,
           headers: upstreamRequestHeaders(ctx, state.target, service.preserveHost),
           timeout,
@@ -164,28 +212,9 @@ export function upgradeTo(route: Route, deps: Omit<ForwardDeps, 'engine'> & { en
           transport: { ...transport(), idleTimeout: 0 },
         });
         ctx.tunnelStatus = result.status;
-        if (result.status === 0) {
-          pool.release(state, 'aborted');
-          return;
-        }
-        pool.release(state, result.status >= 500 ? 'http-5xx' : 'ok');
-        metrics.upstreamFinished(serviceName, (result.answeredAt - started) / 1000, 'ok');
-        return;
-      } catch (err) {
-        const outcome = classifyUpstreamError(err);
-        pool.release(state, outcome);
-        metrics.upstreamFinished(serviceName, (performance.now() - started) / 1000, outcome);
-        if (
-          tried.length < maxRetries &&
-          !socket.destroyed &&
-          retryableFailure(err) &&
-          pool.tryRetry(state, outcome)
-        ) {
-          tried = [...tried, state];
-          continue;
-        }
-        throw toGatewayError(err, serviceName);
-      }
-    }
+        if (result.status === 0) return { outcome: 'aborted' };
+        return { outcome: result.status >= 500 ? 'http-5xx' : 'ok', at: result.answeredAt };
+      },
+    );
   };
 }

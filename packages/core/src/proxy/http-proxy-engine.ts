@@ -1,7 +1,5 @@
 import { type ClientRequest, Agent as HttpAgent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import type {
   ForwardResult,
@@ -15,7 +13,6 @@ import { addGatewayResponseHeaders, stripHopByHop } from './headers.js';
 import { hasRequestBody } from './request-body.js';
 import { ClientAbortedError } from './undici-engine.js';
 import { UpstreamIdleTimeoutError, UpstreamTimeoutError } from './upstream-error.js';
-import { type TunnelResult, tunnelWebSocket } from './websocket-tunnel.js';
 
 const kCtx = Symbol('lucid.ctx');
 const kTimeout = Symbol('lucid.responseTimeout');
@@ -29,16 +26,11 @@ type CarriesCtx = IncomingMessage & {
   [kProxyReq]?: ClientRequest;
 };
 
-/**
- * Forwards with http-proxy-3 over node:http keep-alive agents (one per target and transport).
- * It also carries WebSocket upgrades, whichever engine serves plain HTTP.
- */
+/** Forwards plain HTTP with http-proxy-3 over node:http keep-alive agents (one per target and transport). */
 export class HttpProxyEngine implements ProxyEngine {
   readonly name = 'http-proxy';
   readonly #agents = new Map<string, HttpAgent>();
-  /** Both sockets of every joined WebSocket, so closing the engine cuts them. */
-  readonly #tunnels = new Set<Socket>();
-  readonly #proxy = createProxyServer({ xfwd: false, ws: true, prependPath: true, changeOrigin: false });
+  readonly #proxy = createProxyServer({ xfwd: false, prependPath: true, changeOrigin: false });
 
   constructor() {
     // Registered once: per-request work finds its context on the request.
@@ -121,23 +113,18 @@ export class HttpProxyEngine implements ProxyEngine {
     });
   }
 
-  /**
-   * Carries a WebSocket: the sockets are joined only once the upstream answers 101, a non-101 answer
-   * is relayed as a normal response, and both sockets close together (see `tunnelWebSocket`).
-   */
-  upgrade(
-    ctx: GatewayContext,
-    socket: Duplex,
-    head: Buffer,
-    target: Target,
-    outgoing: OutgoingRequest,
-  ): Promise<TunnelResult> {
-    return tunnelWebSocket(ctx, socket as Socket, head, target, outgoing, this.#tunnels);
+  /** Lets go of the agents of targets that are gone (after discovery changes or a reload). */
+  retain(liveTargetIds: ReadonlySet<string>): void {
+    for (const [key, agent] of this.#agents) {
+      if (liveTargetIds.has(key.slice(key.indexOf('|') + 1))) continue;
+      this.#agents.delete(key);
+      // Requests in flight finish on their sockets, which then close; idle ones close now.
+      (agent as HttpAgent & { keepAlive: boolean }).keepAlive = false;
+      for (const sockets of Object.values(agent.freeSockets)) for (const s of sockets ?? []) s.destroy();
+    }
   }
 
   async close(): Promise<void> {
-    for (const socket of this.#tunnels) socket.destroy();
-    this.#tunnels.clear();
     for (const agent of this.#agents.values()) agent.destroy();
     this.#agents.clear();
     this.#proxy.close();

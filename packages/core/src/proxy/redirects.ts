@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import type { GatewayContext } from '../types.js';
+import type { GatewayContext, RoutedContext } from '../types.js';
 
 /** A Host the gateway may put in a URL: a name or address and a port, nothing that ends the authority. */
 const PLAIN_HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
@@ -16,14 +16,16 @@ const PLAIN_HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
  * A route with `redirects: preserve` keeps them as the upstream wrote them.
  */
 export function rewriteRedirects(ctx: GatewayContext, out: OutgoingHttpHeaders | IncomingHttpHeaders): void {
-  if (ctx.target === undefined || ctx.route.route.config.redirects === 'preserve') return;
+  // Only a routed request that reached a target has an upstream answer to rewrite.
+  if (ctx.target === undefined || ctx.route === undefined) return;
+  if (ctx.route.route.config.redirects === 'preserve') return;
   for (const name of ['location', 'content-location'] as const) {
     const value = out[name];
-    if (typeof value === 'string' && value !== '') out[name] = rewrite(ctx, value);
+    if (typeof value === 'string' && value !== '') out[name] = rewrite(ctx as RoutedContext, value);
   }
 }
 
-function rewrite(ctx: GatewayContext, value: string): string {
+function rewrite(ctx: RoutedContext, value: string): string {
   const target = ctx.target!.url;
   if (value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/\\')) {
     return mountPrefix(ctx) + value;
@@ -42,7 +44,7 @@ function rewrite(ctx: GatewayContext, value: string): string {
 }
 
 /** The part of the request path the route stripped before forwarding (empty when it strips nothing). */
-function mountPrefix(ctx: GatewayContext): string {
+function mountPrefix(ctx: RoutedContext): string {
   const { path } = ctx;
   const upstream = ctx.route.upstreamPath;
   if (upstream === path) return '';

@@ -158,7 +158,7 @@ class StreamToClient implements Dispatcher.DispatchHandler {
 
 /** The client went away; the upstream request is aborted with this. */
 export class ClientAbortedError extends Error {
-  readonly code = 'GW_CLIENT_ABORTED';
+  readonly code = 'LUCID_CLIENT_ABORTED';
   constructor() {
     super('client closed the connection');
     this.name = 'ClientAbortedError';

@@ -3,9 +3,11 @@ import { GatewayError, isGatewayError } from '../errors.js';
 /** How a failed upstream exchange is counted (metrics, outlier detection, breaker) and answered. */
 export type UpstreamOutcome = 'unavailable' | 'timeout' | 'error';
 
+// Internal codes (never sent to a client) stay out of the public GW_ namespace.
+
 /** Raised by engines when no response headers arrived within the service's timeout. */
 export class UpstreamTimeoutError extends Error {
-  readonly code = 'GW_UPSTREAM_TIMEOUT';
+  readonly code = 'LUCID_UPSTREAM_HEADERS_TIMEOUT';
   constructor(ms: number) {
     super(`no response within ${ms}ms`);
     this.name = 'UpstreamTimeoutError';
@@ -14,7 +16,7 @@ export class UpstreamTimeoutError extends Error {
 
 /** Raised when an upstream connection stays silent (no bytes either way) longer than the idle timeout. */
 export class UpstreamIdleTimeoutError extends Error {
-  readonly code = 'GW_UPSTREAM_IDLE';
+  readonly code = 'LUCID_UPSTREAM_IDLE';
   constructor(ms: number) {
     super(`upstream idle for ${ms}ms`);
     this.name = 'UpstreamIdleTimeoutError';
@@ -23,7 +25,7 @@ export class UpstreamIdleTimeoutError extends Error {
 
 /** Raised when a connection to the upstream was not established within the connect timeout. */
 export class UpstreamConnectTimeoutError extends Error {
-  readonly code = 'GW_CONNECT_TIMEOUT';
+  readonly code = 'LUCID_UPSTREAM_CONNECT_TIMEOUT';
   constructor(ms: number) {
     super(`no connection within ${ms}ms`);
     this.name = 'UpstreamConnectTimeoutError';
@@ -40,12 +42,12 @@ const CONNECT_PHASE = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'UND_ERR_CONNECT_TIMEOUT',
-  'GW_CONNECT_TIMEOUT',
+  'LUCID_UPSTREAM_CONNECT_TIMEOUT',
 ]);
 const UNAVAILABLE = new Set([...CONNECT_PHASE, 'ETIMEDOUT']);
 const TIMEOUT = new Set([
-  'GW_UPSTREAM_TIMEOUT',
-  'GW_UPSTREAM_IDLE',
+  'LUCID_UPSTREAM_HEADERS_TIMEOUT',
+  'LUCID_UPSTREAM_IDLE',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
 ]);
@@ -69,12 +71,6 @@ export function classifyUpstreamError(err: unknown): UpstreamOutcome {
   if (code !== undefined && UNAVAILABLE.has(code)) return 'unavailable';
   if (code !== undefined && TIMEOUT.has(code)) return 'timeout';
   return 'error';
-}
-
-/** True when the request certainly never reached the upstream application. */
-export function failedBeforeSending(err: unknown): boolean {
-  const code = errorCode(err);
-  return code !== undefined && CONNECT_PHASE.has(code);
 }
 
 /**

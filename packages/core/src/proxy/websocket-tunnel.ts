@@ -24,16 +24,47 @@ export interface TunnelResult {
 }
 
 /**
- * Carries one WebSocket handshake to `target` and, once the upstream answers 101, joins the client's
+ * Carries WebSockets, apart from the engines that forward plain HTTP: a handshake goes to a target
+ * on its own connection and, once the upstream answers 101, the client's socket is joined to the
+ * upstream's; they close together. `close()` cuts every joined tunnel.
+ *
+ * @example
+ * const tunnel = new WebSocketTunnel();
+ * const result = await tunnel.open(ctx, socket, head, target, outgoing);
+ */
+export class WebSocketTunnel {
+  /** Both sockets of every joined tunnel. */
+  readonly #live = new Set<Socket>();
+
+  open(
+    ctx: GatewayContext,
+    client: Socket,
+    head: Buffer,
+    target: Target,
+    outgoing: OutgoingRequest,
+  ): Promise<TunnelResult> {
+    return tunnelWebSocket(ctx, client, head, target, outgoing, this.#live);
+  }
+
+  /** How many sockets are joined now (two per tunnel). */
+  get size(): number {
+    return this.#live.size;
+  }
+
+  close(): void {
+    for (const socket of this.#live) socket.destroy();
+    this.#live.clear();
+  }
+}
+
+/**
+ * One WebSocket handshake to `target` and, once the upstream answers 101, joins the client's
  * socket to the upstream's; they close together. A non-101 answer is relayed as a normal response.
  * Rejects only when nothing has been written to the client yet (the upstream could not be reached or
  * did not answer in time), so the caller can still answer with a problem. Resolves when it is over.
  * Joined sockets sit in `live` while open, so a closing gateway can cut them.
- *
- * @example
- * const result = await tunnelWebSocket(ctx, socket, head, target, outgoing, liveSockets);
  */
-export function tunnelWebSocket(
+function tunnelWebSocket(
   ctx: GatewayContext,
   client: Socket,
   head: Buffer,

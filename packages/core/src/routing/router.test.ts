@@ -1,8 +1,6 @@
+import { type RunningGateway, send, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../../../test/helpers/gateway.js';
-import { send } from '../../../../test/helpers/http.js';
-import { startUpstream, type Upstream } from '../../../../test/helpers/upstream.js';
-import { type RouteConfig, routeSchema } from '../config/schema.js';
+import { type RouteConfig, routeSchema, serviceSchema } from '../config/schema.js';
 import type { Route } from '../types.js';
 import { isRouteMiss, Router } from './router.js';
 
@@ -11,14 +9,15 @@ type RouteInput = Partial<Omit<RouteConfig, 'methods'>> & { prefix: string; meth
 /** A route as the gateway builds it, from a config that went through the real schema. */
 function route(id: string, input: RouteInput, opts: { exact?: boolean; kind?: Route['kind'] } = {}): Route {
   const config = routeSchema.parse({ service: id, ...input });
-  return {
-    id,
-    kind: opts.kind ?? 'proxy',
-    exact: opts.exact ?? false,
-    config,
-    service: undefined,
-    serviceName: config.service,
-  };
+  const base = { id, exact: opts.exact ?? false, config };
+  return opts.kind === 'builtin'
+    ? { ...base, kind: 'builtin', builtin: 'health', handler: async () => {} }
+    : {
+        ...base,
+        kind: 'proxy',
+        service: serviceSchema.parse({ targets: ['http://127.0.0.1:1'] }),
+        serviceName: id,
+      };
 }
 
 type Outcome =

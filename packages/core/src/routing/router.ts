@@ -1,3 +1,4 @@
+import { HOST_PATTERN_HINT, parseHostPattern } from '../http/host-pattern.js';
 import { normalizePath } from '../http/normalize-path.js';
 import type { Route, RouteMatch } from '../types.js';
 
@@ -50,7 +51,7 @@ interface Node {
  * - The longest prefix wins; at equal length a static segment beats a parameter (earliest
  *   position first), then a route with an exact host beats a `*.` wildcard host beats no host,
  *   then an exact route, then config order.
- * - Hosts compare case-insensitively, without the port; `*.example.com` matches one label.
+ * - Hosts are host patterns (http/host-pattern.ts): `*.example.com` matches one label.
  * - Methods: none listed means all; GET brings HEAD. When the best routes for the path do not
  *   allow the method, shorter matching prefixes that do are used; if none does, a 405 miss
  *   lists what the matching routes allow.
@@ -141,16 +142,10 @@ function compile(route: Route): Entry {
 
 function compileHost(route: Route): [0 | 1 | 2, string] {
   const raw = route.config.host;
-  if (raw === undefined || raw === '' || raw === '*') return [0, ''];
-  const lower = raw.toLowerCase();
-  const host = lower.slice(0, hostNameEnd(lower));
-  if (host.startsWith('*.') && host.length > 2 && !host.includes('*', 1)) return [2, host.slice(1)];
-  if (host.includes('*') || host === '') {
-    throw new Error(
-      `route "${route.id}": host "${raw}" should be a name like "api.example.com" or "*.example.com"`,
-    );
-  }
-  return [1, host];
+  const pattern = parseHostPattern(raw ?? '');
+  if (pattern === undefined) throw new Error(`route "${route.id}": host "${raw}": ${HOST_PATTERN_HINT}`);
+  if (pattern.kind === 'any') return [0, ''];
+  return pattern.kind === 'exact' ? [1, pattern.name] : [2, pattern.suffix];
 }
 
 /** Better first: more segments, then static before param (earliest position first), then host, then exact. */
@@ -214,6 +209,7 @@ function hostNameEnd(host: string): number {
   return end;
 }
 
+/** `hostMatches` of http/host-pattern.ts, read in place on the raw header (no copy per request). */
 function hostMatches(entry: Entry, host: string, nameEnd: number): boolean {
   if (entry.hostKind === 0) return true;
   if (nameEnd < 0) return false;

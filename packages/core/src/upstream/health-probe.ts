@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { Agent, type Dispatcher, request } from 'undici';
 import type { TlsOptions } from '../types.js';
 
@@ -36,3 +37,22 @@ export function httpProbe(tls?: TlsOptions): { probe: Probe; close(): Promise<vo
     },
   };
 }
+
+/** Healthy when a TCP connection to the target's host and port opens within the timeout. */
+export const tcpProbe: Probe = (url, timeoutMs, signal) =>
+  new Promise<boolean>((resolve) => {
+    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', abort);
+      socket.destroy();
+      resolve(ok);
+    };
+    const abort = () => done(false);
+    const timer = setTimeout(abort, timeoutMs);
+    signal.addEventListener('abort', abort, { once: true });
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });

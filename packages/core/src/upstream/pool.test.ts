@@ -1,7 +1,11 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { serviceSchema } from '../config/schema.js';
+import { composeConfigSchema } from '../config/plugin-schema.js';
+
+// Services whose targets come from a discovery plugin (here one that only declares its kind).
+const serviceSchema = composeConfigSchema([{ name: 'test-discovery', discovery: ['dynamic'] }]).service;
+
 import { isGatewayError } from '../errors.js';
 import { createMetrics, type GatewayMetrics } from '../observability/metrics.js';
 import type { Probe } from './health-probe.js';
@@ -135,7 +139,7 @@ describe('UpstreamPool: targets and balancing', () => {
   });
 
   it('swaps targets atomically: known ones keep their state, removed ones are never picked again', () => {
-    const { pool, clock, health } = harness({ discovery: 'consul' });
+    const { pool, clock, health } = harness({ discovery: 'dynamic' });
     expect(pool.targets()).toEqual([]);
     pool.setTargets([targetFromUrl(A), targetFromUrl(B)]);
     expect(health.get(A)).toBe(true);
@@ -160,7 +164,7 @@ describe('UpstreamPool: targets and balancing', () => {
   });
 
   it('answers 503 when discovery has no targets', () => {
-    const { pool } = harness({ discovery: 'consul' });
+    const { pool } = harness({ discovery: 'dynamic' });
     const err = caught(() => pool.pick());
     expect(isGatewayError(err) && err.status).toBe(503);
     expect(pool.healthy()).toBe(false);

@@ -1,18 +1,17 @@
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Target } from '../types.js';
+import { ActiveChecks, resolveHealthCheck } from './active-checks.js';
 import { type Balancer, leastRequest, roundRobin } from './balancer.js';
-import { type ResolvedHealthCheck, resolveHealthCheck, tcpProbe } from './health-check.js';
-import { httpProbe, type Probe } from './health-probe.js';
+import { CircuitBreaker } from './breaker.js';
+import { httpProbe, type Probe, tcpProbe } from './health-probe.js';
+import { OutlierEjection } from './outlier.js';
 import { RetryBudget } from './retry-budget.js';
 import { TargetState } from './target-state.js';
 import { staticTls } from './tls.js';
 
-/** The longest a breaker stays open between probes, however often it re-opened. */
-const BREAKER_MAX_MS = 300_000;
 /** Targets discovery removed are remembered this long (and at most this many), for the dashboard. */
 const REMOVED_KEEP_MS = 600_000;
 const REMOVED_KEEP = 20;
@@ -66,8 +65,9 @@ export function targetFromUrl(url: string, weight = 1, meta?: Record<string, str
 }
 
 /**
- * The targets of one service and what is known about them: balancing, active health checks,
- * passive outlier ejection (never the last target), a circuit breaker per target and a retry budget.
+ * The targets of one service and what is known about them. It picks (balancer.ts) among targets in
+ * rotation, and hands each outcome to the circuit breaker (breaker.ts), outlier ejection
+ * (outlier.ts) and the retry budget (retry-budget.ts); active checks (active-checks.ts) run beside.
  *
  * @example
  * const pool = new UpstreamPool('auth', service, { logger, metrics });
@@ -80,14 +80,9 @@ export class UpstreamPool {
   readonly #balancer: Balancer;
   readonly #budget: RetryBudget;
   readonly #now: () => number;
-  readonly #probe: Probe;
-  readonly #tcpProbe: Probe;
-  readonly #check: ResolvedHealthCheck | undefined;
-  readonly #closeProbe: () => Promise<void>;
-  readonly #timers = new Set<NodeJS.Timeout>();
-  #checkTimer: NodeJS.Timeout | undefined;
-  #checking: Promise<void> | undefined;
-  #stopped = new AbortController();
+  readonly #breaker: CircuitBreaker;
+  readonly #outliers: OutlierEjection;
+  readonly #checks: ActiveChecks;
   // Reused on every pick: the balancer runs synchronously, so one scratch array is enough.
   readonly #candidates: TargetState[] = [];
 
@@ -99,19 +94,27 @@ export class UpstreamPool {
     this.#now = deps.now ?? Date.now;
     this.#balancer = service.balancer === 'round-robin' ? roundRobin() : leastRequest();
     this.#budget = new RetryBudget(service.retry.budget, this.#now);
-    this.#check = resolveHealthCheck(
+    const publish = (s: TargetState, now: number) => this.#publish(s, now);
+    this.#breaker = new CircuitBreaker(service.breaker, name, deps.logger, publish);
+    this.#outliers = new OutlierEjection(service.outlier, name, deps.logger, publish, this.#now);
+    const probe = deps.probe
+      ? { probe: deps.probe, close: async () => {} }
+      : httpProbe(staticTls(service.tls));
+    const check = resolveHealthCheck(
       service.health,
       deps.healthDefaults ?? { interval: 10_000, timeout: 2_000 },
     );
-    this.#tcpProbe = deps.probe ?? tcpProbe;
-    if (deps.probe) {
-      this.#probe = deps.probe;
-      this.#closeProbe = async () => {};
-    } else {
-      const http = httpProbe(staticTls(service.tls));
-      this.#probe = http.probe;
-      this.#closeProbe = http.close;
-    }
+    this.#checks = new ActiveChecks(check, {
+      service: name,
+      logger: deps.logger,
+      probe: probe.probe,
+      tcpProbe: deps.probe ?? tcpProbe,
+      closeProbe: probe.close,
+      states: () => this.#states,
+      revive: (s) => this.#breaker.close(s),
+      publish,
+      now: this.#now,
+    });
     if (service.discovery === 'static')
       this.setTargets(service.targets.map((t) => targetFromUrl(t.url, t.weight)));
   }
@@ -144,7 +147,7 @@ export class UpstreamPool {
     const added = next.length - (this.#states.length - removed);
     this.#states = next;
     // New targets are checked now, not at the next tick: until then /health can only say unknown.
-    if (added > 0 && this.#checkTimer) this.#runChecks();
+    if (added > 0 && this.#checks.running) void this.#checks.runOnce();
     if (added || removed)
       this.deps.logger.info({ service: this.name, targets: next.length, added, removed }, 'targets changed');
   }
@@ -185,7 +188,7 @@ export class UpstreamPool {
     let bestRank = 8;
     const max = this.service.maxConnections ?? Number.POSITIVE_INFINITY;
     for (const s of states) {
-      if (!this.#breakerAllows(s, now)) continue;
+      if (!this.#breaker.allows(s, now)) continue;
       // A target at its maxConnections is the last resort (admission keeps the total within the caps).
       const rank =
         (s.healthy && s.ejectedUntil <= now ? 0 : 2) +
@@ -216,21 +219,14 @@ export class UpstreamPool {
     const now = this.#now();
     if (outcome === 'ok') {
       state.consecutiveErrors = 0;
-      this.#breakerSuccess(state, now);
+      this.#breaker.success(state, now);
       return;
     }
-    state.consecutiveErrors++;
     if (outcome === 'http-5xx')
-      this.#breakerSuccess(state, now); // it answered: alive, if unwell
-    else if (outcome === 'unavailable' || outcome === 'timeout') this.#breakerFailure(state, now);
+      this.#breaker.success(state, now); // it answered: alive, if unwell
+    else if (outcome === 'unavailable' || outcome === 'timeout') this.#breaker.failure(state, now);
     else if (state.breaker === 'half-open') state.probeInFlight = false; // a reset proves nothing either way
-    if (
-      state.consecutiveErrors >= this.service.outlier.failures &&
-      state.ejectedUntil <= now &&
-      this.#canEject(state, now)
-    ) {
-      this.#eject(state, now);
-    }
+    this.#outliers.failed(state, this.#states, now);
   }
 
   /**
@@ -274,7 +270,7 @@ export class UpstreamPool {
   status(): ServiceStatus {
     this.healthy(); // keeps the target gauges current, as /health always did
     if (this.#states.length === 0) return false;
-    if (this.#check === undefined) return 'unknown';
+    if (this.#checks.check === undefined) return 'unknown';
     const now = this.#now();
     let unchecked = false;
     for (const s of this.#states) {
@@ -286,150 +282,18 @@ export class UpstreamPool {
 
   /** Starts the active health checks; resolves when the first round has answered. Idempotent. */
   start(): Promise<void> {
-    const check = this.#check;
-    if (!check || this.#checkTimer) return Promise.resolve();
-    if (this.#stopped.signal.aborted) this.#stopped = new AbortController();
-    this.#checkTimer = setInterval(() => this.#runChecks(), check.interval);
-    this.#checkTimer.unref();
-    return this.#runChecks();
+    return this.#checks.start();
   }
 
-  /** One round at a time: a round still running when the next is due is not doubled. */
-  #runChecks(): Promise<void> {
-    this.#checking ??= this.checkNow().finally(() => {
-      this.#checking = undefined;
-    });
-    return this.#checking;
-  }
-
-  /** Stops checks (aborting probes in flight) and timers. */
+  /** Stops checks (aborting probes in flight) and timers; resolves once they have stopped. */
   async stop(): Promise<void> {
-    if (this.#checkTimer) clearInterval(this.#checkTimer);
-    this.#checkTimer = undefined;
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
-    this.#stopped.abort();
-    await this.#checking;
-    await this.#closeProbe().catch(() => {});
+    this.#outliers.stop();
+    await this.#checks.stop();
   }
 
   /** Runs one round of active checks on every target. */
-  async checkNow(): Promise<void> {
-    const check = this.#check;
-    if (!check) return;
-    const signal = this.#stopped.signal;
-    await Promise.all(
-      this.#states.map(async (s) => {
-        const started = performance.now();
-        const ok = check.path
-          ? await this.#probe(new URL(check.path, s.target.url), check.timeout, signal)
-          : await this.#tcpProbe(s.target.url, check.timeout, signal);
-        if (signal.aborted) return;
-        const now = this.#now();
-        s.lastCheck = { at: now, ok, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
-        const first = !s.checked;
-        s.checked = true;
-        if (first && !ok) {
-          // A first failure counts at once: a target never measured has no healthy streak to keep.
-          s.healthy = false;
-          s.checkSuccesses = 0;
-          s.checkFailures = 1;
-          this.deps.logger.warn({ service: this.name, target: s.target.id }, 'target unhealthy');
-        } else if (ok) {
-          s.checkFailures = 0;
-          s.checkSuccesses++;
-          if (!s.healthy && s.checkSuccesses >= check.healthyThreshold) {
-            // Back from the dead: a fresh start, not the penalties of its last life.
-            s.healthy = true;
-            s.ejectedUntil = 0;
-            s.ejections = 0;
-            s.consecutiveErrors = 0;
-            this.#closeBreaker(s);
-            this.deps.logger.info({ service: this.name, target: s.target.id }, 'target healthy');
-          } else if (s.healthy && s.ejectedUntil > now) {
-            // A passing check ends an ejection early (outlier detection is a guess, a check is a fact).
-            s.ejectedUntil = 0;
-            s.consecutiveErrors = 0;
-          }
-        } else {
-          s.checkSuccesses = 0;
-          s.checkFailures++;
-          if (s.healthy && s.checkFailures >= check.unhealthyThreshold) {
-            s.healthy = false;
-            this.deps.logger.warn({ service: this.name, target: s.target.id }, 'target unhealthy');
-          }
-        }
-        this.#publish(s, now);
-      }),
-    );
-  }
-
-  /** Closed: yes. Open: no until the cooldown ends, then half-open. Half-open: one probe at a time. */
-  #breakerAllows(s: TargetState, now: number): boolean {
-    if (s.breaker === 'closed') return true;
-    if (s.breaker === 'open') {
-      if (now < s.breakerOpenUntil) return false;
-      s.breaker = 'half-open';
-      s.probeInFlight = false;
-    }
-    return !s.probeInFlight;
-  }
-
-  #breakerSuccess(s: TargetState, now: number): void {
-    s.breakerFailures = 0;
-    if (s.breaker === 'closed') return;
-    this.#closeBreaker(s);
-    this.deps.logger.info({ service: this.name, target: s.target.id }, 'circuit closed');
-    this.#publish(s, now);
-  }
-
-  #closeBreaker(s: TargetState): void {
-    s.breaker = 'closed';
-    s.breakerFailures = 0;
-    s.breakerTrips = 0;
-    s.probeInFlight = false;
-  }
-
-  #breakerFailure(s: TargetState, now: number): void {
-    s.breakerFailures++;
-    const trip =
-      s.breaker === 'half-open' ||
-      (s.breaker === 'closed' && s.breakerFailures >= this.service.breaker.failures);
-    if (!trip) return;
-    const { cooldown } = this.service.breaker;
-    s.breakerTrips++;
-    // Each re-open without a success in between waits twice as long.
-    const wait = Math.min(cooldown * 2 ** (s.breakerTrips - 1), Math.max(cooldown, BREAKER_MAX_MS));
-    s.breaker = 'open';
-    s.probeInFlight = false;
-    s.breakerOpenUntil = now + wait;
-    this.deps.logger.warn({ service: this.name, target: s.target.id, openMs: wait }, 'circuit opened');
-    this.#publish(s, now);
-  }
-
-  /** Never eject the last target that can take traffic. */
-  #canEject(state: TargetState, now: number): boolean {
-    for (const s of this.#states) {
-      if (s !== state && s.healthy && s.ejectedUntil <= now && s.breaker !== 'open') return true;
-    }
-    return false;
-  }
-
-  #eject(s: TargetState, now: number): void {
-    const { ejection, maxEjection } = this.service.outlier;
-    // The penalty grows for a target that keeps failing, and is forgiven after a long clean run.
-    s.ejections = now - s.ejectedUntil > maxEjection ? 1 : s.ejections + 1;
-    const ms = Math.min(ejection * 2 ** (s.ejections - 1), Math.max(ejection, maxEjection));
-    s.ejectedUntil = now + ms;
-    s.consecutiveErrors = 0;
-    this.deps.logger.warn({ service: this.name, target: s.target.id, ejectedMs: ms }, 'target ejected');
-    this.#publish(s, now);
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      this.#publish(s, this.#now());
-    }, ms);
-    timer.unref();
-    this.#timers.add(timer);
+  checkNow(): Promise<void> {
+    return this.#checks.round();
   }
 
   #unavailable(now: number): GatewayError {

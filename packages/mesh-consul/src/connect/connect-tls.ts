@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ComponentHealth, ServiceConfig, TlsOptions, TlsProvider } from '@lucid/gateway-core';
 import { type BlockingLoop, blockingLoop } from '../client/blocking-loop.js';
 import type { CaRoots, LeafCert } from '../client/types.js';
+import { consulOptionsOf } from '../config/plugin-schema.js';
 import type { MeshContext } from '../context.js';
 import { describeError } from '../observability/log.js';
 import { parseServiceSpiffeId, serviceSpiffeId, spiffeIdentityCheck } from './spiffe.js';
@@ -120,14 +121,15 @@ export function createConnectTls(ctx: MeshContext, identity: string): ConnectTls
     },
 
     provider(serviceName, service) {
-      const consulService = service.consul?.service ?? serviceName;
-      const namespace = service.consul?.ns ?? 'default';
+      const own = consulOptionsOf(service);
+      const consulService = own.service ?? serviceName;
+      const namespace = own.ns ?? 'default';
       const expected = () =>
         material &&
         serviceSpiffeId({
           trustDomain: material.trustDomain,
           namespace,
-          datacenter: service.consul?.dc ?? ctx.config.datacenter ?? material.datacenter ?? 'dc1',
+          datacenter: own.dc ?? ctx.config.datacenter ?? material.datacenter ?? 'dc1',
           service: consulService,
         });
       const checkServerIdentity = spiffeIdentityCheck(expected);

@@ -1,6 +1,7 @@
 import type { ComponentHealth, Discovery, ServiceConfig, Target } from '@lucid/gateway-core';
 import { blockingLoop } from '../client/blocking-loop.js';
 import type { HealthEntry } from '../client/types.js';
+import { consulOptionsOf } from '../config/plugin-schema.js';
 import type { MeshContext } from '../context.js';
 import { describeError } from '../observability/log.js';
 import { targetsKey, toTargets } from './targets.js';
@@ -68,14 +69,15 @@ export function createDiscovery(ctx: MeshContext): ConsulDiscovery {
     options: { service: ServiceConfig },
   ) {
     const svc = options.service;
-    const consulService = svc.consul?.service ?? serviceName;
+    const own = consulOptionsOf(svc);
+    const consulService = own.service ?? serviceName;
     const useConnect = connect && !svc.tls;
     const scheme = useConnect || svc.tls ? 'https' : 'http';
     const query = {
       service: consulService,
-      tag: svc.consul?.tag,
-      dc: svc.consul?.dc ?? ctx.config.datacenter,
-      ns: svc.consul?.ns,
+      tag: own.tag,
+      dc: own.dc ?? ctx.config.datacenter,
+      ns: own.ns,
       connect: useConnect,
     };
     const queryKey = JSON.stringify([query, scheme]);

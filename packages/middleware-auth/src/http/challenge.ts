@@ -11,7 +11,7 @@ const describe = (s: string) => `"${s.replace(/[^\x20-\x7e]/g, '').replace(/["\\
  */
 export function unauthorized(failure: AuthFailure, realm: string): GatewayError {
   if (failure.reason === 'keys_unavailable') {
-    return new GatewayError('GW_UPSTREAM_UNAVAILABLE', { detail: failure.detail, cause: failure });
+    return new GatewayError('GW_AUTH_UNAVAILABLE', { detail: failure.detail, cause: failure });
   }
   const challenge =
     failure.reason === 'missing'

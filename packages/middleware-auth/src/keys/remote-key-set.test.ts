@@ -1,5 +1,5 @@
+import { type JwksServer, startJwksServer } from '@lucid/test-kit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type JwksServer, startJwksServer } from '../../test/helpers/jwks-server.js';
 import { AUDIENCE, ISSUER, sign, type TestKey, testKey } from '../../test/helpers/keys.js';
 import { authConfigSchema } from '../config/schema.js';
 import type { AuthFailure } from '../jwt/failure.js';

@@ -6,6 +6,7 @@ import {
   PLUGIN_ORDER,
   type PluginSetup,
   parseWith,
+  registerErrors,
 } from '@lucid/gateway-core';
 import { createApiKeyLookup } from '../api-keys/api-keys.js';
 import { type AuthOptionsInput, authConfigSchema } from '../config/schema.js';
@@ -18,14 +19,15 @@ import { createKeySource } from '../keys/key-source.js';
 import { type FailureCounter, registerFailureCounter } from '../metrics/failure-counter.js';
 import { compileRoutePolicy } from '../policy/route-policy.js';
 import { createAuthenticator } from './authenticator.js';
+import { AUTH_ERRORS, authPluginSchema, claimsOf } from './schema.js';
 
 type Logger = PluginSetup['logger'];
 
 /**
  * Authentication for every route: verifies `Authorization: Bearer` JWTs (or API keys), enforces
  * each route's `auth`, `scopes` and `claims`, puts the verified claims on `ctx.state.user` and the
- * tier on `ctx.state.tier`, and forwards chosen claims upstream as headers. Incoming copies of
- * those headers are deleted on every route, public and built-in ones included.
+ * tier on `ctx.state.tier`, and forwards chosen claims upstream as headers. It declares those
+ * headers (`identityHeaders`), so core deletes a client's copies on every route.
  *
  * Options are the config's `auth:` section, checked once here (a `ConfigError` when wrong).
  *
@@ -37,6 +39,8 @@ type Logger = PluginSetup['logger'];
  */
 export function jwtAuth(input: AuthOptionsInput): GatewayPlugin {
   const options = parseOptions(input);
+  // Its codes are in the table even when its middleware runs outside a gateway (tests, embedding).
+  registerErrors(AUTH_ERRORS);
   let log: Logger | undefined;
   let failures: FailureCounter | undefined;
   let realm = 'lucid-gateway';
@@ -66,12 +70,9 @@ export function jwtAuth(input: AuthOptionsInput): GatewayPlugin {
     cache,
   });
 
-  // Identity headers come only from verified claims: incoming copies never pass, on any route.
+  // Identity headers come only from verified claims: core drops incoming copies on every route.
   const identityHeaders = Object.keys(options.forward);
   const apiKeyHeader = options.apiKeys?.header;
-  const stripIdentityHeaders = (headers: Record<string, unknown>) => {
-    for (const name of identityHeaders) if (headers[name] !== undefined) delete headers[name];
-  };
 
   const reject = (err: unknown): never => {
     const failure =
@@ -83,8 +84,10 @@ export function jwtAuth(input: AuthOptionsInput): GatewayPlugin {
 
   return {
     name: 'auth',
-    order: PLUGIN_ORDER.auth,
-    authenticates: true,
+    order: PLUGIN_ORDER.authentication,
+    schema: authPluginSchema,
+    provides: ['authentication'],
+    identityHeaders,
 
     setup({ config, logger, registry, metricPrefix }) {
       log = logger.child({ plugin: 'auth' });
@@ -92,17 +95,12 @@ export function jwtAuth(input: AuthOptionsInput): GatewayPlugin {
       failures = registerFailureCounter(registry, `${metricPrefix}auth_failures_total`);
     },
 
-    middleware(route): Middleware {
-      const policy = compileRoutePolicy(route.config);
-      if (policy.isPublic) {
-        return async function authPublic(ctx, next) {
-          stripIdentityHeaders(ctx.req.headers);
-          await next();
-        };
-      }
+    middleware(route): Middleware | undefined {
+      const policy = compileRoutePolicy({ ...route.config, claims: claimsOf(route.config) });
+      // A public route: a credential that is sent is not verified and not trusted for identity.
+      if (policy.isPublic) return undefined;
       return async function jwtAuth(ctx, next) {
         const headers = ctx.req.headers;
-        stripIdentityHeaders(headers);
         const user = await authenticate(ctx.req).catch(reject);
         const denied = policy.authorize(user);
         if (denied !== undefined) {

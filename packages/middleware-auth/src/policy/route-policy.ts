@@ -1,6 +1,7 @@
 import type { RouteConfig, UserClaims } from '@lucid/gateway-core';
 import type { Identity } from '../identity/identity.js';
 import { AuthFailure } from '../jwt/failure.js';
+import type { AuthRouteOptions } from '../plugin/schema.js';
 
 export interface RoutePolicy {
   /** No credential needed; one that is sent is not verified and not trusted for identity. */
@@ -11,7 +12,7 @@ export interface RoutePolicy {
   authorize(identity: Identity): AuthFailure | undefined;
 }
 
-type PolicyConfig = Partial<Pick<RouteConfig, 'auth' | 'scopes' | 'claims'>>;
+type PolicyConfig = Partial<Pick<RouteConfig, 'auth' | 'scopes'>> & AuthRouteOptions;
 
 /** Compiles a route's `auth`, `scopes` and `claims` once, so a request only runs Set lookups. */
 export function compileRoutePolicy(config: PolicyConfig): RoutePolicy {

@@ -1,7 +1,13 @@
 import type { GatewayPlugin } from '@lucid/gateway-core';
-import { type RunningGateway, startGateway } from '../../../../test/helpers/gateway.js';
-import { type Reply, send } from '../../../../test/helpers/http.js';
-import { type SeenRequest, startUpstream, type Upstream } from '../../../../test/helpers/upstream.js';
+import {
+  type Reply,
+  type RunningGateway,
+  type SeenRequest,
+  send,
+  startGateway,
+  startUpstream,
+  type Upstream,
+} from '@lucid/test-kit';
 import { type AuthOptionsInput, jwtAuth } from '../../src/index.js';
 
 export interface AuthStack {

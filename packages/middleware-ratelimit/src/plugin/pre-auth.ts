@@ -7,12 +7,14 @@ import {
   parseWith,
   type Route,
   rate,
+  registerErrors,
 } from '@lucid/gateway-core';
 import { z } from 'zod';
 import { retryAfterSeconds } from '../headers/rate-headers.js';
 import { ipKey } from '../keys/client-key.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import { metricsOn } from './rate-limit.js';
+import { RATE_LIMIT_ERRORS, rateLimitPluginSchema, routeRateLimitOf } from './schema.js';
 
 export const preAuthOptionsSchema = z.strictObject({
   /** Per client ip (IPv6 by /64), e.g. `600/min`. */
@@ -35,20 +37,23 @@ export type PreAuthOptionsInput = z.input<typeof preAuthOptionsSchema>;
  */
 export function preAuthLimit(options: PreAuthOptionsInput): GatewayPlugin {
   const cfg = parseWith(preAuthOptionsSchema, options);
+  registerErrors(RATE_LIMIT_ERRORS);
   const policy = cfg.rate;
   const store = new MemoryStore({ maxKeys: cfg.maxKeys });
   let metrics = metricsOn(undefined, '');
 
   return {
     name: 'rate-limit-pre-auth',
-    order: PLUGIN_ORDER.preAuth,
+    order: PLUGIN_ORDER.beforeAuthentication,
+    // A route's `rateLimit: false` turns this one off too, so it reads the same options.
+    schema: rateLimitPluginSchema,
 
     setup(setup: PluginSetup) {
       metrics = metricsOn(setup.registry, setup.metricPrefix);
     },
 
     middleware(route: Route): Middleware | undefined {
-      if (route.kind === 'builtin' || route.config.rateLimit === false) return undefined;
+      if (route.kind === 'builtin' || routeRateLimitOf(route.config) === false) return undefined;
       const rejected = metrics.rejected.labels(route.id, '', 'pre-auth');
       return async function preAuthLimiter(ctx, next) {
         const result = store.consumeSync(ipKey(ctx.clientIp), policy);

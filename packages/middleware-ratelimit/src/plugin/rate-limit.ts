@@ -9,6 +9,7 @@ import {
   type PluginSetup,
   parseWith,
   type Route,
+  registerErrors,
 } from '@lucid/gateway-core';
 import type { ConsumeResult } from '../algorithm/gcra.js';
 import { type RateLimitConfig, type RateLimitConfigInput, rateLimitConfigSchema } from '../config/schema.js';
@@ -17,7 +18,9 @@ import { identityOf } from '../keys/identity.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import { RedisStore } from '../stores/redis-store.js';
 import type { RateLimitStore } from '../stores/types.js';
+import { rateLimitColumn } from './dashboard-column.js';
 import { routePolicies } from './route-policies.js';
+import { RATE_LIMIT_ERRORS, rateLimitPluginSchema } from './schema.js';
 
 export interface RateLimitExtras {
   /** A store to use instead of the one the config describes (e.g. a `RedisStore` on your own client). */
@@ -94,6 +97,7 @@ export function metricsOn(registry: PluginSetup['registry'] | undefined, prefix:
  * });
  */
 export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitExtras = {}): RateLimitPlugin {
+  registerErrors(RATE_LIMIT_ERRORS);
   const cfg = parseRateLimitConfig(options);
   const store = extras.store ?? storeFor(cfg);
   const keyPrefix = cfg.redis?.keyPrefix ?? 'lucid:rl:';
@@ -111,7 +115,7 @@ export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitE
   let lastLog = 0;
 
   const unavailable = () =>
-    new GatewayError('GW_UPSTREAM_UNAVAILABLE', {
+    new GatewayError('GW_RATE_LIMIT_UNAVAILABLE', {
       detail: 'rate limiting is unavailable',
       headers: { 'retry-after': '1' },
     });
@@ -143,7 +147,8 @@ export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitE
 
   return {
     name: 'rate-limit',
-    order: PLUGIN_ORDER.rateLimit,
+    order: PLUGIN_ORDER.limits,
+    schema: rateLimitPluginSchema,
     config: cfg,
     store,
 
@@ -218,6 +223,8 @@ export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitE
     },
 
     /** Refusals since start, per tier (both limiters, as /metrics counts them); every tier shows, 0 included. */
+    dashboardRoute: rateLimitColumn,
+
     async dashboard() {
       const rejectedByTier: Record<string, number> = {};
       for (const tier of Object.keys(cfg.tiers)) rejectedByTier[tier] = 0;

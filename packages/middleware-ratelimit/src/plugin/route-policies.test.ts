@@ -1,15 +1,15 @@
-import { ConfigError, type Route, type RouteConfig } from '@lucid/gateway-core';
+import { ConfigError, type Route, type RouteConfig, routeSchema, serviceSchema } from '@lucid/gateway-core';
 import { describe, expect, it } from 'vitest';
 import { parseRateLimitConfig } from './rate-limit.js';
 import { routePolicies } from './route-policies.js';
 
 const cfg = parseRateLimitConfig({});
-const route = (rateLimit: RouteConfig['rateLimit']): Route => ({
+const route = (rateLimit: unknown): Route => ({
   id: '/api',
   kind: 'proxy',
   exact: false,
-  config: { prefix: '/api', service: 'api', rateLimit } as RouteConfig,
-  service: undefined,
+  config: { ...routeSchema.parse({ prefix: '/api', service: 'api' }), rateLimit } as RouteConfig,
+  service: serviceSchema.parse({ targets: ['http://a:1'] }),
   serviceName: 'api',
 });
 

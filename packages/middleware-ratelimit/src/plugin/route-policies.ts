@@ -1,6 +1,7 @@
 import { ConfigError, didYouMean, type Rate, type Route } from '@lucid/gateway-core';
 import type { RateLimitConfig } from '../config/schema.js';
 import { type HeaderPolicy, headerPolicy } from '../headers/rate-headers.js';
+import { routeRateLimitOf } from './schema.js';
 
 export interface RoutePolicies {
   /** The policy for each configured tier on this route. */
@@ -20,7 +21,9 @@ function isRate(v: unknown): v is Rate {
  * tier, or some tiers overridden). Undefined when the route turns limiting off.
  */
 export function routePolicies(route: Route, cfg: RateLimitConfig): RoutePolicies | undefined {
-  const own = route.config.rateLimit;
+  // The gateway's own endpoints (health probes, metrics scrapes) are not limited.
+  if (route.kind === 'builtin') return undefined;
+  const own = routeRateLimitOf(route.config);
   if (own === false) return undefined;
   const tiers = Object.keys(cfg.tiers);
   const overrides: Record<string, Rate> = {};

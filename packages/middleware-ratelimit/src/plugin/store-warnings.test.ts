@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { createLogger, type GatewayConfig } from '@lucid/gateway-core';
+import { freePort } from '@lucid/test-kit';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../../../test/helpers/net.js';
 import { rateLimit } from './rate-limit.js';
 
 function capture(level: 'warn' | 'debug') {

@@ -1,6 +1,6 @@
+import { type RedisCluster, startRedisCluster } from '@lucid/test-kit';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisCluster, startRedisCluster } from '../../../../test/helpers/redis-cluster.js';
 import { RedisStore } from './redis-store.js';
 
 const perHour = (limit: number) => ({ limit, windowMs: 3_600_000 });

@@ -1,5 +1,5 @@
+import { type RedisServer, startRedis } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, startRedis } from '../../../../test/helpers/redis.js';
 import { type Sentinel, startSentinel } from '../../test/sentinel.js';
 import { RedisStore } from './redis-store.js';
 

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
+import { type RedisServer, startRedis } from '@lucid/test-kit';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type RedisServer, startRedis } from '../../../../test/helpers/redis.js';
 import { RedisStore, StoreTimeoutError, StoreUnavailableError } from './redis-store.js';
 
 const perHour = (limit: number) => ({ limit, windowMs: 3_600_000 });

@@ -23,6 +23,10 @@ export interface Upstream {
   server: Server;
   /** Every request this upstream received, in order. */
   seen: SeenRequest[];
+  /** Connections open to it now. */
+  connections(): number;
+  /** Resolves once no connection is open to it (at once when none is). */
+  untilNoConnections(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -68,9 +72,13 @@ export async function startUpstream(
     req.on('error', () => {});
   });
   if (opts.keepAliveTimeout !== undefined) server.keepAliveTimeout = opts.keepAliveTimeout;
+  const idle: Array<() => void> = [];
   server.on('connection', (s) => {
     sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+    s.on('close', () => {
+      sockets.delete(s);
+      if (sockets.size === 0) for (const resolve of idle.splice(0)) resolve();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -79,6 +87,9 @@ export async function startUpstream(
     port,
     server,
     seen,
+    connections: () => sockets.size,
+    untilNoConnections: () =>
+      sockets.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.push(resolve)),
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

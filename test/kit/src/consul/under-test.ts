@@ -1,18 +1,14 @@
 /**
  * The Consul a test talks to: a real agent when `CONSUL_HTTP_ADDR` is set (token from
- * `CONSUL_HTTP_TOKEN`), else the stand-in from consul-test-server.ts. Tests drive it only
+ * `CONSUL_HTTP_TOKEN`), else the stand-in from test-server.ts. Tests drive it only
  * through Consul's HTTP API, so one suite runs against both; what only the stand-in can do
  * (go down, fail, rotate on demand) is on `server`, and those tests skip on a real agent.
  */
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { CaRoots, LeafCert } from '../src/client/types.js';
-import {
-  type ConsulTestServer,
-  type ConsulTestServerOptions,
-  startConsulTestServer,
-} from './consul-test-server.js';
+import type { CaRoots, LeafCert } from '@lucid/mesh-consul';
+import { type ConsulTestServer, type ConsulTestServerOptions, startConsulTestServer } from './test-server.js';
 
 export const realAgent = Boolean(process.env.CONSUL_HTTP_ADDR);
 

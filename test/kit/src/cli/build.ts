@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildIfStale, stalePackages } from '../../../../scripts/build-state.mjs';
 
-export const CLI_DIR = fileURLToPath(new URL('../..', import.meta.url));
-export const REPO_DIR = join(CLI_DIR, '..', '..');
+export const REPO_DIR = fileURLToPath(new URL('../../../..', import.meta.url));
+export const CLI_DIR = join(REPO_DIR, 'packages', 'cli');
 export const BIN = join(CLI_DIR, 'dist', 'bin.js');
 
 // The same staleness rule `pnpm start` and `pnpm lucid-gateway` follow (outputs older than sources).

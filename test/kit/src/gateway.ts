@@ -4,6 +4,7 @@ import {
   createGateway,
   createLogger,
   type Gateway,
+  type GatewayConfigInput,
   type GatewayPlugin,
 } from '@lucid/gateway-core';
 
@@ -28,16 +29,30 @@ export function logSink(): { stream: Writable; lines: Array<Record<string, unkno
   return { stream, lines };
 }
 
-/** Starts a real gateway on a loopback port 0, logging into memory. */
+/**
+ * A plugin that declares authentication and checks nothing: for tests of everything but auth,
+ * whose routes would otherwise be refused (core fails closed). Never for production.
+ */
+export const allowAnyone: GatewayPlugin = Object.freeze({
+  name: 'allow-anyone (test)',
+  provides: ['authentication'],
+});
+
+/**
+ * Starts a real gateway on a loopback port 0, logging into memory. Unless a plugin given here
+ * authenticates, `allowAnyone` is added, so protected routes forward as they would behind auth.
+ */
 export async function startGateway(
   config: Record<string, unknown>,
   plugins: GatewayPlugin[] = [],
-  options: Omit<CreateGatewayOptions, 'plugins'> = {},
+  options: Omit<CreateGatewayOptions, 'plugins'> & { failClosed?: boolean } = {},
 ): Promise<RunningGateway> {
   const sink = logSink();
-  const logger =
-    options.logger ?? createLogger({ level: 'info', pretty: false, accessLog: true }, sink.stream);
-  const gateway = createGateway(config, { ...options, plugins, logger });
+  const { failClosed, ...rest } = options;
+  const logger = rest.logger ?? createLogger({ level: 'info', pretty: false, accessLog: true }, sink.stream);
+  const authenticates = plugins.some((p) => p.provides?.includes('authentication'));
+  const all = authenticates || failClosed ? plugins : [allowAnyone, ...plugins];
+  const gateway = createGateway(config as GatewayConfigInput, { ...rest, plugins: all, logger });
   const { port } = await gateway.listen({ port: 0, host: '127.0.0.1' });
   return {
     url: `http://127.0.0.1:${port}`,

@@ -1,7 +1,7 @@
+import type { JsonWebKey as JWK } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { JWK } from 'jose';
 
 export interface JwksServer {
   url: string;

@@ -1,0 +1,135 @@
+import { BUILTIN_NAMES } from '../builtins/table.js';
+import type { ConfigIssue } from './errors.js';
+import { didYouMean } from './suggest.js';
+import type { ConfigView } from './view.js';
+
+/** What a plugin declares (`GatewayPlugin.provides`) when it verifies who is calling. */
+export const AUTHENTICATION = 'authentication';
+
+/**
+ * Core's own checks across settings: routes that can never match, every route names a known
+ * service, (fail closed) no route needs a verified identity unless a plugin authenticates; and
+ * doubts worth a warning (unused services, repeated targets, a route over a built-in).
+ */
+export function coreChecks(view: ConfigView): ConfigIssue[] {
+  return [
+    ...shadowedRoutes(view),
+    ...unauthenticated(view),
+    ...unknownServices(view),
+    ...serviceDoubts(view),
+  ];
+}
+
+/** `/users/:id/` and `/users/:x` route the same paths. */
+const shapeOf = (prefix: string) => prefix.replace(/\/:[^/]+/g, '/:').replace(/(.)\/+$/, '$1');
+
+/** Routes that can never match (an earlier one takes the same requests), and routes over a built-in. */
+function shadowedRoutes({ config, routePath }: ConfigView): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  config.routes.forEach((route, i) => {
+    const at = routePath(route);
+    const shape = shapeOf(route.prefix);
+    for (let j = 0; j < i; j++) {
+      const earlier = config.routes[j]!;
+      if (shapeOf(earlier.prefix) !== shape || earlier.host !== route.host) continue;
+      const covered =
+        !earlier.methods || (route.methods?.every((m) => earlier.methods!.includes(m)) ?? false);
+      if (!covered) continue;
+      issues.push({
+        path: `${at}.prefix`,
+        message: `"${route.prefix}" can never match: ${routePath(earlier)} ("${earlier.prefix}"${earlier.methods ? ` ${earlier.methods.join(',')}` : ''}) takes the same requests`,
+        fix: 'remove one of the two, or tell them apart with "methods" or "host"',
+      });
+      break;
+    }
+    for (const name of BUILTIN_NAMES) {
+      const builtin = config.builtins[name];
+      if (builtin === false || route.host !== undefined || shapeOf(builtin.path) !== shape) continue;
+      issues.push({
+        path: `${at}.prefix`,
+        message: `"${route.prefix}" takes over the built-in ${name} endpoint at ${builtin.path} (the route wins)`,
+        fix: `if that is meant, say so with builtins.${name}: false; else move the built-in (builtins.${name}.path) or the route`,
+        severity: 'warning',
+      });
+    }
+  });
+  return issues;
+}
+
+/** Services nobody routes to, targets listed twice. */
+function serviceDoubts({ config }: ConfigView): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const used = new Set(config.routes.map((r) => r.service));
+  for (const [name, service] of Object.entries(config.services)) {
+    if (!used.has(name)) {
+      issues.push({
+        path: `services.${name}`,
+        message: 'no route uses this service',
+        fix: `add a route with "service: ${name}", or remove it`,
+        severity: 'warning',
+      });
+    }
+    const urls = service.targets.map((t) => t.url.replace(/\/+$/, ''));
+    const dup = urls.find((u, k) => urls.indexOf(u) !== k);
+    if (dup) {
+      issues.push({
+        path: `services.${name}.targets`,
+        message: `${dup} is listed more than once`,
+        fix: 'list each target once; use "weight" to send it more',
+        severity: 'warning',
+      });
+    }
+  }
+  return issues;
+}
+
+function unknownServices({ config, routePath, invalidServices }: ConfigView): ConfigIssue[] {
+  const names = [...Object.keys(config.services), ...invalidServices];
+  const issues: ConfigIssue[] = [];
+  for (const route of config.routes) {
+    // Own keys only: "constructor" or "__proto__" must not pass as a service.
+    if (Object.hasOwn(config.services, route.service) || invalidServices.has(route.service)) continue;
+    const hint = didYouMean(route.service, names);
+    issues.push({
+      path: `${routePath(route)}.service`,
+      message: `unknown service "${route.service}"${hint ? ` (did you mean "${hint}"?)` : names.length ? ` (known: ${names.join(', ')})` : ''}`,
+      fix: hint ? `write "${hint}"` : 'add the service under "services", or route to one that is there',
+    });
+  }
+  return issues;
+}
+
+function unauthenticated({ config, routePath, provides }: ConfigView): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const authenticates = provides.has(AUTHENTICATION);
+  for (const route of config.routes) {
+    const at = routePath(route);
+    if (route.auth === 'public') {
+      if (route.scopes.length > 0) {
+        issues.push({
+          path: `${at}.auth`,
+          message: `"${route.prefix}" is public but lists scopes, which only a verified identity can have`,
+          fix: 'remove "auth: public", or drop the scopes',
+        });
+      }
+    } else if (!authenticates) {
+      issues.push({
+        path: `${at}.auth`,
+        message: `"${route.name ?? route.prefix}" needs a verified identity (routes do unless they say "auth: public"), but nothing authenticates (no plugin provides authentication)`,
+        fix: 'configure a plugin that authenticates, or set "auth: public" on this route',
+      });
+    }
+  }
+  if (!authenticates) {
+    for (const name of BUILTIN_NAMES) {
+      const builtin = config.builtins[name];
+      if (builtin === false || builtin.auth !== 'required') continue;
+      issues.push({
+        path: `builtins.${name}.auth`,
+        message: `the ${name} endpoint needs a verified identity, but no plugin authenticates`,
+        fix: `configure a plugin that authenticates, or set builtins.${name}.auth: public`,
+      });
+    }
+  }
+  return issues;
+}

@@ -1,0 +1,77 @@
+import type { Logger } from 'pino';
+import { BUILTIN_NAMES, BUILTINS, type BuiltinName, type BuiltinSpec } from '../builtins/table.js';
+import type { GatewayConfig, RouteConfig } from '../config/schema.js';
+import { routeSchema } from '../config/schema.js';
+import type { Handler } from '../pipeline/compose.js';
+import type { BuiltinRoute, ProxyRoute, Route } from '../types.js';
+
+/**
+ * The routes one config runs: its proxy routes, then the built-ins it keeps (a configured route
+ * without a host on a built-in's path takes the path over).
+ */
+export function routesOf(
+  config: GatewayConfig,
+  handlers: Readonly<Record<BuiltinName, Handler>>,
+  provides: ReadonlySet<string>,
+  logger: Logger,
+): Route[] {
+  return [
+    ...config.routes.map((r) => proxyRoute(r, config)),
+    ...builtinRoutes(config, handlers, provides, logger),
+  ];
+}
+
+function proxyRoute(config: RouteConfig, gateway: GatewayConfig): ProxyRoute {
+  const service = gateway.services[config.service];
+  // validateConfig refuses such a config; this guards a caller that skipped it.
+  if (service === undefined || !Object.hasOwn(gateway.services, config.service)) {
+    throw new Error(`route "${config.prefix}": unknown service "${config.service}"`);
+  }
+  return {
+    id: config.name ?? (config.host ? `${config.host}${config.prefix}` : config.prefix),
+    kind: 'proxy',
+    exact: false,
+    config,
+    service,
+    serviceName: config.service,
+  };
+}
+
+function builtinRoutes(
+  config: GatewayConfig,
+  handlers: Readonly<Record<BuiltinName, Handler>>,
+  provides: ReadonlySet<string>,
+  logger: Logger,
+): BuiltinRoute[] {
+  const taken = new Set(config.routes.filter((r) => !r.host).map((r) => r.prefix));
+  const out: BuiltinRoute[] = [];
+  for (const name of BUILTIN_NAMES) {
+    const spec = config.builtins[name];
+    if (spec === false) continue;
+    const builtin: BuiltinSpec = BUILTINS[name];
+    const { auth, scopes } = builtin.access?.(spec, provides) ?? spec;
+    for (const path of [spec.path, ...(builtin.twins?.(spec.path) ?? [])]) {
+      if (taken.has(path)) {
+        logger.warn({ builtin: name, path }, 'a configured route uses the built-in path; the route wins');
+        continue;
+      }
+      out.push({
+        id: `builtin:${name}`,
+        kind: 'builtin',
+        builtin: name,
+        handler: handlers[name],
+        exact: builtin.exact,
+        // Plugins read a route's settings (auth, scopes, their own options) the same way for both kinds.
+        config: routeSchema.parse({
+          prefix: path,
+          service: name,
+          auth,
+          scopes,
+          methods: ['GET', 'HEAD'],
+          websocket: false,
+        }),
+      });
+    }
+  }
+  return out;
+}

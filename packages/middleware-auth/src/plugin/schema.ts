@@ -1,0 +1,42 @@
+import type { ConfigIssue, ErrorSpec, PluginSchema, RouteConfig } from '@lucid/gateway-core';
+import { z } from 'zod';
+import { authConfigSchema } from '../config/schema.js';
+
+/** Claims that must equal (one of) the given values, e.g. `{ role: [admin, ops] }`. */
+export const routeClaimsSchema = z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional();
+
+/** A route's settings this plugin reads beyond core's `auth` and `scopes`. */
+export type AuthRouteOptions = { claims?: z.output<typeof routeClaimsSchema> };
+
+/** The route's `claims`, as the schema checked them. */
+export const claimsOf = (route: RouteConfig) => (route as RouteConfig & AuthRouteOptions).claims;
+
+export const AUTH_ERRORS = {
+  // The token may be fine: the keys to check it could not be fetched. Not an upstream's outage.
+  GW_AUTH_UNAVAILABLE: { status: 503, title: 'Authentication unavailable' },
+} as const satisfies Record<string, ErrorSpec>;
+
+/**
+ * What the auth plugin adds to the config: the `auth` section, a route's `claims`, and its error code.
+ *
+ * @example composeConfigSchema([authPluginSchema])
+ */
+export const authPluginSchema: PluginSchema = {
+  name: 'auth',
+  sections: { auth: authConfigSchema },
+  route: { claims: routeClaimsSchema },
+  errors: AUTH_ERRORS,
+  check({ config, routePath }) {
+    const issues: ConfigIssue[] = [];
+    for (const route of config.routes) {
+      if (route.auth === 'public' && claimsOf(route) !== undefined) {
+        issues.push({
+          path: `${routePath(route)}.auth`,
+          message: `"${route.prefix}" is public but lists claims, which only a verified identity can have`,
+          fix: 'remove "auth: public", or drop the claims',
+        });
+      }
+    }
+    return issues;
+  },
+};
