@@ -10,8 +10,13 @@ export const CLI_BIN = fileURLToPath(new URL('../packages/cli/dist/bin.js', impo
  * `lucid-cli`: a config file with one plain route to the bench upstream, access log and metrics on
  * (their defaults). `lucid-cli-default`: the embedded default config (no file in its folder), measured
  * for start time and idle memory only: its routes point at the Lucid services and rate-limit at 100/min.
+ * BENCH_CLI_NODE_FLAGS runs both with `node FLAGS bin.js` instead (the shebang's flags then do not apply).
  */
 export function cliContenders(upstreamUrl) {
+  // Node/V8 flags for the CLI rows only (e.g. "--max-semi-space-size=2"), to measure a tuning.
+  const flags = process.env.BENCH_CLI_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  // Without flags the bin runs as a command, as users run it: its shebang's flags apply.
+  const [cmd, pre] = flags.length ? [process.execPath, [...flags, CLI_BIN]] : [CLI_BIN, []];
   const dir = mkdtempSync(join(tmpdir(), 'lucid-bench-cli-'));
   const config = join(dir, 'bench.config.json');
   writeFileSync(
@@ -25,11 +30,11 @@ export function cliContenders(upstreamUrl) {
   );
   const empty = mkdtempSync(join(tmpdir(), 'lucid-bench-cli-default-'));
   return [
-    { name: 'lucid-cli', cmd: process.execPath, args: [CLI_BIN, 'start', '--config', config], cli: true },
+    { name: 'lucid-cli', cmd, args: [...pre, 'start', '--config', config], cli: true },
     {
       name: 'lucid-cli-default',
-      cmd: process.execPath,
-      args: [CLI_BIN, 'start', '--host', '127.0.0.1'],
+      cmd,
+      args: [...pre, 'start', '--host', '127.0.0.1'],
       cwd: empty,
       cli: true,
       idleOnly: true,
