@@ -6,13 +6,14 @@
 //   BENCH_ONLY=lucid-plain,fast-gateway   a subset
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
-import { freePort, has } from './lib.mjs';
+import { cliContenders } from './cli-contenders.mjs';
+import { cpuSeconds, freePort, has, memoryOf, waitForReady } from './lib.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -32,18 +33,27 @@ function pinned(cpu, cmd, args) {
   return TASKSET ? ['taskset', ['-c', cpu, cmd, ...args]] : [cmd, args];
 }
 
-async function startProcess(cmd, args, env, cpu) {
+/**
+ * Starts a contender and resolves once it is ready: when `readyUrl` answers 200 (the CLI's
+ * /health/ready), else when it prints "ready". `startMs` is spawn to ready.
+ */
+async function startProcess(cmd, args, env, cpu, readyUrl, cwd) {
   const [c, a] = pinned(cpu, cmd, args);
-  const child = spawn(c, a, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const t0 = performance.now();
+  const child = spawn(c, a, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
-  await new Promise((resolve, reject) => {
-    child.stderr.on('data', (d) => {
-      err += d;
-      if (err.includes('ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`${cmd} ${a.join(' ')} exited (${code}): ${err}`)));
+  child.stderr.on('data', (d) => {
+    if (err.length < 64_000) err += d;
   });
-  child.stderr.resume();
+  const exited = new Promise((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`${cmd} ${a.join(' ')} exited (${code}): ${err}`))),
+  );
+  exited.catch(() => {});
+  const ready = readyUrl
+    ? waitForReady(readyUrl, child)
+    : new Promise((resolve) => child.stderr.on('data', () => err.includes('ready') && resolve()));
+  await Promise.race([ready, exited]);
+  child.startMs = performance.now() - t0;
   return child;
 }
 
@@ -52,26 +62,6 @@ async function stopProcess(child) {
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
   await exited;
-}
-
-function rssOf(pid) {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
-    return hwm ? Number(hwm[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-function cpuSeconds(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return undefined;
-  }
 }
 
 /** The real proxy's pid (taskset execs the command, so the pid is the same). */
@@ -198,6 +188,7 @@ async function main() {
       ? [{ name: 'lucid-jwt-redis', ...node('lucid.mjs', { BENCH_MODE: 'jwt-redis' }), headers: auth }]
       : []),
   ];
+  contenders.push(...cliContenders(upstreamUrl));
   if (nginxBin) contenders.push({ name: 'nginx', nginx: true });
   const selected = contenders.filter((c) => !ONLY || ONLY.includes(c.name));
 
@@ -222,9 +213,22 @@ async function main() {
             REDIS_URL: `redis://127.0.0.1:${redisPort}`,
           },
           PROXY_CPU,
+          c.cli ? `http://127.0.0.1:${port}/health/ready` : undefined,
+          c.cwd,
         );
+      const startMs = child?.startMs;
+      // Idle: after a second with nothing to do (start-up garbage collected or not, as users see it).
+      if (child) await new Promise((r) => setTimeout(r, 1_000));
+      const idleRss = child ? memoryOf(pidOf(child)).rss : undefined;
       const url = c.direct ? `${upstreamUrl}/api/bench` : `http://127.0.0.1:${port}/api/bench`;
       try {
+        if (c.idleOnly) {
+          results[c.name].push({ startMs, idleRss });
+          console.error(
+            `round ${round} ${c.name.padEnd(24)} start ${startMs.toFixed(0)} ms  idle rss ${idleRss?.toFixed(0)} MB`,
+          );
+          continue;
+        }
         await load(url, c.headers ?? {}, { seconds: 2 }); // warm-up: JIT, pools
         const cpuBefore = child ? cpuSeconds(pidOf(child)) : undefined;
         const r = await load(url, c.headers ?? {});
@@ -234,10 +238,12 @@ async function main() {
           r.perCpuSecond = (r.rps * SECONDS) / (cpuAfter - cpuBefore);
         const fixed = await load(url, c.headers ?? {}, { rate: FIXED_RATE, seconds: Math.min(SECONDS, 10) });
         r.fixedP99 = fixed.p99;
-        r.rss = child ? rssOf(pidOf(child)) : undefined;
+        r.rss = child ? memoryOf(pidOf(child)).peak : undefined;
+        r.idleRss = idleRss;
+        r.startMs = startMs;
         results[c.name].push(r);
         console.error(
-          `round ${round} ${c.name.padEnd(24)} ${r.rps.toFixed(0).padStart(7)} req/s  ${r.perCpuSecond?.toFixed(0).padStart(6) ?? '     -'} req/cpu-s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  @${FIXED_RATE}/s p99 ${fixed.p99.toFixed(2)} ms  errors ${r.errors}  rss ${r.rss?.toFixed(0) ?? '-'} MB`,
+          `round ${round} ${c.name.padEnd(24)} ${r.rps.toFixed(0).padStart(7)} req/s  ${r.perCpuSecond?.toFixed(0).padStart(6) ?? '     -'} req/cpu-s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  @${FIXED_RATE}/s p99 ${fixed.p99.toFixed(2)} ms  errors ${r.errors}  start ${r.startMs?.toFixed(0) ?? '-'} ms  idle rss ${r.idleRss?.toFixed(0) ?? '-'} MB  peak rss ${r.rss?.toFixed(0) ?? '-'} MB`,
         );
       } finally {
         if (child) await stopProcess(child);
@@ -254,7 +260,9 @@ async function main() {
     p50: median(runs.map((r) => r.p50)),
     p99: median(runs.map((r) => r.p99)),
     fixedP99: median(runs.map((r) => r.fixedP99)),
-    errors: runs.reduce((a, r) => a + r.errors, 0),
+    errors: runs.reduce((a, r) => a + (r.errors ?? 0), 0),
+    startMs: median(runs.map((r) => r.startMs)),
+    idleRss: median(runs.map((r) => r.idleRss)),
     rss: median(runs.map((r) => r.rss)),
   }));
   const by = Object.fromEntries(summary.map((s) => [s.name, s]));
@@ -262,12 +270,13 @@ async function main() {
   const fgCpu = by['fast-gateway']?.perCpuSecond;
   const direct = by.direct;
   const fmt = (x, d = 0) => (x === undefined ? '-' : x.toFixed(d));
+  const ratio = (a, b) => (a !== undefined && b ? `${(a / b).toFixed(2)}x` : '-');
   const lines = [
-    `| contender | req/s | vs fast-gateway | req per CPU-second | per CPU vs fast-gateway | vs direct | p50 ms | p99 ms | p99 at ${FIXED_RATE}/s | added p99 at ${FIXED_RATE}/s | errors | RSS MB |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| contender | req/s | vs fast-gateway | req per CPU-second | per CPU vs fast-gateway | vs direct | p50 ms | p99 ms | p99 at ${FIXED_RATE}/s | added p99 at ${FIXED_RATE}/s | errors | start to ready ms | idle RSS MB | peak RSS MB |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...summary.map(
       (s) =>
-        `| ${s.name} | ${fmt(s.rps)} | ${fg ? `${(s.rps / fg).toFixed(2)}x` : '-'} | ${fmt(s.perCpuSecond)} | ${fgCpu && s.perCpuSecond ? `${(s.perCpuSecond / fgCpu).toFixed(2)}x` : '-'} | ${direct ? `${(s.rps / direct.rps).toFixed(2)}x` : '-'} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.fixedP99, 2)} | ${direct && s.name !== 'direct' ? fmt(s.fixedP99 - direct.fixedP99, 2) : '-'} | ${s.errors} | ${fmt(s.rss)} |`,
+        `| ${s.name} | ${fmt(s.rps)} | ${ratio(s.rps, fg)} | ${fmt(s.perCpuSecond)} | ${ratio(s.perCpuSecond, fgCpu)} | ${ratio(s.rps, direct?.rps)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.fixedP99, 2)} | ${direct && s.name !== 'direct' && s.fixedP99 !== undefined ? fmt(s.fixedP99 - direct.fixedP99, 2) : '-'} | ${s.errors} | ${fmt(s.startMs)} | ${fmt(s.idleRss)} | ${fmt(s.rss)} |`,
     ),
   ];
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, load: ${WRK ? 'wrk' : 'autocannon'} ${CONNECTIONS} connections, ${ROUNDS} rounds x ${SECONDS}s, proxy ${TASKSET ? `pinned to CPU ${PROXY_CPU}` : 'not pinned'}`;
@@ -303,6 +312,7 @@ http {
 `,
   );
   const [c, a] = pinned(PROXY_CPU, nginxBin, ['-c', conf, '-p', dir]);
+  const t0 = performance.now();
   const child = spawn(c, a, { stdio: 'ignore' });
   // nginx prints nothing when ready: wait until the port accepts connections.
   for (;;) {
@@ -313,7 +323,10 @@ http {
       });
       s.on('error', () => r(false));
     });
-    if (ok) return child;
+    if (ok) {
+      child.startMs = performance.now() - t0;
+      return child;
+    }
     if (child.exitCode !== null) throw new Error('nginx did not start');
     await new Promise((r) => setTimeout(r, 50));
   }

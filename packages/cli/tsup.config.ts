@@ -12,6 +12,9 @@ export default defineConfig([
     dts: false,
     // "--" ends Node's own options: without it Node 24 takes the CLI's --env-file for itself
     // (and exits 9 when the file is missing) even though it comes after the script.
-    banner: { js: '#!/usr/bin/env -S node --' },
+    // A 2 MB young generation (V8's default grows to 16 MB per semi-space): about 12 MB less resident
+    // at idle on the embedded default, with no loss of requests per CPU-second in the bench. Applies
+    // when the bin runs as a command; `node dist/bin.js` needs the flag itself.
+    banner: { js: '#!/usr/bin/env -S node --max-semi-space-size=2 --' },
   },
 ]);

@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
 import { library } from '../../tsup.base.js';
 
-export default defineConfig({ ...library, clean: true });
+// import.meta.url (the lazy require of the consul client) needs a shim in the CommonJS build.
+export default defineConfig({ ...library, clean: true, shims: true });

@@ -1,6 +1,7 @@
 import { type ClientRequest, Agent as HttpAgent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { createProxyServer } from 'http-proxy-3';
+import { createRequire } from 'node:module';
+import type * as HttpProxy3 from 'http-proxy-3';
 import type {
   ForwardResult,
   GatewayContext,
@@ -13,6 +14,9 @@ import { addGatewayResponseHeaders, stripHopByHop } from './headers.js';
 import { hasRequestBody } from './request-body.js';
 import { ClientAbortedError } from './undici-engine.js';
 import { UpstreamIdleTimeoutError, UpstreamTimeoutError } from './upstream-error.js';
+
+const requireHere = createRequire(import.meta.url);
+type ProxyServer = HttpProxy3.ProxyServer;
 
 const kCtx = Symbol('lucid.ctx');
 const kTimeout = Symbol('lucid.responseTimeout');
@@ -30,24 +34,28 @@ type CarriesCtx = IncomingMessage & {
 export class HttpProxyEngine implements ProxyEngine {
   readonly name = 'http-proxy';
   readonly #agents = new Map<string, HttpAgent>();
-  readonly #proxy = createProxyServer({ xfwd: false, prependPath: true, changeOrigin: false });
+  /**
+   * Made at the first request: only a gateway on this engine needs http-proxy-3, so one on the default
+   * engine never loads it (a few MB on a small device).
+   */
+  #proxy: ProxyServer | undefined;
 
-  constructor() {
+  #server(): ProxyServer {
+    if (this.#proxy) return this.#proxy;
+    const { createProxyServer } = requireHere('http-proxy-3') as typeof HttpProxy3;
+    const proxy = createProxyServer({ xfwd: false, prependPath: true, changeOrigin: false });
     // Registered once: per-request work finds its context on the request.
-    this.#proxy.on(
-      'proxyReq',
-      (proxyReq: ClientRequest, req: IncomingMessage, _res: unknown, options: unknown) => {
-        (req as CarriesCtx)[kProxyReq] = proxyReq;
-        const idle = (options as { [kIdle]?: number })[kIdle];
-        if (idle) proxyReq.setTimeout(idle, () => proxyReq.destroy(new UpstreamIdleTimeoutError(idle)));
-        const ms = (options as { [kTimeout]?: number })[kTimeout];
-        if (!ms) return;
-        const timer = setTimeout(() => proxyReq.destroy(new UpstreamTimeoutError(ms)), ms);
-        proxyReq.once('response', () => clearTimeout(timer));
-        proxyReq.once('close', () => clearTimeout(timer));
-      },
-    );
-    this.#proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
+    proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage, _res: unknown, options: unknown) => {
+      (req as CarriesCtx)[kProxyReq] = proxyReq;
+      const idle = (options as { [kIdle]?: number })[kIdle];
+      if (idle) proxyReq.setTimeout(idle, () => proxyReq.destroy(new UpstreamIdleTimeoutError(idle)));
+      const ms = (options as { [kTimeout]?: number })[kTimeout];
+      if (!ms) return;
+      const timer = setTimeout(() => proxyReq.destroy(new UpstreamTimeoutError(ms)), ms);
+      proxyReq.once('response', () => clearTimeout(timer));
+      proxyReq.once('close', () => clearTimeout(timer));
+    });
+    proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
       stripHopByHop(proxyRes.headers);
       // Ours to decide, not the upstream's: http-proxy-3 would otherwise write `keep-alive`, and Node then
       // keeps the client's connection open even after the client (or a draining gateway) asked for close.
@@ -63,6 +71,8 @@ export class HttpProxyEngine implements ProxyEngine {
         if (!proxyRes.complete) res.destroy();
       });
     });
+    this.#proxy = proxy;
+    return proxy;
   }
 
   forward(ctx: GatewayContext, target: Target, outgoing: OutgoingRequest): Promise<ForwardResult> {
@@ -91,7 +101,7 @@ export class HttpProxyEngine implements ProxyEngine {
           reject(err);
         });
       }
-      this.#proxy.web(
+      this.#server().web(
         req,
         res,
         {
@@ -127,7 +137,8 @@ export class HttpProxyEngine implements ProxyEngine {
   async close(): Promise<void> {
     for (const agent of this.#agents.values()) agent.destroy();
     this.#agents.clear();
-    this.#proxy.close();
+    this.#proxy?.close();
+    this.#proxy = undefined;
   }
 
   #agent(target: Target, transport: TransportOptions): HttpAgent {

@@ -2,8 +2,9 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { createRequire } from 'node:module';
 import type { ConnectionOptions } from 'node:tls';
-import Consul from 'consul';
+import type Consul from 'consul';
 import { consulTlsFromEnv } from '../config/env.js';
 import type { ConsulConfig } from '../config/schema.js';
 import type { AgentServiceRegistration, CaRoots, HealthEntry, LeafCert } from './types.js';
@@ -91,7 +92,9 @@ export function createConsulApi(config: ConsulConfig): ConsulApi {
   const tls = secure ? agentTls(config) : undefined;
   // Our own pool, so destroy() closes idle keep-alive sockets on shutdown.
   const agent = secure ? new HttpsAgent({ keepAlive: true, ...tls }) : new HttpAgent({ keepAlive: true });
-  const consul = new Consul({
+  // Loaded here, not with the package: the CLI imports every plugin package for its config schema.
+  const ConsulClient = createRequire(import.meta.url)('consul') as typeof Consul;
+  const consul = new ConsulClient({
     baseUrl: `${config.url}/v1`,
     agent,
     ...(config.token ? { defaults: { token: config.token } } : {}),

@@ -1,4 +1,18 @@
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type * as Ioredis from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+
+const requireHere = createRequire(import.meta.url);
+let ioredis: typeof Ioredis | undefined;
+
+/**
+ * ioredis, loaded with the first Redis client rather than with this package: most configs use the
+ * memory store, and ioredis is some 40 modules a small device would hold for nothing.
+ */
+export function loadIoredis(): typeof Ioredis {
+  ioredis ??= requireHere('ioredis') as typeof Ioredis;
+  return ioredis;
+}
 
 /** How to reach Redis: one of `url`, `sentinels` (+ `name`), or `cluster`. */
 export interface RedisConnectionOptions {
@@ -46,7 +60,7 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
   if (options.cluster?.length) {
     const first = new URL(options.cluster[0]!);
     const tls = first.protocol === 'rediss:' ? { tls: {} } : {};
-    return new Cluster(options.cluster.map(hostPort), {
+    return new (loadIoredis().Cluster)(options.cluster.map(hostPort), {
       lazyConnect: true,
       enableOfflineQueue: false,
       enableAutoPipelining: true,
@@ -63,7 +77,7 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
   }
 
   if (options.sentinels?.length) {
-    return new Redis({
+    return new (loadIoredis().Redis)({
       ...common,
       sentinels: options.sentinels.map(hostPort),
       name: options.name ?? 'mymaster',
@@ -71,5 +85,5 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
     });
   }
 
-  return new Redis(options.url ?? 'redis://127.0.0.1:6379', common);
+  return new (loadIoredis().Redis)(options.url ?? 'redis://127.0.0.1:6379', common);
 }

@@ -1,9 +1,14 @@
 import type { ComponentHealth } from '@lucid/gateway-core';
-import { type Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { type ConsumeResult, intervalUs, type Policy, usToMs } from '../algorithm/gcra.js';
 import { withDeadline } from './deadline.js';
 import { GCRA_LUA, GCRA_SHA } from './gcra-script.js';
-import { createRedisClient, type RedisClient, type RedisConnectionOptions } from './redis-connection.js';
+import {
+  createRedisClient,
+  loadIoredis,
+  type RedisClient,
+  type RedisConnectionOptions,
+} from './redis-connection.js';
 import { describeRedisError } from './redis-errors.js';
 import type { RateLimitStore } from './types.js';
 
@@ -217,7 +222,7 @@ export class RedisStore implements RateLimitStore {
 
   async #loadScript(): Promise<void> {
     const nodes: Array<Redis | Cluster> =
-      this.client instanceof Redis ? [this.client] : this.client.nodes('master');
+      this.client instanceof loadIoredis().Redis ? [this.client] : this.client.nodes('master');
     await Promise.all(nodes.map((node) => node.script('LOAD', GCRA_LUA)));
   }
 }

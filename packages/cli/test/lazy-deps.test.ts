@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import * as nodeModule from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/helpers/net.js';
+import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
+
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+
+/** Records every module the process loads (ESM and CommonJS), written out when it exits. */
+const HOOK = `
+import { registerHooks } from 'node:module';
+import { writeFileSync } from 'node:fs';
+const seen = new Set();
+registerHooks({ load(url, ctx, next) { seen.add(url); return next(url, ctx); } });
+process.on('exit', () => writeFileSync(process.env.LUCID_TEST_MODULES, [...seen].join('\\n')));
+`;
+
+const packageOf = (url: string) => /.*node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
+
+// A small device holds only what its config uses: these load with the feature, not with the CLI.
+// The hook needs module.registerHooks (Node 22.15+).
+describe.skipIf(!existsSync(bin) || !('registerHooks' in nodeModule))(
+  'lucid-gateway start loads heavy dependencies only when used',
+  () => {
+    let dir: string;
+    let upstream: Upstream;
+    let child: ChildProcess | undefined;
+
+    beforeEach(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'lucid-cli-lazy-'));
+      await writeFile(join(dir, 'hook.mjs'), HOOK);
+      upstream = await startUpstream();
+    });
+    afterEach(async () => {
+      if (child && child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, 'exit');
+        child.kill('SIGKILL');
+        await exited;
+      }
+      child = undefined;
+      await upstream.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    /** Starts the CLI in `dir`, waits for /health/ready, runs `use`, stops it and returns the packages it loaded. */
+    async function packagesLoaded(
+      args: string[],
+      env: Record<string, string>,
+      use?: (port: number) => Promise<void>,
+    ) {
+      const port = await freePort();
+      const modules = join(dir, 'modules.txt');
+      child = spawn(process.execPath, ['--import', join(dir, 'hook.mjs'), bin, 'start', ...args], {
+        cwd: dir,
+        env: { ...process.env, ...env, PORT: String(port), LUCID_TEST_MODULES: modules },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let err = '';
+      child.stderr!.on('data', (c) => {
+        err += c;
+      });
+      for (;;) {
+        if (child.exitCode !== null) throw new Error(`exited before ready: ${err}`);
+        const status = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+          (r) => r.status,
+          () => 0,
+        );
+        if (status === 200) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await use?.(port);
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+      const urls = (await readFile(modules, 'utf8')).split('\n');
+      return new Set(urls.map(packageOf).filter((p) => p !== undefined));
+    }
+
+    it('the embedded default (JWT, memory rate limit) loads no http-proxy-3, ioredis or consul', async () => {
+      const loaded = await packagesLoaded(['--host', '127.0.0.1'], {
+        JWT_SECRET_KEY: 'a-secret-of-at-least-32-characters-long',
+        AUTH_SERVICE_URL: upstream.url,
+      });
+      // The hook saw the gateway's own dependencies, so an absence below means something.
+      expect(loaded).toContain('undici');
+      expect(loaded).toContain('jose');
+      expect(loaded).not.toContain('http-proxy-3');
+      expect(loaded).not.toContain('ioredis');
+      expect(loaded).not.toContain('consul');
+    });
+
+    it('the http-proxy engine loads http-proxy-3 at its first request and forwards', async () => {
+      const config = join(dir, 'lucid-gateway.json');
+      await writeFile(
+        config,
+        JSON.stringify({
+          server: { host: '127.0.0.1', engine: 'http-proxy' },
+          logging: { level: 'warn', pretty: false },
+          services: { api: { targets: [upstream.url] } },
+          routes: [{ prefix: '/api', service: 'api', auth: 'public' }],
+        }),
+      );
+      let status = 0;
+      const loaded = await packagesLoaded(['--config', config], {}, async (port) => {
+        const res = await fetch(`http://127.0.0.1:${port}/api/thing`);
+        await res.arrayBuffer();
+        status = res.status;
+      });
+      expect(status).toBe(200);
+      expect(upstream.seen.length).toBeGreaterThan(0);
+      expect(loaded).toContain('http-proxy-3');
+      expect(loaded).not.toContain('ioredis');
+    });
+  },
+);
