@@ -6,9 +6,8 @@ import * as nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, startUpstream, type Upstream } from '@lucid/test-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../../test/helpers/net.js';
-import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
 
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 
