@@ -2,16 +2,9 @@
 // `pnpm lucid-gateway <command>` and `pnpm start` in a clone: the CLI from packages/cli, built
 // first only when its sources (or a package it runs on) changed, run in the folder the command
 // was typed in (pnpm runs scripts from the repository root and passes that folder as INIT_CWD).
-import { toolchainProblem } from './toolchain-check.mjs';
+import { exitOnToolchainProblem } from './toolchain-check.mjs';
 
-const problem = toolchainProblem({
-  nodeVersion: process.version,
-  userAgent: process.env.npm_config_user_agent,
-});
-if (problem) {
-  process.stderr.write(`${problem}\n`);
-  process.exit(1);
-}
+exitOnToolchainProblem();
 
 const { buildIfStale } = await import('./build-state.mjs');
 if (!buildIfStale()) process.exit(1);

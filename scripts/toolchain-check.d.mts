@@ -4,3 +4,5 @@ export function toolchainProblem(
   found: { nodeVersion: string; userAgent: string | undefined },
   want?: { nodeMajor: number; pnpm: string },
 ): string | undefined;
+/** Ends the process with that sentence (exit 1) when there is a problem. */
+export function exitOnToolchainProblem(): void;

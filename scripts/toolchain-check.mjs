@@ -33,7 +33,8 @@ export function toolchainProblem({ nodeVersion, userAgent }, want = wanted()) {
   return `This repository is installed with pnpm ${want.pnpm} exactly, and this is ${found}: run "npm i -g pnpm@${want.pnpm}" (or "corepack enable"), then the command again.`;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+/** Ends the process with the one sentence when this toolchain is not the one this repository wants. */
+export function exitOnToolchainProblem() {
   const problem = toolchainProblem({
     nodeVersion: process.version,
     userAgent: process.env.npm_config_user_agent,
@@ -43,3 +44,5 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     process.exit(1);
   }
 }
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) exitOnToolchainProblem();
