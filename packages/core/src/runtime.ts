@@ -9,7 +9,7 @@ import { DEFAULT_IDENTITY_HEADERS, type GatewayConfig } from './config/schema.js
 import { compileTrust, type TrustCheck } from './http/client-address.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { compose, type Handler } from './pipeline/compose.js';
-import { type BodyBudget, bufferBody } from './proxy/body-buffer.js';
+import { type BodyBudget, bufferBody, streamedBodyRate } from './proxy/body-buffer.js';
 import { forwardTo, upgradeTo } from './proxy/forward.js';
 import type { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 import { Router } from './routing/router.js';
@@ -75,7 +75,9 @@ export class Runtime {
       budget: deps.bodyBudget,
       minRate: limits.minBodyRate,
     });
-    // What runs between the route's chain and the proxy, per service: body buffering, then admission.
+    const streamedRate = streamedBodyRate(limits.minBodyRate);
+    // What runs between the route's chain and the proxy, per service: body buffering (or the rate
+    // watch of a streamed body), then admission.
     const beforeProxy = new Map<string, { buffered: Middleware[]; streamed: Middleware[] }>();
     for (const [name, service] of Object.entries(config.services)) {
       const pool = new UpstreamPool(name, service, { logger, metrics, healthDefaults: config.health });
@@ -91,8 +93,8 @@ export class Runtime {
           ]
         : [];
       beforeProxy.set(name, {
-        buffered: limits.bufferBody > 0 ? [buffered, ...admit] : admit,
-        streamed: admit,
+        buffered: limits.bufferBody > 0 ? [buffered, ...admit] : [streamedRate, ...admit],
+        streamed: [streamedRate, ...admit],
       });
       if (service.discovery === 'static') continue;
       const provider = plugins.find((p) => p.discovery?.name === service.discovery)?.discovery;

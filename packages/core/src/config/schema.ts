@@ -180,7 +180,7 @@ export const serverSchema = z.strictObject({
       bufferBody: size.optional(),
       /** Bytes all buffered bodies may hold together; past it a body streams instead. */
       bufferTotal: size.default(32 * 1024 ** 2),
-      /** A body arriving slower than `rate` bytes/s over `window` is refused with 408 (false: off). */
+      /** A body (buffered or streamed) arriving slower than `rate` bytes/s over `window` gets 408 (false: off). */
       minBodyRate: z
         .union([
           z.literal(false),

@@ -1,4 +1,4 @@
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { GatewayError, isGatewayError } from '../errors.js';
 import type { GatewayContext, Middleware } from '../types.js';
 import { hasRequestBody, inviteBody } from './request-body.js';
@@ -61,7 +61,10 @@ export function bufferBody(opts: BodyBufferOptions): Middleware {
     if (!hasRequestBody(ctx.req)) return next();
     const length = ctx.req.headers['content-length'];
     const declared = length === undefined ? undefined : Number(length);
-    if (declared !== undefined && (declared > max || !budget.take(declared))) return next();
+    if (declared !== undefined && (declared > max || !budget.take(declared))) {
+      watchRate(ctx, minRate);
+      return next();
+    }
     let held = declared ?? 0;
     try {
       inviteBody(ctx.res);
@@ -79,6 +82,7 @@ export function bufferBody(opts: BodyBufferOptions): Middleware {
         budget.give(held);
         held = 0;
         ctx.body = body;
+        watchRate(ctx, minRate);
       }
       await next();
     } finally {
@@ -153,3 +157,72 @@ export function bufferBody(opts: BodyBufferOptions): Middleware {
     });
   }
 }
+
+/**
+ * The same minimum rate for a body that streams (larger than `bufferBody`, past the budget, or on a
+ * `requestBuffering: false` route): a sender slower than `minRate` gets 408 (or, once the upstream
+ * has answered, a cut connection), so a slow upload cannot hold an upstream connection for long.
+ */
+export function streamedBodyRate(minRate: BodyBufferOptions['minRate']): Middleware {
+  return async function streamedBodyRate(ctx: GatewayContext, next: () => Promise<void>): Promise<void> {
+    if (hasRequestBody(ctx.req)) watchRate(ctx, minRate);
+    return next();
+  };
+}
+
+function watchRate(ctx: GatewayContext, minRate: BodyBufferOptions['minRate']): void {
+  if (minRate === false) return;
+  const length = ctx.req.headers['content-length'];
+  ctx.body = new RateWatchedBody(ctx.body, minRate, length === undefined ? undefined : Number(length));
+}
+
+/**
+ * Passes a body through and fails it with GW_REQUEST_TIMEOUT when fewer than `rate` bytes per second
+ * arrived over a window. A window in which the body waited on the upstream (its buffers full) does
+ * not count against the sender.
+ */
+class RateWatchedBody extends Transform {
+  #received = 0;
+  #atWindowStart = 0;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(source: Readable, minRate: { rate: number; window: number }, declared: number | undefined) {
+    super();
+    const least = (minRate.rate * minRate.window) / 1000;
+    this.#timer = setInterval(() => {
+      const got = this.#received - this.#atWindowStart;
+      const left = (declared ?? Number.POSITIVE_INFINITY) - this.#atWindowStart;
+      this.#atWindowStart = this.#received;
+      const waitingOnUpstream = this.readableLength >= this.readableHighWaterMark || this.writableNeedDrain;
+      if (!waitingOnUpstream && got < Math.min(least, left)) this.destroy(slowBody());
+    }, minRate.window);
+    this.#timer.unref();
+    // The consumer sees the client's failures, and a consumer that pipes without an error listener
+    // must not turn a 408 into a process crash.
+    source.once('error', (err) => this.destroy(err));
+    this.on('error', noop);
+    source.once('close', () => {
+      if (!source.readableEnded && !this.destroyed) {
+        this.destroy(new Error('the client closed the request before its body ended'));
+      }
+    });
+    source.pipe(this);
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.#received += chunk.length;
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    clearInterval(this.#timer);
+    done();
+  }
+
+  override _destroy(err: Error | null, done: (error?: Error | null) => void): void {
+    clearInterval(this.#timer);
+    done(err);
+  }
+}
+
+function noop(): void {}
