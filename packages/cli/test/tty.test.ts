@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { stripVTControlCharacters } from 'node:util';
 import { startUpstream } from '@lucid/test-kit';
 import { BIN, cleanEnv, ensureBuilt, tempProject } from '@lucid/test-kit/cli';
@@ -9,6 +10,17 @@ import { get } from './support/http.js';
 // util-linux `script` gives the CLI a real terminal (a pty) as stdout, as a person's shell does.
 const hasScript = spawnSync('script', ['--version']).status === 0;
 const plain = (s: string) => stripVTControlCharacters(s).replace(/\r/g, '');
+
+/** Every process below `pid`, children first (from /proc). */
+function descendants(pid: number): number[] {
+  let kids: number[];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return kids.flatMap((k) => [k, ...descendants(k)]);
+}
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -34,7 +46,13 @@ function onTerminal(args: string[], cwd: string) {
   const closed = once(child, 'close');
   cleanups.push(async () => {
     if (child.exitCode === null && child.signalCode === null) {
-      process.kill(-child.pid!, 'SIGTERM');
+      // `script` runs the CLI in a session of its own on the pty, out of reach of a signal to the
+      // group, and the gateway takes the hang-up as "reload": it is stopped by its pid.
+      for (const pid of descendants(child.pid!)) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {}
+      }
       await closed;
     }
   });
