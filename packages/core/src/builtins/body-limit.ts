@@ -1,28 +1,19 @@
 import type { IncomingMessage } from 'node:http';
-import { Transform, type TransformCallback } from 'node:stream';
+import type { TransformCallback } from 'node:stream';
 import { GatewayError } from '../errors.js';
+import { WatchedBody } from '../proxy/request-body.js';
 import type { GatewayContext } from '../types.js';
-
-function noop(): void {}
 
 // The rest of the body is never read, so the connection cannot be reused.
 const tooLarge = () => new GatewayError('GW_BODY_TOO_LARGE', { headers: { connection: 'close' } });
 
 /** Passes a chunked body through, failing with GW_BODY_TOO_LARGE once more than `max` bytes went by. */
-class LimitedBody extends Transform {
+class LimitedBody extends WatchedBody {
   #left: number;
 
   constructor(source: IncomingMessage, max: number) {
-    super();
+    super(source);
     this.#left = max;
-    // The client going away must fail the upstream request too, not leave it waiting for the body.
-    source.once('error', (err) => this.destroy(err));
-    // A consumer that pipes without listening for errors must not turn a 413 into a process crash.
-    this.on('error', noop);
-    source.once('close', () => {
-      if (!source.complete) this.destroy(new Error('the client closed the request before its body ended'));
-    });
-    source.pipe(this);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {

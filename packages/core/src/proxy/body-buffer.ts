@@ -1,7 +1,7 @@
-import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, Readable, type TransformCallback } from 'node:stream';
 import { GatewayError, isGatewayError } from '../errors.js';
 import type { GatewayContext, Middleware } from '../types.js';
-import { hasRequestBody, inviteBody } from './request-body.js';
+import { hasRequestBody, inviteBody, WatchedBody } from './request-body.js';
 
 /**
  * The bytes all buffered request bodies may hold together, gateway-wide: a body that would pass it
@@ -102,18 +102,17 @@ export function bufferBody(opts: BodyBufferOptions): Middleware {
     const source = ctx.body;
     const chunks: Buffer[] = [];
     let received = 0;
-    let atWindowStart = 0;
     return new Promise((resolve, reject) => {
       const watchdog =
         minRate === false
           ? undefined
-          : setInterval(() => {
-              const got = received - atWindowStart;
-              const left = (declared ?? Number.POSITIVE_INFINITY) - atWindowStart;
-              atWindowStart = received;
-              if (got < Math.min((minRate.rate * minRate.window) / 1000, left)) fail(slowBody());
-            }, minRate.window);
-      watchdog?.unref();
+          : rateWatchdog(
+              minRate,
+              declared,
+              () => received,
+              () => false,
+              () => fail(slowBody()),
+            );
       const cleanup = () => {
         clearInterval(watchdog);
         source.off('data', onData);
@@ -177,36 +176,45 @@ function watchRate(ctx: GatewayContext, minRate: BodyBufferOptions['minRate']): 
 }
 
 /**
- * Passes a body through and fails it with GW_REQUEST_TIMEOUT when fewer than `rate` bytes per second
- * arrived over a window. A window in which the body waited on the upstream (its buffers full) does
- * not count against the sender.
+ * Every `window` ms, calls `tooSlow` when fewer than `rate` bytes per second arrived in it (or fewer
+ * than the declared body still owed). A window in which `excused()` says the body waited on its
+ * reader does not count against the sender.
  */
-class RateWatchedBody extends Transform {
+function rateWatchdog(
+  minRate: { rate: number; window: number },
+  declared: number | undefined,
+  received: () => number,
+  excused: () => boolean,
+  tooSlow: () => void,
+): NodeJS.Timeout {
+  const least = (minRate.rate * minRate.window) / 1000;
+  let atWindowStart = 0;
+  const timer = setInterval(() => {
+    const now = received();
+    const got = now - atWindowStart;
+    const left = (declared ?? Number.POSITIVE_INFINITY) - atWindowStart;
+    atWindowStart = now;
+    if (!excused() && got < Math.min(least, left)) tooSlow();
+  }, minRate.window);
+  timer.unref();
+  return timer;
+}
+
+/** Passes a streamed body through, failing it with GW_REQUEST_TIMEOUT when it arrives too slowly. */
+class RateWatchedBody extends WatchedBody {
   #received = 0;
-  #atWindowStart = 0;
   readonly #timer: NodeJS.Timeout;
 
   constructor(source: Readable, minRate: { rate: number; window: number }, declared: number | undefined) {
-    super();
-    const least = (minRate.rate * minRate.window) / 1000;
-    this.#timer = setInterval(() => {
-      const got = this.#received - this.#atWindowStart;
-      const left = (declared ?? Number.POSITIVE_INFINITY) - this.#atWindowStart;
-      this.#atWindowStart = this.#received;
-      const waitingOnUpstream = this.readableLength >= this.readableHighWaterMark || this.writableNeedDrain;
-      if (!waitingOnUpstream && got < Math.min(least, left)) this.destroy(slowBody());
-    }, minRate.window);
-    this.#timer.unref();
-    // The consumer sees the client's failures, and a consumer that pipes without an error listener
-    // must not turn a 408 into a process crash.
-    source.once('error', (err) => this.destroy(err));
-    this.on('error', noop);
-    source.once('close', () => {
-      if (!source.readableEnded && !this.destroyed) {
-        this.destroy(new Error('the client closed the request before its body ended'));
-      }
-    });
-    source.pipe(this);
+    super(source);
+    this.#timer = rateWatchdog(
+      minRate,
+      declared,
+      () => this.#received,
+      // Full buffers: the upstream is not reading, so the sender is not the one holding things up.
+      () => this.readableLength >= this.readableHighWaterMark || this.writableNeedDrain,
+      () => this.destroy(slowBody()),
+    );
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -224,5 +232,3 @@ class RateWatchedBody extends Transform {
     done(err);
   }
 }
-
-function noop(): void {}

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Readable, Transform } from 'node:stream';
 
 /** Whether the client sent (or is sending) a body: a non-zero Content-Length or any Transfer-Encoding. */
 export function hasRequestBody(req: IncomingMessage): boolean {
@@ -17,4 +18,27 @@ type AwaitsContinue = ServerResponse & { _expect_continue?: boolean; _sent100?: 
 export function inviteBody(res: ServerResponse): void {
   const r = res as AwaitsContinue;
   if (r._expect_continue === true && r._sent100 !== true && !res.headersSent) res.writeContinue();
+}
+
+function noop(): void {}
+
+/**
+ * A body passed through a check on its way upstream (the size limit, the minimum rate). The
+ * client's failures reach the consumer, a client that leaves mid-body fails it, and a consumer that
+ * pipes without an error listener cannot turn the check's error into a process crash.
+ */
+export abstract class WatchedBody extends Transform {
+  constructor(source: Readable) {
+    super();
+    source.once('error', (err) => this.destroy(err));
+    this.on('error', noop);
+    source.once('close', () => {
+      // A request's body is whole once Node parsed all of it, read by us or not.
+      const whole = 'complete' in source ? (source as IncomingMessage).complete : source.readableEnded;
+      if (!whole && !this.destroyed) {
+        this.destroy(new Error('the client closed the request before its body ended'));
+      }
+    });
+    source.pipe(this);
+  }
 }
