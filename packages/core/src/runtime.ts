@@ -75,7 +75,8 @@ export class Runtime {
       budget: deps.bodyBudget,
       minRate: limits.minBodyRate,
     });
-    const streamedRate = streamedBodyRate(limits.minBodyRate);
+    // Decided once: without a minimum rate, streamed bodies get no watch at all.
+    const streamedRate = limits.minBodyRate === false ? [] : [streamedBodyRate(limits.minBodyRate)];
     // What runs between the route's chain and the proxy, per service: body buffering (or the rate
     // watch of a streamed body), then admission.
     const beforeProxy = new Map<string, { buffered: Middleware[]; streamed: Middleware[] }>();
@@ -93,8 +94,8 @@ export class Runtime {
           ]
         : [];
       beforeProxy.set(name, {
-        buffered: limits.bufferBody > 0 ? [buffered, ...admit] : [streamedRate, ...admit],
-        streamed: [streamedRate, ...admit],
+        buffered: limits.bufferBody > 0 ? [buffered, ...admit] : [...streamedRate, ...admit],
+        streamed: [...streamedRate, ...admit],
       });
       if (service.discovery === 'static') continue;
       const provider = plugins.find((p) => p.discovery?.name === service.discovery)?.discovery;

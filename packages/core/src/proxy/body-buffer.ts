@@ -162,7 +162,7 @@ export function bufferBody(opts: BodyBufferOptions): Middleware {
  * `requestBuffering: false` route): a sender slower than `minRate` gets 408 (or, once the upstream
  * has answered, a cut connection), so a slow upload cannot hold an upstream connection for long.
  */
-export function streamedBodyRate(minRate: BodyBufferOptions['minRate']): Middleware {
+export function streamedBodyRate(minRate: { rate: number; window: number }): Middleware {
   return async function streamedBodyRate(ctx: GatewayContext, next: () => Promise<void>): Promise<void> {
     if (hasRequestBody(ctx.req)) watchRate(ctx, minRate);
     return next();
