@@ -19,6 +19,7 @@ import { catalogSources } from './openapi/sources.js';
 import type { Handler } from './pipeline/compose.js';
 import { BodyBudget } from './proxy/body-buffer.js';
 import { HttpProxyEngine } from './proxy/http-proxy-engine.js';
+import { Http2Engine } from './proxy/http2-engine.js';
 import { UndiciEngine } from './proxy/undici-engine.js';
 import { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 import { Runtime } from './runtime.js';
@@ -75,6 +76,8 @@ class LucidGateway implements Gateway {
   readonly #schema: ComposedSchema;
   readonly #provides: Set<string>;
   readonly #engine: ProxyEngine;
+  /** Made when a service first needs it; outlives reloads like the HTTP/1.1 engine. */
+  #http2: Http2Engine | undefined;
   readonly #tunnel = new WebSocketTunnel();
   /** Client sockets on the upgrade path (handshaking or joined), cut when the gateway closes. */
   readonly #upgraded = new Set<Duplex>();
@@ -167,6 +170,7 @@ class LucidGateway implements Gateway {
       logger: this.logger,
       metrics: this.#metrics,
       engine: this.#engine,
+      http2Engine: () => (this.#http2 ??= new Http2Engine()),
       tunnel: this.#tunnel,
       builtins: this.#builtins,
       onTargetsChanged: () => this.#retainLiveTargets(),
@@ -179,7 +183,9 @@ class LucidGateway implements Gateway {
   #retainLiveTargets(): void {
     // Called while the first runtime is being built: nothing to let go of yet.
     if (this.#runtime === undefined) return;
-    this.#engine.retain?.(this.#runtime.liveTargetIds());
+    const live = this.#runtime.liveTargetIds();
+    this.#engine.retain?.(live);
+    this.#http2?.retain(live);
   }
 
   /** Starts plugins and background checks without a server of our own (for embedding). */
@@ -239,7 +245,7 @@ class LucidGateway implements Gateway {
     this.#tunnel.close();
     await this.#runtime.stop();
     this.#openapi.stop();
-    await this.#engine.close();
+    await Promise.all([this.#engine.close(), this.#http2?.close()]);
     this.logger.flush?.();
   }
 

@@ -3,6 +3,9 @@ import { type Readable, Transform } from 'node:stream';
 
 /** Whether the client sent (or is sending) a body: a non-zero Content-Length or any Transfer-Encoding. */
 export function hasRequestBody(req: IncomingMessage): boolean {
+  // HTTP/2 frames bodies itself (gRPC sends no content-length): END_STREAM on HEADERS means none.
+  const stream = (req as { stream?: { endAfterHeaders?: boolean } }).stream;
+  if (stream !== undefined && req.httpVersionMajor === 2) return stream.endAfterHeaders !== true;
   const length = req.headers['content-length'];
   if (length !== undefined) return length !== '0';
   return req.headers['transfer-encoding'] !== undefined;

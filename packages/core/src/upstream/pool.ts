@@ -6,8 +6,9 @@ import type { Target } from '../types.js';
 import { ActiveChecks, resolveHealthCheck } from './active-checks.js';
 import { type Balancer, leastRequest, roundRobin } from './balancer.js';
 import { CircuitBreaker } from './breaker.js';
-import { httpProbe, type Probe, tcpProbe } from './health-probe.js';
+import { http2Probe, httpProbe, type Probe, tcpProbe } from './health-probe.js';
 import { OutlierEjection } from './outlier.js';
+import { speaksHttp2, transportUrl } from './protocol.js';
 import { RetryBudget } from './retry-budget.js';
 import { TargetState } from './target-state.js';
 import { staticTls } from './tls.js';
@@ -60,7 +61,7 @@ export interface TargetHealth {
  * @example targetFromUrl('http://10.0.0.5:8080', 2) // { id: 'http://10.0.0.5:8080', weight: 2, ... }
  */
 export function targetFromUrl(url: string, weight = 1, meta?: Record<string, string>): Target {
-  const u = new URL(url);
+  const u = transportUrl(url);
   return { id: u.origin, url: new URL(u.origin), weight, ...(meta && { meta }) };
 }
 
@@ -99,7 +100,9 @@ export class UpstreamPool {
     this.#outliers = new OutlierEjection(service.outlier, name, deps.logger, publish, this.#now);
     const probe = deps.probe
       ? { probe: deps.probe, close: async () => {} }
-      : httpProbe(staticTls(service.tls));
+      : speaksHttp2(service)
+        ? http2Probe(staticTls(service.tls))
+        : httpProbe(staticTls(service.tls));
     const check = resolveHealthCheck(
       service.health,
       deps.healthDefaults ?? { interval: 10_000, timeout: 2_000 },
