@@ -106,7 +106,7 @@ export const upstreamUrl = z.string().superRefine((v, ctx) => {
   }
 });
 const URL_HINT =
-  'expected an http://, https:// or h2c:// URL like "http://lucid-auth-service:8089" or "h2c://lucid-blockchain-engine:50051"';
+  'expected an http:// or https:// URL like "http://lucid-auth-service:8089" (or h2c://host:port for cleartext HTTP/2)';
 
 /** A path the router can match: plain, and left as it is by the request-path normalizer. */
 export const pathPrefix = z
