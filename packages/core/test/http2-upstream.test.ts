@@ -524,6 +524,28 @@ describe('HTTP/2 upstreams over h2c', () => {
     expect(up.seen.some((h) => h[':path'] === '/healthz')).toBe(true);
   });
 
+  it('fetches the OpenAPI document of an h2c service over HTTP/2', async () => {
+    const doc = JSON.stringify({
+      openapi: '3.0.3',
+      info: { title: 'grpc-json', version: '1' },
+      paths: { '/items': { get: { responses: { '200': { description: 'ok' } } } } },
+    });
+    const up = await h2Upstream((stream, headers) => {
+      if (headers[':path'] !== '/openapi.json')
+        return void stream.respond({ ':status': 404 }, { endStream: true });
+      stream.respond({ ':status': 200, 'content-type': 'application/json' });
+      stream.end(doc);
+    });
+    const gw = await startGateway({
+      services: { grpc: { targets: [up.url], health: false, openapi: '/openapi.json' } },
+      routes: [{ prefix: '/api', service: 'grpc', auth: 'public' }],
+    });
+    cleanup.push(() => gw.close());
+    const merged = (await gw.gateway.openapi({ refresh: true })) as { paths: Record<string, unknown> };
+    expect(Object.keys(merged.paths)).toContain('/api/items');
+    expect(up.seen.some((h) => h[':path'] === '/openapi.json')).toBe(true);
+  });
+
   it('refuses a WebSocket handshake to an HTTP/2 service with a clear 400', async () => {
     const up = await h2Upstream(hello);
     const gw = await gateway({ targets: [up.url] });

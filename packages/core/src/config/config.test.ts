@@ -149,16 +149,21 @@ describe('HTTP/2 targets', () => {
     const cfg = parseConfig(service({ targets: ['h2c://grpc-a:50051', 'h2c://[::1]:50052'] }));
     expect(cfg.services.g!.targets.map((t) => t.url)).toEqual(['h2c://grpc-a:50051', 'h2c://[::1]:50052']);
     expect(cfg.services.g!.http2).toBeUndefined();
-    expect(parseConfig(service({ targets: ['https://grpc-a:443'], http2: true })).services.g!.http2).toBe(true);
-    expect(parseConfig(service({ targets: ['http://grpc-a', 'h2c://grpc-b:1'], http2: true })).services.g!.http2).toBe(
+    expect(parseConfig(service({ targets: ['https://grpc-a:443'], http2: true })).services.g!.http2).toBe(
       true,
     );
+    expect(
+      parseConfig(service({ targets: ['http://grpc-a', 'h2c://grpc-b:1'], http2: true })).services.g!.http2,
+    ).toBe(true);
   });
 
   it('rejects an h2c:// target with a path, a query, credentials or no host', () => {
     for (const url of ['h2c://grpc-a:50051/api', 'h2c://grpc-a:50051?x=1', 'h2c://u:p@grpc-a:1', 'h2c://']) {
       const issues = issuesOf(service({ targets: [url] }));
-      expect(issues.some((i) => i.startsWith('services.g.targets[0]: ') && /h2c|http/.test(i)), url).toBe(true);
+      expect(
+        issues.some((i) => i.startsWith('services.g.targets[0]: ') && /h2c|http/.test(i)),
+        url,
+      ).toBe(true);
     }
     expect(issuesOf(service({ targets: ['h2c://grpc-a:50051/api'] }))[0]).toContain('host and port only');
   });
