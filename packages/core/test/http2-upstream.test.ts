@@ -20,7 +20,7 @@ import {
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { type GatewayContext, Http2Engine, targetFromUrl } from '@lucid/gateway-core';
+import { type GatewayContext, Http2Engine, targetFromUrl, UndiciEngine } from '@lucid/gateway-core';
 import { freePort, type RunningGateway, send, startGateway, startUpstream, until } from '@lucid/test-kit';
 import { createPki } from '@lucid/test-kit/consul';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -145,6 +145,35 @@ function sendWithTrailers(
   });
 }
 
+/** The gateway's handler behind an h2c listener of our own (node's compatibility API), and a client session to it. */
+async function h2Front(gw: RunningGateway) {
+  const front = createH2cServer((req, res) => gw.gateway.handler(req as never, res as never));
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  const session = connectHttp2(`http://127.0.0.1:${(front.address() as AddressInfo).port}`);
+  cleanup.push(async () => {
+    session.destroy();
+    await new Promise((resolve) => front.close(resolve));
+  });
+  return session;
+}
+
+/** A minimal context for driving an engine directly, served by a real HTTP/1.1 listener. */
+async function engineFront(
+  run: (ctx: GatewayContext) => Promise<unknown>,
+): Promise<{ url: string; failures: unknown[] }> {
+  const failures: unknown[] = [];
+  const front = createHttpServer((req, res) => {
+    const ctx = { req, res, body: req, requestId: 'r1', responseHeaders: {}, upstreamHeaders: {} };
+    run(ctx as unknown as GatewayContext).catch((err: unknown) => {
+      failures.push(err);
+      res.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  cleanup.push(() => new Promise((resolve) => front.close(resolve)));
+  return { url: `http://127.0.0.1:${(front.address() as AddressInfo).port}`, failures };
+}
+
 describe('HTTP/2 upstreams over h2c', () => {
   it('forwards a GET with pseudo-headers and no connection-specific fields', async () => {
     const up = await h2Upstream(hello);
@@ -241,14 +270,7 @@ describe('HTTP/2 upstreams over h2c', () => {
       );
     });
     const gw = await gateway({ targets: [up.url] });
-    // The gateway's handler behind an h2c listener of our own (node's compatibility API).
-    const front = createH2cServer((req, res) => gw.gateway.handler(req as never, res as never));
-    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-    const session = connectHttp2(`http://127.0.0.1:${(front.address() as AddressInfo).port}`);
-    cleanup.push(async () => {
-      session.destroy();
-      await new Promise((resolve) => front.close(resolve));
-    });
+    const session = await h2Front(gw);
     const stream = session.request({
       ':method': 'POST',
       ':path': '/x',
@@ -265,6 +287,56 @@ describe('HTTP/2 upstreams over h2c', () => {
     expect(flags & constants.NGHTTP2_FLAG_END_STREAM).toBe(constants.NGHTTP2_FLAG_END_STREAM);
     expect(dataFrames).toBe(0);
     expect(up.seen[0]?.te).toBe('trailers');
+  });
+
+  it('forwards an HTTP/2 client body without content-length, and its trailers', async () => {
+    const up = await h2Upstream((stream) => {
+      let trailers: IncomingHttpHeaders = {};
+      stream.on('trailers', (t) => {
+        trailers = t;
+      });
+      void readAll(stream).then((body) => {
+        stream.respond({ ':status': 200, 'x-sha': sha(body), 'x-trailer': String(trailers['x-client-sum']) });
+        stream.end();
+      });
+    });
+    const gw = await gateway({ targets: [up.url], requestBuffering: false });
+    const session = await h2Front(gw);
+    const stream = session.request({ ':method': 'POST', ':path': '/up' }, { waitForTrailers: true });
+    const body = Buffer.alloc(300_000, 'h');
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'x-client-sum': 'sum1' }));
+    stream.end(body);
+    const [headers] = (await once(stream, 'response')) as [IncomingHttpHeaders];
+    stream.resume();
+    await once(stream, 'close');
+    expect(headers[':status']).toBe(200);
+    expect(headers['x-sha']).toBe(sha(body));
+    expect(headers['x-trailer']).toBe('sum1');
+  });
+
+  it('closes a session that stays idle', async () => {
+    const up = await h2Upstream(hello);
+    const engine = new Http2Engine({ sessionIdleTimeout: 100 });
+    cleanup.push(() => engine.close());
+    const target = targetFromUrl(up.url);
+    const front = await engineFront((ctx) =>
+      engine.forward(ctx, target, {
+        path: '/',
+        headers: { host: target.url.host },
+        timeout: 5_000,
+        transport: { key: 't', connectTimeout: 1_000, idleTimeout: 60_000 },
+      }),
+    );
+    expect((await send(`${front.url}/`)).text).toBe('hello over h2');
+    expect(engine.sessionCount).toBe(1);
+    await until(
+      async () => engine.sessionCount,
+      (n) => n === 0,
+    );
+    await until(
+      async () => up.open(),
+      (n) => n === 0,
+    );
   });
 
   it('multiplexes 50 concurrent requests on one session', async () => {
@@ -659,8 +731,8 @@ describe('HTTP/1.1 upstreams and trailers', () => {
   });
 });
 
-describe('Http2Engine deadline', () => {
-  it('cancels the stream and rejects with LUCID_UPSTREAM_DEADLINE when the exchange outlives it', async () => {
+describe('deadline (OutgoingRequest.deadline)', () => {
+  it('Http2Engine cancels the stream and rejects with LUCID_UPSTREAM_DEADLINE', async () => {
     let cancelled = false;
     const up = await h2Upstream((stream) => {
       stream.respond({ ':status': 200 });
@@ -672,39 +744,58 @@ describe('Http2Engine deadline', () => {
     const engine = new Http2Engine();
     cleanup.push(() => engine.close());
     const target = targetFromUrl(up.url);
-    let failure: unknown;
-    const front = createHttpServer((req, res) => {
-      const ctx = {
-        req,
-        res,
-        body: req,
-        requestId: 'r1',
-        responseHeaders: {},
-        upstreamHeaders: {},
-      } as unknown as GatewayContext;
-      engine
-        .forward(ctx, target, {
-          path: '/stuck',
-          headers: { host: target.url.host },
-          timeout: 10_000,
-          deadline: 150,
-          transport: { key: 't', connectTimeout: 1_000, idleTimeout: 60_000 },
-        })
-        .catch((err: unknown) => {
-          failure = err;
-          res.destroy();
-        });
-    });
-    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-    cleanup.push(() => new Promise((resolve) => front.close(resolve)));
-    await send(`http://127.0.0.1:${(front.address() as AddressInfo).port}/`).catch(() => {});
-    await until(
-      async () => failure,
-      (f) => f !== undefined,
+    const front = await engineFront((ctx) =>
+      engine.forward(ctx, target, {
+        path: '/stuck',
+        headers: { host: target.url.host },
+        timeout: 10_000,
+        deadline: 150,
+        transport: { key: 't', connectTimeout: 1_000, idleTimeout: 60_000 },
+      }),
     );
-    expect((failure as { code?: string }).code).toBe('LUCID_UPSTREAM_DEADLINE');
+    await send(`${front.url}/`).catch(() => {});
+    await until(
+      async () => front.failures.length,
+      (n) => n === 1,
+    );
+    expect((front.failures[0] as { code?: string }).code).toBe('LUCID_UPSTREAM_DEADLINE');
     await until(
       async () => cancelled,
+      (c) => c,
+    );
+  });
+
+  it('UndiciEngine aborts and rejects with LUCID_UPSTREAM_DEADLINE', async () => {
+    let closed = false;
+    const up = createHttpServer((req, res) => {
+      res.writeHead(200);
+      res.write('partial');
+      req.socket.on('close', () => {
+        closed = true;
+      });
+    });
+    await new Promise<void>((resolve) => up.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => up.close(resolve)));
+    const engine = new UndiciEngine();
+    cleanup.push(() => engine.close());
+    const target = targetFromUrl(`http://127.0.0.1:${(up.address() as AddressInfo).port}`);
+    const front = await engineFront((ctx) =>
+      engine.forward(ctx, target, {
+        path: '/stuck',
+        headers: { host: target.url.host },
+        timeout: 10_000,
+        deadline: 150,
+        transport: { key: 't', connectTimeout: 1_000, idleTimeout: 60_000 },
+      }),
+    );
+    await send(`${front.url}/`).catch(() => {});
+    await until(
+      async () => front.failures.length,
+      (n) => n === 1,
+    );
+    expect((front.failures[0] as { code?: string }).code).toBe('LUCID_UPSTREAM_DEADLINE');
+    await until(
+      async () => closed,
       (c) => c,
     );
   });

@@ -336,6 +336,7 @@ class Exchange {
     if (endStream && res.stream !== undefined && this.ctx.req.httpVersionMajor === 2) {
       // Trailers-only (gRPC): one HEADERS frame with END_STREAM. writeHead()+end() on the compat
       // response would add an empty DATA frame, after which gRPC clients see no status.
+      res.statusCode = status; // for the access log and metrics
       res.stream.respond({ ...out, [HTTP2_HEADER_STATUS]: status }, { endStream: true });
       this.#settle(undefined);
       return;
