@@ -42,6 +42,12 @@ function connectionListed(value: string | string[] | undefined): Set<string> | u
   return set.size ? set : undefined;
 }
 
+/** RFC 9110 §10.1.4: TE lists the keyword "trailers" (which takes no parameters). */
+function acceptsTrailers(te: string): boolean {
+  for (const member of te.split(',')) if (member.trim().toLowerCase() === 'trailers') return true;
+  return false;
+}
+
 /**
  * The headers sent upstream: the client's minus hop-by-hop and gateway-owned ones, then the
  * gateway's own (forwarding, request id, trace) and what middleware added.
@@ -61,8 +67,7 @@ export function upstreamRequestHeaders(
     out[name] = incoming[name];
   }
   // TE is hop-by-hop, but "trailers" says the client reads trailers (gRPC needs it): keep only that.
-  if (incoming.te !== undefined && /(^|,)\s*trailers\s*(;|,|$)/i.test(String(incoming.te)))
-    out.te = 'trailers';
+  if (incoming.te !== undefined && acceptsTrailers(String(incoming.te))) out.te = 'trailers';
   out.host = preserveHost && ctx.forwarded.host ? ctx.forwarded.host : target.url.host;
   out['x-forwarded-for'] = ctx.forwarded.forwardedFor;
   out['x-forwarded-proto'] = ctx.protocol;

@@ -241,7 +241,7 @@ function requestHeaders(method: string, path: string, headers: OutgoingHttpHeade
     if (value === undefined) continue;
     // RFC 9113 §8.2.2: TE may appear only as "trailers".
     if (name === 'te') {
-      if (String(value).toLowerCase().includes('trailers')) out.te = 'trailers';
+      if (String(value).trim().toLowerCase() === 'trailers') out.te = 'trailers';
       continue;
     }
     out[name] = value;
