@@ -734,6 +734,28 @@ describe('HTTP/2 upstreams over TLS (ALPN h2)', () => {
     expect((await send(`${gw.url}/x`)).status).toBe(502);
   });
 
+  it('answers 503 when the TLS handshake does not finish within the connect timeout', async () => {
+    const { createServer: createNetServer } = await import('node:net');
+    const sockets = new Set<import('node:net').Socket>();
+    const silent = createNetServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanup.push(async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    });
+    const port = (silent.address() as AddressInfo).port;
+    const gw = await gateway({
+      targets: [`https://localhost:${port}`],
+      http2: true,
+      tls: { ca: caFile },
+      timeouts: { connect: '200ms' },
+      retry: { attempts: 0 },
+    });
+    const r = await send(`${gw.url}/x`);
+    expect(r.status).toBe(503);
+    expect(sockets.size).toBe(1);
+  });
+
   it('refuses an upstream whose certificate is not trusted (502, nothing forwarded)', async () => {
     const up = await h2Upstream(hello, tls);
     const gw = await gateway({ targets: [up.url], http2: true, retry: { attempts: 0 } });

@@ -105,18 +105,26 @@ class Session {
     return this.h2.remoteSettings?.maxConcurrentStreams ?? ASSUMED_STREAMS;
   }
 
-  close(): Promise<void> {
+  /** Closes gracefully (open streams may finish); a session still busy after `graceMs` is cut. */
+  close(graceMs = 5_000): Promise<void> {
     this.done = true;
     if (this.h2.closed || this.h2.destroyed) return Promise.resolve();
-    return new Promise<void>((resolve) => this.h2.close(resolve));
+    return new Promise<void>((resolve) => {
+      const cut = setTimeout(() => this.h2.destroy(), graceMs);
+      cut.unref();
+      this.h2.close(() => {
+        clearTimeout(cut);
+        resolve();
+      });
+    });
   }
 }
 
 /**
  * Forwards to HTTP/2 upstreams (`h2c://` targets, or `https://` with `http2: true`) with
  * `node:http2`: a multiplexed session per target and transport, a further session when the peer's
- * concurrent-stream limit is reached (up to `sessionsPerTarget`, then streams queue in the fullest
- * one's nghttp2 queue), trailers relayed both ways, bodies streamed with backpressure.
+ * concurrent-stream limit is reached (up to `sessionsPerTarget`; past that, streams wait in the
+ * least busy session's queue until the peer has room: more sessions would only move the queue upstream), trailers relayed both ways, bodies streamed with backpressure.
  */
 export class Http2Engine implements ProxyEngine {
   readonly name = 'http2';
