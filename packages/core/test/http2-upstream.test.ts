@@ -454,6 +454,15 @@ describe('HTTP/2 upstreams over h2c', () => {
     expect(closedWith).toBe(constants.NGHTTP2_CANCEL);
   });
 
+  it('answers 502 for a stream reset with another code, without retrying it', async () => {
+    const up = await h2Upstream((stream) => stream.close(constants.NGHTTP2_INTERNAL_ERROR));
+    const other = await h2Upstream(hello);
+    const gw = await gateway({ targets: [up.url, other.url], balancer: 'round-robin' });
+    const statuses = await Promise.all([1, 2].map(() => send(`${gw.url}/r`).then((r) => r.status)));
+    expect(statuses.sort()).toEqual([200, 502]);
+    expect(up.seen.length).toBe(1);
+  });
+
   it('retries a stream the upstream refused (RST_STREAM REFUSED_STREAM)', async () => {
     const refusing = await h2Upstream((stream) => stream.close(constants.NGHTTP2_REFUSED_STREAM));
     const up = await h2Upstream(hello);

@@ -25,6 +25,7 @@ import {
   UpstreamDeadlineError,
   UpstreamIdleTimeoutError,
   UpstreamRefusedStreamError,
+  UpstreamStreamResetError,
   UpstreamTimeoutError,
 } from './upstream-error.js';
 
@@ -320,10 +321,8 @@ class Exchange {
   }
 
   #onWantTrailers = () => {
-    const trailers = trailerFields(this.ctx.req.trailers);
-    // An empty trailer block still ends the stream (END_STREAM on an empty HEADERS frame is not
-    // sent: nghttp2 turns sendTrailers({}) into an empty DATA frame with END_STREAM).
-    this.#stream.sendTrailers(trailers ?? {});
+    // With none, node ends the stream with an empty DATA frame carrying END_STREAM instead.
+    this.#stream.sendTrailers(trailerFields(this.ctx.req.trailers) ?? {});
   };
 
   #onBodyError = (err: Error) => {
@@ -382,15 +381,24 @@ class Exchange {
   };
 
   #onStreamError = (err: Error) => {
-    if (this.#stream.rstCode === NGHTTP2_REFUSED_STREAM) this.#fail(new UpstreamRefusedStreamError());
+    const rst = this.#stream.rstCode;
+    if (rst === NGHTTP2_REFUSED_STREAM) this.#fail(new UpstreamRefusedStreamError());
+    else if ((err as { code?: string }).code === 'ERR_HTTP2_STREAM_ERROR' && rst !== undefined)
+      this.#fail(new UpstreamStreamResetError(rst));
     else this.#fail(err);
   };
 
   #onStreamClose = () => {
     if (this.#settled) return;
-    // Closed without an error event: reset by the peer with NO_ERROR or REFUSED_STREAM, or cancelled.
-    if (this.#stream.rstCode === NGHTTP2_REFUSED_STREAM) this.#fail(new UpstreamRefusedStreamError());
-    else this.#fail(Object.assign(new Error('upstream closed the stream'), { code: 'ECONNRESET' }));
+    const stream = this.#stream;
+    if (stream.rstCode === NGHTTP2_REFUSED_STREAM) this.#fail(new UpstreamRefusedStreamError());
+    else if (stream.session === undefined || stream.session.destroyed || stream.session.closed) {
+      // The connection went with the stream: as a lost HTTP/1.1 connection, nothing came back.
+      this.#fail(Object.assign(new Error('upstream connection lost'), { code: 'ECONNRESET' }));
+    } else {
+      // Reset by the peer (any other code): it may have acted on the request, so no retry.
+      this.#fail(new UpstreamStreamResetError(stream.rstCode));
+    }
   };
 
   #onHeadersTimeout = (ms: number) => {

@@ -50,6 +50,15 @@ export class UpstreamRefusedStreamError extends Error {
   }
 }
 
+/** An HTTP/2 upstream reset the stream before its answer ended (any code but REFUSED_STREAM). */
+export class UpstreamStreamResetError extends Error {
+  readonly code = 'LUCID_UPSTREAM_STREAM_RESET';
+  constructor(readonly rstCode: number) {
+    super(`upstream reset the stream (code ${rstCode})`);
+    this.name = 'UpstreamStreamResetError';
+  }
+}
+
 /** The connection could not be made: the request certainly never reached the upstream application. */
 const CONNECT_PHASE = new Set([
   'ECONNREFUSED',
