@@ -45,6 +45,8 @@ export interface CreateGatewayOptions {
   registry?: Registry;
   /** Replace the engine for plain HTTP (WebSockets have their own tunnel). */
   engine?: ProxyEngine;
+  /** Replace the engine for HTTP/2 services (h2c:// targets, `http2: true`); by default an `Http2Engine`. */
+  http2Engine?: ProxyEngine;
 }
 
 /**
@@ -77,7 +79,8 @@ class LucidGateway implements Gateway {
   readonly #provides: Set<string>;
   readonly #engine: ProxyEngine;
   /** Made when a service first needs it; outlives reloads like the HTTP/1.1 engine. */
-  #http2: Http2Engine | undefined;
+  #http2: ProxyEngine | undefined;
+  readonly #makeHttp2: () => ProxyEngine;
   readonly #tunnel = new WebSocketTunnel();
   /** Client sockets on the upgrade path (handshaking or joined), cut when the gateway closes. */
   readonly #upgraded = new Set<Duplex>();
@@ -109,6 +112,7 @@ class LucidGateway implements Gateway {
     this.#metrics = createMetrics(this.registry, METRIC_PREFIX);
     this.#engine =
       options.engine ?? (config.server.engine === 'http-proxy' ? new HttpProxyEngine() : new UndiciEngine());
+    this.#makeHttp2 = () => options.http2Engine ?? new Http2Engine();
     for (const plugin of this.#plugins) {
       plugin.setup?.({ config, logger: this.logger, registry: this.registry, metricPrefix: METRIC_PREFIX });
     }
@@ -170,7 +174,7 @@ class LucidGateway implements Gateway {
       logger: this.logger,
       metrics: this.#metrics,
       engine: this.#engine,
-      http2Engine: () => (this.#http2 ??= new Http2Engine()),
+      http2Engine: () => (this.#http2 ??= this.#makeHttp2()),
       tunnel: this.#tunnel,
       builtins: this.#builtins,
       onTargetsChanged: () => this.#retainLiveTargets(),
@@ -185,7 +189,7 @@ class LucidGateway implements Gateway {
     if (this.#runtime === undefined) return;
     const live = this.#runtime.liveTargetIds();
     this.#engine.retain?.(live);
-    this.#http2?.retain(live);
+    this.#http2?.retain?.(live);
   }
 
   /** Starts plugins and background checks without a server of our own (for embedding). */

@@ -792,11 +792,36 @@ describe('HTTP/1.1 upstreams and trailers', () => {
     expect(plain.headers['x-te']).toBe('undefined');
   });
 
-  it('still answers plain http:// services with the HTTP/1.1 engine', async () => {
-    const up = await startUpstream();
-    cleanup.push(() => up.close());
-    const gw = await gateway({ targets: [up.url] });
-    expect((await send(`${gw.url}/x`)).status).toBe(200);
+  it('gives each route the engine of its service: HTTP/1.1 for http://, HTTP/2 for h2c://', async () => {
+    const h1 = await startUpstream();
+    cleanup.push(() => h1.close());
+    const h2 = await h2Upstream(hello);
+    const used: string[] = [];
+    const inner = new Http2Engine();
+    const http2Engine = {
+      name: 'counting-http2',
+      forward: (...args: Parameters<Http2Engine['forward']>) => {
+        used.push(args[2].path);
+        return inner.forward(...args);
+      },
+      close: () => inner.close(),
+    };
+    const gw = await startGateway(
+      {
+        services: { plain: { targets: [h1.url], health: false }, grpc: { targets: [h2.url], health: false } },
+        routes: [
+          { prefix: '/plain', service: 'plain' },
+          { prefix: '/grpc', service: 'grpc' },
+        ],
+      },
+      [],
+      { http2Engine },
+    );
+    cleanup.push(() => gw.close());
+    expect((await send(`${gw.url}/plain/x`)).status).toBe(200);
+    expect((await send(`${gw.url}/grpc/y`)).text).toBe('hello over h2');
+    expect(used).toEqual(['/y']);
+    expect(h1.seen.length).toBe(1);
   });
 });
 
