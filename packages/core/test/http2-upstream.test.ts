@@ -627,6 +627,25 @@ describe('HTTP/2 upstreams over h2c', () => {
     expect(up.seen.some((h) => h[':path'] === '/healthz')).toBe(true);
   });
 
+  it('an h2c:// target that speaks only HTTP/1.1: 502, and its health check fails', async () => {
+    const h1 = await startUpstream();
+    cleanup.push(() => h1.close());
+    const port = new URL(h1.url).port;
+    const gw = await gateway({
+      targets: [`h2c://127.0.0.1:${port}`],
+      retry: { attempts: 0 },
+      health: { path: '/health', interval: '1s', unhealthyThreshold: 1 },
+    });
+    const health = await until(
+      async () => (await send(`${gw.url}/health`)).json<{ services: Record<string, unknown> }>(),
+      (h) => h.services.grpc === false,
+    );
+    expect(health.services.grpc).toBe(false);
+    const r = await send(`${gw.url}/x`);
+    expect(r.status).toBe(502);
+    expect(r.text).not.toContain('127.0.0.1');
+  });
+
   it('fetches the OpenAPI document of an h2c service over HTTP/2', async () => {
     const doc = JSON.stringify({
       openapi: '3.0.3',
@@ -725,6 +744,27 @@ describe('HTTP/2 upstreams over TLS (ALPN h2)', () => {
     const post = await send(`${gw.url}/x`, { method: 'POST', body: big });
     expect(sha(post.body)).toBe(sha(big));
     expect(up.sessions.length).toBe(1);
+  });
+
+  it('probes an https HTTP/2 target for health over TLS with ALPN h2', async () => {
+    const up = await h2Upstream((stream, headers) => {
+      const alpn = stream.session?.alpnProtocol;
+      stream.respond(
+        { ':status': headers[':path'] === '/healthz' && alpn === 'h2' ? 200 : 500 },
+        { endStream: true },
+      );
+    }, tls);
+    const gw = await gateway({
+      targets: [up.url],
+      http2: true,
+      tls: { ca: caFile },
+      health: { path: '/healthz', interval: '1s' },
+    });
+    const health = await until(
+      async () => (await send(`${gw.url}/health`)).json<{ services: Record<string, unknown> }>(),
+      (h) => h.services.grpc === true,
+    );
+    expect(health.services.grpc).toBe(true);
   });
 
   it('answers 502 when an https target does not speak h2 (ALPN), and keeps serving', async () => {
