@@ -195,6 +195,12 @@ describe('HTTP/2 upstreams over h2c', () => {
     expect(seen.connection).toBeUndefined();
     expect(seen.host).toBeUndefined();
     expect(seen['x-request-id']).toBe(r.headers['x-request-id']);
+    // The access log names the target as configured.
+    const line = await until(
+      async () => gw.logs.find((l) => l.msg === 'request'),
+      (l) => l !== undefined,
+    );
+    expect(line?.upstream).toBe(`h2c://127.0.0.1:${up.port}`);
   });
 
   it('streams 2 MB both ways', async () => {

@@ -56,13 +56,15 @@ export interface TargetHealth {
 }
 
 /**
- * Builds a target from a URL; its id is the URL's origin, stable across discovery updates.
+ * Builds a target from a URL; its id is the URL's origin, stable across discovery updates (an
+ * h2c:// target keeps its scheme in the id, and is reached at http://host:port).
  *
  * @example targetFromUrl('http://10.0.0.5:8080', 2) // { id: 'http://10.0.0.5:8080', weight: 2, ... }
  */
 export function targetFromUrl(url: string, weight = 1, meta?: Record<string, string>): Target {
   const u = transportUrl(url);
-  return { id: u.origin, url: new URL(u.origin), weight, ...(meta && { meta }) };
+  const id = url.startsWith('h2c:') ? `h2c://${u.host}` : u.origin;
+  return { id, url: new URL(u.origin), weight, ...(meta && { meta }) };
 }
 
 /**
