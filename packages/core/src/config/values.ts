@@ -105,8 +105,8 @@ export const upstreamUrl = z.string().superRefine((v, ctx) => {
     ctx.addIssue({ code: 'custom', message: URL_HINT });
   }
 });
-const URL_HINT =
-  'expected an http:// or https:// URL like "http://lucid-auth-service:8089" (or h2c://host:port for cleartext HTTP/2)';
+// Worded as before h2c:// targets existed (scripts match on it); a bad h2c:// URL gets its own message.
+const URL_HINT = 'expected an http:// or https:// URL like "http://lucid-auth-service:8089"';
 
 /** A path the router can match: plain, and left as it is by the request-path normalizer. */
 export const pathPrefix = z
