@@ -43,7 +43,7 @@ export function httpProbe(tls?: TlsOptions): { probe: Probe; close(): Promise<vo
 export type Http2Check = (session: ClientHttp2Session, url: URL) => Promise<boolean>;
 
 /** GET the check path; healthy on 2xx/3xx. */
-export const http2Get: Http2Check = (session, url) =>
+export const plainGetCheck: Http2Check = (session, url) =>
   new Promise<boolean>((resolve, reject) => {
     const stream = session.request(
       { ':method': 'GET', ':path': url.pathname + url.search },
@@ -65,7 +65,7 @@ export const http2Get: Http2Check = (session, url) =>
  */
 export function http2Probe(
   tls?: TlsOptions,
-  check: Http2Check = http2Get,
+  check: Http2Check = plainGetCheck,
 ): { probe: Probe; close(): Promise<void> } {
   return {
     async probe(url, timeoutMs, signal) {
