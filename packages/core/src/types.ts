@@ -213,6 +213,11 @@ export interface OutgoingRequest {
    * (the upstream closes idle connections together; the next pooled one may be closing as well).
    */
   fresh?: boolean;
+  /**
+   * Milliseconds for the whole exchange (headers and body); on expiry the upstream request is
+   * cancelled and the engine rejects with code `LUCID_UPSTREAM_DEADLINE` (a timeout). Unset: none.
+   */
+  deadline?: number;
 }
 
 export interface TransportOptions {

@@ -32,6 +32,33 @@ export class UpstreamConnectTimeoutError extends Error {
   }
 }
 
+/** Raised when the whole exchange outlived its deadline (`OutgoingRequest.deadline`, e.g. gRPC's grpc-timeout). */
+export class UpstreamDeadlineError extends Error {
+  readonly code = 'LUCID_UPSTREAM_DEADLINE';
+  constructor(ms: number) {
+    super(`exchange not finished within ${ms}ms`);
+    this.name = 'UpstreamDeadlineError';
+  }
+}
+
+/** An HTTP/2 upstream reset the stream with REFUSED_STREAM: RFC 9113 §8.7, it was not processed. */
+export class UpstreamRefusedStreamError extends Error {
+  readonly code = 'LUCID_UPSTREAM_REFUSED_STREAM';
+  constructor() {
+    super('upstream refused the stream');
+    this.name = 'UpstreamRefusedStreamError';
+  }
+}
+
+/** An HTTP/2 upstream reset the stream before its answer ended (any code but REFUSED_STREAM). */
+export class UpstreamStreamResetError extends Error {
+  readonly code = 'LUCID_UPSTREAM_STREAM_RESET';
+  constructor(readonly rstCode: number) {
+    super(`upstream reset the stream (code ${rstCode})`);
+    this.name = 'UpstreamStreamResetError';
+  }
+}
+
 /** The connection could not be made: the request certainly never reached the upstream application. */
 const CONNECT_PHASE = new Set([
   'ECONNREFUSED',
@@ -43,11 +70,16 @@ const CONNECT_PHASE = new Set([
   'ENETUNREACH',
   'UND_ERR_CONNECT_TIMEOUT',
   'LUCID_UPSTREAM_CONNECT_TIMEOUT',
+  // HTTP/2: the stream was refused, or the session was going away before the stream was sent.
+  'LUCID_UPSTREAM_REFUSED_STREAM',
+  'ERR_HTTP2_GOAWAY_SESSION',
+  'ERR_HTTP2_INVALID_SESSION',
 ]);
 const UNAVAILABLE = new Set([...CONNECT_PHASE, 'ETIMEDOUT']);
 const TIMEOUT = new Set([
   'LUCID_UPSTREAM_HEADERS_TIMEOUT',
   'LUCID_UPSTREAM_IDLE',
+  'LUCID_UPSTREAM_DEADLINE',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
 ]);
