@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Agent, type Dispatcher, request } from 'undici';
+import { Agent, type Dispatcher, request } from '../upstream/undici-parts.js';
 import type { OpenApiSource } from '../config/schema.js';
 import type { TlsOptions } from '../types.js';
 import type { RequestOutcome, UpstreamPool } from '../upstream/pool.js';

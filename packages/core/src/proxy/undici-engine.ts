@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { type Dispatcher, Pool } from 'undici';
+import { type Dispatcher, Pool } from '../upstream/undici-parts.js';
 import type {
   ForwardResult,
   GatewayContext,
