@@ -1,6 +1,7 @@
 import { isBuiltin } from 'node:module';
 import { defineConfig, type Options } from 'tsup';
 import { library } from '../../tsup.base.js';
+import { SEMI_SPACE_MB } from './src/run/v8-flags.js';
 
 type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 
@@ -41,8 +42,10 @@ export default defineConfig([
     entry: { bin: 'src/bin.ts' },
     format: ['esm'],
     dts: false,
-    // One minified file with the workspace packages and every dependency imported statically: Node then
-    // reads one file at start instead of ~500. Chunks: yaml and openapi-merge, loaded on first use.
+    // One minified file with the workspace packages and their dependencies: Node then reads a few files at
+    // start instead of ~500. Split: what import() loads (the CLI after the V8 flags, yaml, openapi-merge) is
+    // a chunk of its own, 3 MB less resident at idle than one file. A CommonJS package's chunk exports only
+    // `default`, so code that import()s one reads `.default`, as Node allows too.
     noExternal: [bundled],
     external: LOADED_BY_NAME,
     minify: true,
@@ -53,16 +56,15 @@ export default defineConfig([
       library.esbuildOptions?.(options, { format: 'esm' });
       // Non-ASCII escaped: V8 then keeps the source as one byte per character, not two (1.5 MB less).
       options.charset = 'ascii';
+      options.chunkNames = 'chunks/[name]-[hash]';
     },
-    // "--" ends Node's own options: without it Node 24 takes the CLI's --env-file for itself
-    // (and exits 9 when the file is missing) even though it comes after the script.
-    // A 2 MB young generation (V8's default grows to 16 MB per semi-space): about 12 MB less resident
-    // at idle on the embedded default, with no loss of requests per CPU-second in the bench. Applies
-    // when the bin runs as a command; `node dist/bin.js` needs the flag itself.
+    // "--" ends Node's own options: without it Node 24 takes the CLI's --env-file for itself (and exits 9
+    // when the file is missing) even though it comes after the script. The young generation's size (see
+    // src/run/v8-flags.ts) applies when the bin runs as a command; `node dist/bin.js` relaunches itself with it.
     // The require() below serves the bundled CommonJS and the built-ins (see builtinsByRequire).
     banner: {
       js: [
-        '#!/usr/bin/env -S node --max-semi-space-size=2 --',
+        `#!/usr/bin/env -S node --max-semi-space-size=${SEMI_SPACE_MB} --`,
         "import { createRequire as __lucidRequire } from 'node:module';",
         'const require = __lucidRequire(import.meta.url);',
       ].join('\n'),
