@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const MiB = 1024 * 1024;
@@ -81,6 +81,16 @@ export function missingFlags(wanted: string[], execArgv: readonly string[], node
   return wanted.filter((f) => !given.has(nameOf(f)));
 }
 
+/** Whether this user may run the file: a failed execve ends the process, so it is asked first. */
+function canExecute(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Runs this CLI under the V8 flags above when some are missing: started as `node dist/bin.js` (the image),
  * or in a container whose limit the shebang cannot know. The process is replaced in place (same pid, so
@@ -92,7 +102,7 @@ export function relaunchWithV8Flags(env: NodeJS.ProcessEnv = process.env): void 
   const missing = missingFlags(v8FlagsFor(cgroupMemoryLimit()), process.execArgv, env.NODE_OPTIONS);
   if (missing.length === 0) return;
   const [node, script, ...args] = process.argv;
-  if (!node || !script) return;
+  if (!node || !script || !canExecute(process.execPath)) return;
   process.execve(
     process.execPath,
     [process.execPath, ...missing, ...process.execArgv, '--', script, ...args],
