@@ -43,7 +43,9 @@ LABEL org.opencontainers.image.title="Lucid Gateway" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
 
-ENV NODE_ENV=production
+# Two malloc arenas rather than eight per core: less resident memory, the main thread doing the work.
+ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2
 # Owned by root and read-only to the gateway's user: the process cannot change its own code.
 COPY --from=builder --chown=0:0 /out /app
 

@@ -1,7 +1,7 @@
 import { isBuiltin } from 'node:module';
 import { defineConfig, type Options } from 'tsup';
 import { library } from '../../tsup.base.js';
-import { SEMI_SPACE_MB } from './src/run/v8-flags.js';
+import { MALLOC_ENV, SEMI_SPACE_MB } from './src/run/v8-flags.js';
 
 type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 
@@ -62,11 +62,12 @@ export default defineConfig([
     },
     // "--" ends Node's own options: without it Node 24 takes the CLI's --env-file for itself (and exits 9
     // when the file is missing) even though it comes after the script. The young generation's size (see
-    // src/run/v8-flags.ts) applies when the bin runs as a command; `node dist/bin.js` relaunches itself with it.
+    // src/run/v8-flags.ts) and malloc's arena count apply when the bin runs as a command; `node dist/bin.js`
+    // relaunches itself with them.
     // The require() below serves the bundled CommonJS and the built-ins (see builtinsByRequire).
     banner: {
       js: [
-        `#!/usr/bin/env -S node --max-semi-space-size=${SEMI_SPACE_MB} --`,
+        `#!/usr/bin/env -S ${Object.entries(MALLOC_ENV).map(([k, v]) => `${k}=${v} `)}node --max-semi-space-size=${SEMI_SPACE_MB} --`,
         "import { createRequire as __lucidRequire } from 'node:module';",
         'const require = __lucidRequire(import.meta.url);',
       ].join('\n'),

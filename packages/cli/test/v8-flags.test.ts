@@ -103,9 +103,9 @@ describe.skipIf(!existsSync(bin) || typeof process.execve !== 'function')('node 
     const hook = join(dir, 'hook.mjs');
     await writeFile(
       hook,
-      `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(out)}, JSON.stringify({ pid: process.pid, execArgv: process.execArgv, argv: process.argv.slice(2), marker: process.env.${V8_FLAGS_ENV} ?? null })));\n`,
+      `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(out)}, JSON.stringify({ pid: process.pid, execArgv: process.execArgv, argv: process.argv.slice(2), marker: process.env.${V8_FLAGS_ENV} ?? null, arenas: process.env.MALLOC_ARENA_MAX ?? null })));\n`,
     );
-    const { [V8_FLAGS_ENV]: _, ...parentEnv } = process.env;
+    const { [V8_FLAGS_ENV]: _, MALLOC_ARENA_MAX: __, ...parentEnv } = process.env;
     const child = spawn(process.execPath, [...nodeArgs, bin, '--version'], {
       env: { ...parentEnv, NODE_OPTIONS: `--import=${hook}`, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -126,6 +126,14 @@ describe.skipIf(!existsSync(bin) || typeof process.execve !== 'function')('node 
     expect(seen.execArgv).toContain('--max-semi-space-size=2');
     expect(seen.argv).toEqual(['--version']);
     expect(seen.marker).toContain('--max-semi-space-size=2');
+    expect(seen.arenas).toBe('2');
+  });
+
+  it('keeps a malloc arena count set by the person', async () => {
+    const { code, seen } = await run({ MALLOC_ARENA_MAX: '4' });
+    expect(code).toBe(0);
+    expect(seen.execArgv).toContain('--max-semi-space-size=2');
+    expect(seen.arenas).toBe('4');
   });
 
   it('does not relaunch when the flags are given, or when told not to', async () => {
