@@ -1,9 +1,7 @@
-import { isBuiltin } from 'node:module';
-import { defineConfig, type Options } from 'tsup';
+import { defineConfig } from 'tsup';
 import { library } from '../../tsup.base.js';
+import { builtinsByRequire, undiciH2OnFirstUse } from './bundle-plugins.js';
 import { MALLOC_ENV, SEMI_SPACE_MB } from './src/run/v8-flags.js';
-
-type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 
 /**
  * Loaded at run time by name (`createRequire(...)(name)`), never bundled: each only when its feature is
@@ -12,26 +10,6 @@ type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
  */
 const LOADED_BY_NAME = ['http-proxy-3', 'ioredis', 'consul', 'swagger-ui-dist', 'pino-pretty', 'typescript'];
 const bundled = new RegExp(`^(?!(?:${LOADED_BY_NAME.join('|')})(?:/|$))`);
-
-/**
- * Node's built-ins through require(), not import: an ES import builds the module's whole namespace, which
- * runs its lazy getters. `node:http`'s load Node's own copy of undici and web streams (its WebSocket export),
- * `node:crypto`'s load WebCrypto: about 11 MB resident at start for nothing the gateway uses.
- */
-const builtinsByRequire: EsbuildPlugin = {
-  name: 'builtins-by-require',
-  setup(build) {
-    build.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
-      if (!isBuiltin(args.path)) return undefined;
-      if (args.namespace === 'builtin') return { path: args.path, external: true };
-      return { path: args.path, namespace: 'builtin' };
-    });
-    build.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(args.path)});`,
-      loader: 'js',
-    }));
-  },
-};
 
 // Two builds: the library (ESM + CJS with types) and the executable (ESM only, with a shebang).
 // Neither cleans dist/, because they run side by side and would delete each other's output.
@@ -51,7 +29,7 @@ export default defineConfig([
     minify: true,
     // node:x stays node:x, so that builtinsByRequire sees every built-in.
     removeNodeProtocol: false,
-    esbuildPlugins: [builtinsByRequire],
+    esbuildPlugins: [builtinsByRequire, undiciH2OnFirstUse],
     esbuildOptions(options) {
       library.esbuildOptions?.(options, { format: 'esm' });
       // Non-ASCII escaped: V8 then keeps the source as one byte per character, not two (1.5 MB less).

@@ -2,11 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
 import * as nodeModule from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startUpstream, type Upstream } from '@lucid/test-kit';
+import { createPki } from '@lucid/test-kit/consul';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
@@ -108,6 +111,56 @@ describe.skipIf(!existsSync(bin) || !('registerHooks' in nodeModule))(
       });
       expect(builtins).toContain('NativeModule http');
       expect(builtins.filter((m) => /deps\/undici|webstreams/.test(m))).toEqual([]);
+    });
+
+    it('the embedded default loads no TLS or HTTP/2 (its targets are plain HTTP)', async () => {
+      // OpenSSL's TLS set-up and nghttp2 cost about 4 MB resident; they load with the first TLS or h2 target.
+      const { builtins } = await packagesLoaded(['--host', '127.0.0.1'], {
+        JWT_SECRET_KEY: 'a-secret-of-at-least-32-characters-long',
+        AUTH_SERVICE_URL: upstream.url,
+      });
+      expect(builtins).toContain('NativeModule http');
+      expect(
+        builtins.filter((m) => /^NativeModule (tls|https|http2|_tls_wrap|internal\/http2\/core)$/.test(m)),
+      ).toEqual([]);
+    });
+
+    it('a TLS target loads TLS at its first request, and the request reaches it verified', async () => {
+      const pki = await createPki('lucid.test');
+      const ca = await pki.createCa();
+      const leaf = await pki.issue(ca, { ips: ['127.0.0.1'] });
+      const secure = createHttpsServer({ cert: leaf.cert, key: leaf.key }, (req, res) => {
+        res.end(`secure ${req.url}`);
+      });
+      await new Promise<void>((r) => secure.listen(0, '127.0.0.1', r));
+      try {
+        const config = join(dir, 'lucid-gateway.json');
+        await writeFile(
+          config,
+          JSON.stringify({
+            server: { host: '127.0.0.1' },
+            logging: { level: 'warn', pretty: false },
+            services: {
+              api: {
+                targets: [`https://127.0.0.1:${(secure.address() as AddressInfo).port}`],
+                tls: { ca: await pki.file('ca.pem', ca.cert) },
+              },
+            },
+            routes: [{ prefix: '/api', service: 'api', auth: 'public' }],
+          }),
+        );
+        let body = '';
+        const { builtins } = await packagesLoaded(['--config', config], {}, async (port) => {
+          const res = await fetch(`http://127.0.0.1:${port}/api/thing`);
+          body = await res.text();
+        });
+        expect(body).toBe('secure /thing');
+        expect(builtins).toContain('NativeModule tls');
+      } finally {
+        secure.closeAllConnections();
+        await new Promise((r) => secure.close(r));
+        await pki.close();
+      }
     });
 
     it('the http-proxy engine loads http-proxy-3 at its first request and forwards', async () => {
