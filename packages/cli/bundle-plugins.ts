@@ -51,7 +51,8 @@ export const undiciH2OnFirstUse: EsbuildPlugin = {
     build.onLoad({ filter: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/ }, (args) => {
       const source = readFileSync(args.path, 'utf8');
       const line = "const connectH2 = require('./client-h2.js')";
-      if (!source.includes(line)) throw new Error(`${args.path}: "${line}" not found; update bundle-plugins.ts`);
+      if (!source.includes(line))
+        throw new Error(`${args.path}: "${line}" not found; update bundle-plugins.ts`);
       return {
         contents: source.replace(line, "const connectH2 = (...a) => require('./client-h2.js')(...a)"),
         loader: 'js',

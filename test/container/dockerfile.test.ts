@@ -68,7 +68,11 @@ describe('Dockerfile: runtime stage', () => {
     expect(copies).toHaveLength(1);
     expect(copies[0]!.args).toMatch(/^--from=builder\b.*\s\/out \/app$/);
     expect(copies[0]!.args).toMatch(/--chown=0:0/);
-    expect(execForm(last(runtime, 'ENTRYPOINT')!.args)).toEqual(['/nodejs/bin/node', '--', '/app/dist/bin.js']);
+    expect(execForm(last(runtime, 'ENTRYPOINT')!.args)).toEqual([
+      '/nodejs/bin/node',
+      '--',
+      '/app/dist/bin.js',
+    ]);
     expect(execForm(last(runtime, 'CMD')!.args)?.[0]).toBe('start');
     expect(last(runtime, 'STOPSIGNAL')?.args).toBe('SIGTERM');
   });

@@ -1,9 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Agent, type Dispatcher, request } from '../upstream/undici-parts.js';
 import type { OpenApiSource } from '../config/schema.js';
 import type { TlsOptions } from '../types.js';
 import type { RequestOutcome, UpstreamPool } from '../upstream/pool.js';
+import { Agent, type Dispatcher, request } from '../upstream/undici-parts.js';
 import { DocumentError, type OpenApiDoc, parseOpenApi } from './document.js';
 
 export interface FetchLimits {

@@ -27,6 +27,10 @@ type RequestOptions = Omit<Undici.Dispatcher.RequestOptions, 'origin' | 'path' |
 };
 
 let shared: Undici.Dispatcher | undefined;
+const sharedAgent = () => {
+  shared ??= new Agent();
+  return shared;
+};
 
 /**
  * undici's `request(url, options)`: on `options.dispatcher`, else on one agent shared by the calls made
@@ -34,7 +38,7 @@ let shared: Undici.Dispatcher | undefined;
  */
 export function request(url: URL, options: RequestOptions): Promise<ResponseData> {
   const { dispatcher, ...rest } = options;
-  const on = dispatcher ?? (shared ??= new Agent());
+  const on = dispatcher ?? sharedAgent();
   return requestOn.call(on, {
     ...rest,
     origin: url.origin,
