@@ -36,6 +36,9 @@ describe.skipIf(!existsSync(bin))('the built bin keeps its compiled code between
       ...parentEnv
     } = process.env;
     const child = spawn(process.execPath, [bin, '--version'], {
+      // Bounded: a CLI that never ends is killed, not left behind.
+      timeout: 15_000,
+      killSignal: 'SIGKILL',
       env: { ...parentEnv, HOME: home, LUCID_GATEWAY_V8_FLAGS: 'off', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

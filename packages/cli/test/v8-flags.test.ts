@@ -107,6 +107,9 @@ describe.skipIf(!existsSync(bin) || typeof process.execve !== 'function')('node 
     );
     const { [V8_FLAGS_ENV]: _, MALLOC_ARENA_MAX: __, ...parentEnv } = process.env;
     const child = spawn(process.execPath, [...nodeArgs, bin, '--version'], {
+      // Bounded: a CLI that never ends is killed, not left behind.
+      timeout: 15_000,
+      killSignal: 'SIGKILL',
       env: { ...parentEnv, NODE_OPTIONS: `--import=${hook}`, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
