@@ -69,7 +69,8 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # node is PID 1 (no init in the image): the CLI handles SIGTERM itself, drains in-flight requests
 # (server.timeouts.shutdown) and exits 0. Give "docker stop -t" / terminationGracePeriodSeconds more than that.
 STOPSIGNAL SIGTERM
-# "--" ends Node's own options, so the CLI's --env-file is the CLI's. The CLI adds its V8 flags itself (a small
-# young generation, and a heap cap under `docker run -m`) by replacing its process in place: node stays PID 1.
-ENTRYPOINT ["/nodejs/bin/node", "--", "/app/dist/bin.js"]
+# "--" ends Node's own options, so the CLI's --env-file is the CLI's. The young generation's size is the CLI's
+# own (packages/cli/src/run/v8-flags.ts); under `docker run -m` the CLI adds a heap cap derived from the limit
+# by replacing its process in place (node stays PID 1).
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "--", "/app/dist/bin.js"]
 CMD ["start"]
