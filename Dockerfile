@@ -72,5 +72,5 @@ STOPSIGNAL SIGTERM
 # "--" ends Node's own options, so the CLI's --env-file is the CLI's. The young generation's size is the CLI's
 # own (packages/cli/src/run/v8-flags.ts); under `docker run -m` the CLI adds a heap cap derived from the limit
 # by replacing its process in place (node stays PID 1).
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "--", "/app/dist/bin.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=16", "--", "/app/dist/bin.js"]
 CMD ["start"]

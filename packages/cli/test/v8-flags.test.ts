@@ -10,6 +10,7 @@ import {
   cgroupMemoryLimit,
   missingFlags,
   oldSpaceMbFor,
+  SEMI_SPACE_MB,
   V8_FLAGS_ENV,
   v8FlagsFor,
 } from '../src/run/v8-flags.js';
@@ -72,8 +73,11 @@ describe('the heap cap follows the cgroup memory limit', () => {
     expect(oldSpaceMbFor(128 * MiB)).toBe(48);
     expect(oldSpaceMbFor(64 * MiB)).toBe(32);
     expect(oldSpaceMbFor(8 * 1024 * MiB)).toBe(6096);
-    expect(v8FlagsFor(undefined)).toEqual(['--max-semi-space-size=2']);
-    expect(v8FlagsFor(512 * MiB)).toEqual(['--max-semi-space-size=2', '--max-old-space-size=336']);
+    expect(v8FlagsFor(undefined)).toEqual([`--max-semi-space-size=${SEMI_SPACE_MB}`]);
+    expect(v8FlagsFor(512 * MiB)).toEqual([
+      `--max-semi-space-size=${SEMI_SPACE_MB}`,
+      '--max-old-space-size=336',
+    ]);
   });
 
   it('keeps what the person set (arguments or NODE_OPTIONS, dashes or underscores)', () => {
@@ -121,21 +125,21 @@ describe.skipIf(!existsSync(bin) || typeof process.execve !== 'function')('node 
     return { code, stdout, pid: child.pid, seen: JSON.parse(await readFile(out, 'utf8')) };
   }
 
-  it('relaunches itself in place with a small young generation, its arguments intact', async () => {
+  it('relaunches itself in place with its young generation, its arguments intact', async () => {
     const { code, stdout, pid, seen } = await run({});
     expect(code).toBe(0);
     expect(stdout).toMatch(/\d+\.\d+\.\d+/);
     expect(seen.pid).toBe(pid);
-    expect(seen.execArgv).toContain('--max-semi-space-size=2');
+    expect(seen.execArgv).toContain(`--max-semi-space-size=${SEMI_SPACE_MB}`);
     expect(seen.argv).toEqual(['--version']);
-    expect(seen.marker).toContain('--max-semi-space-size=2');
+    expect(seen.marker).toContain(`--max-semi-space-size=${SEMI_SPACE_MB}`);
     expect(seen.arenas).toBe('2');
   });
 
   it('keeps a malloc arena count set by the person', async () => {
     const { code, seen } = await run({ MALLOC_ARENA_MAX: '4' });
     expect(code).toBe(0);
-    expect(seen.execArgv).toContain('--max-semi-space-size=2');
+    expect(seen.execArgv).toContain(`--max-semi-space-size=${SEMI_SPACE_MB}`);
     expect(seen.arenas).toBe('4');
   });
 
