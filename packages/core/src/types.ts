@@ -96,6 +96,12 @@ export interface GatewayContext {
   bytesSent?: number;
   /** Milliseconds (performance.now()) when the gateway received the request. */
   readonly startedAt: number;
+  /** The gRPC protocol the request speaks (`grpc`, `grpc-web`, `grpc-web-text`), from its content type; undefined for plain HTTP. */
+  readonly grpc?: import('./grpc/protocol.js').GrpcKind | undefined;
+  /** The call's gRPC status once known (upstream trailers or the gateway's own answer). */
+  grpcStatus?: number | undefined;
+  /** A request body the gateway read whole (buffered), kept for a safe resend. */
+  heldBody?: Buffer | undefined;
 }
 
 /** A context once routed: what a route's chain sees. */
@@ -213,6 +219,11 @@ export interface OutgoingRequest {
    * (the upstream closes idle connections together; the next pooled one may be closing as well).
    */
   fresh?: boolean;
+  /**
+   * Milliseconds for the whole exchange (a gRPC call's deadline): on expiry the upstream request is
+   * cancelled and the promise rejects with an error whose `code` is `LUCID_UPSTREAM_DEADLINE`.
+   */
+  deadline?: number;
 }
 
 export interface TransportOptions {

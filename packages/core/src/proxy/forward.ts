@@ -1,6 +1,9 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
+import { Readable } from 'node:stream';
+import { GatewayError } from '../errors.js';
+import { formatGrpcTimeout, parseGrpcTimeout } from '../grpc/timeout.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ProxyEngine, ProxyRoute, RoutedContext, TlsProvider, TransportOptions } from '../types.js';
 import type { RequestOutcome, UpstreamPool } from '../upstream/pool.js';
@@ -8,7 +11,14 @@ import type { TargetState } from '../upstream/target-state.js';
 import { staticTls } from '../upstream/tls.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { hasRequestBody, inviteBody } from './request-body.js';
-import { classifyUpstreamError, errorCode, retryableFailure, toGatewayError } from './upstream-error.js';
+import {
+  classifyUpstreamError,
+  errorCode,
+  retryableFailure,
+  toGatewayError,
+  UpstreamDeadlineError,
+  unseenByUpstream,
+} from './upstream-error.js';
 import type { WebSocketTunnel } from './websocket-tunnel.js';
 
 /** RFC 9110 §9.2.2: methods a client may send twice with the effect of once. */
@@ -66,6 +76,13 @@ interface AttemptPolicy {
   committed(): boolean;
   /** Record each attempt in its target's request window (plain HTTP; a tunnel's life is no request). */
   recordWindow: boolean;
+  /** Whether this failure may be tried again (default: it came before any answer, see `retryableFailure`). */
+  retryable?: (err: unknown) => boolean;
+  /**
+   * The deadline is the client's own (shorter than the route's timeout): its expiry says nothing
+   * about the target, so it is not counted against it (else short deadlines could open breakers).
+   */
+  clientDeadline?: boolean;
 }
 
 /**
@@ -97,9 +114,14 @@ async function withRetries(
       }
       return;
     } catch (err) {
-      if (errorCode(err) === 'LUCID_CLIENT_ABORTED') {
+      const code = errorCode(err);
+      if (code === 'LUCID_CLIENT_ABORTED') {
         pool.release(state, 'aborted');
         return;
+      }
+      if (code === 'LUCID_UPSTREAM_DEADLINE' && policy.clientDeadline === true) {
+        pool.release(state, 'aborted');
+        throw toGatewayError(err, serviceName);
       }
       const outcome = classifyUpstreamError(err);
       pool.release(state, outcome);
@@ -109,7 +131,7 @@ async function withRetries(
       if (
         tried.length < policy.retries &&
         !policy.committed() &&
-        retryableFailure(err) &&
+        (policy.retryable ?? retryableFailure)(err) &&
         pool.tryRetry(state, outcome)
       ) {
         tried = [...tried, state];
@@ -142,6 +164,7 @@ export function forwardTo(route: ProxyRoute, deps: ForwardDeps) {
   const { pool, engine, metrics } = deps;
 
   return async function proxy(ctx: RoutedContext): Promise<void> {
+    if (ctx.grpc !== undefined) return forwardGrpc(ctx);
     const method = ctx.req.method ?? 'GET';
     const mayRetry =
       maxRetries > 0 && (IDEMPOTENT.has(method) || ctx.state.retryable === true) && !hasRequestBody(ctx.req);
@@ -170,6 +193,60 @@ export function forwardTo(route: ProxyRoute, deps: ForwardDeps) {
       },
     );
   };
+
+  /**
+   * A gRPC call: its `grpc-timeout` (capped by the route's timeout) is the deadline of the whole
+   * exchange, retries included, and the upstream is told what is left of it. It is sent again only
+   * when the upstream certainly never saw it (no connection, or REFUSED_STREAM) and its body can be
+   * replayed: held whole by the gateway, or not read at all yet.
+   */
+  async function forwardGrpc(ctx: RoutedContext): Promise<void> {
+    const asked = parseGrpcTimeout(ctx.req.headers['grpc-timeout']);
+    if (Number.isNaN(asked)) throw new GatewayError('GW_BAD_REQUEST', { detail: 'malformed grpc-timeout' });
+    const deadlineAt = asked === undefined ? undefined : ctx.startedAt + Math.min(asked, timeout);
+    const path = ctx.route.upstreamPath + ctx.search;
+    // gRPC servers may insist on it (it is hop-by-hop, so the client's copy was dropped).
+    ctx.upstreamHeaders.te = 'trailers';
+    let attempts = 0;
+    await withRetries(
+      ctx,
+      {
+        pool,
+        metrics,
+        serviceName,
+        retries: maxRetries,
+        committed: () => ctx.res.headersSent || ctx.res.destroyed,
+        recordWindow: true,
+        retryable: (err) => unseenByUpstream(err) && replayable(ctx),
+        clientDeadline: asked !== undefined && asked < timeout,
+      },
+      async (state, fresh) => {
+        if (attempts++ > 0 && ctx.heldBody !== undefined) ctx.body = Readable.from([ctx.heldBody]);
+        const headers = upstreamRequestHeaders(ctx, state.target, service.preserveHost);
+        let deadline: number | undefined;
+        if (deadlineAt !== undefined) {
+          deadline = deadlineAt - performance.now();
+          if (deadline <= 0) throw new UpstreamDeadlineError(Math.min(asked!, timeout));
+          headers['grpc-timeout'] = formatGrpcTimeout(deadline);
+        }
+        const result = await engine.forward(ctx, state.target, {
+          path,
+          headers,
+          timeout,
+          transport: transport(),
+          fresh,
+          ...(deadline !== undefined && { deadline }),
+        });
+        ctx.bytesSent = result.bytes;
+        return { outcome: result.status >= 500 ? 'http-5xx' : 'ok' };
+      },
+    );
+  }
+}
+
+/** A body that can go out again: held whole, or not touched yet. */
+function replayable(ctx: RoutedContext): boolean {
+  return ctx.heldBody !== undefined || !ctx.body.readableDidRead;
 }
 
 /**

@@ -47,6 +47,7 @@ const CONNECT_PHASE = new Set([
 const UNAVAILABLE = new Set([...CONNECT_PHASE, 'ETIMEDOUT']);
 const TIMEOUT = new Set([
   'LUCID_UPSTREAM_HEADERS_TIMEOUT',
+  'LUCID_UPSTREAM_DEADLINE',
   'LUCID_UPSTREAM_IDLE',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
@@ -81,6 +82,28 @@ export function classifyUpstreamError(err: unknown): UpstreamOutcome {
 export function retryableFailure(err: unknown): boolean {
   const code = errorCode(err);
   return code !== undefined && (CONNECT_PHASE.has(code) || CONNECTION_LOST.has(code));
+}
+
+/** Raised when a call's deadline (gRPC's `grpc-timeout`, capped by the route's timeout) passed. */
+export class UpstreamDeadlineError extends Error {
+  readonly code = 'LUCID_UPSTREAM_DEADLINE';
+  constructor(ms: number) {
+    super(`deadline of ${ms}ms exceeded`);
+    this.name = 'UpstreamDeadlineError';
+  }
+}
+
+/**
+ * True only when the upstream certainly never saw the request: the connection was never made, or
+ * its HTTP/2 server refused the stream (REFUSED_STREAM: "no application processing", RFC 9113 §8.7).
+ * A broken connection is not enough here: the upstream may have acted on a call before it broke.
+ */
+export function unseenByUpstream(err: unknown): boolean {
+  const code = errorCode(err);
+  if (code !== undefined && CONNECT_PHASE.has(code)) return true;
+  if (code === 'LUCID_UPSTREAM_REFUSED_STREAM') return true;
+  const e = err as { code?: unknown; message?: unknown } | undefined;
+  return e?.code === 'ERR_HTTP2_STREAM_ERROR' && String(e.message).includes('NGHTTP2_REFUSED_STREAM');
 }
 
 /** Maps an engine failure to the client's answer; never exposes an address or a stack. */
