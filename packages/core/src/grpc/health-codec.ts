@@ -58,7 +58,8 @@ export function decodeHealthCheckResponse(body: Buffer): number {
       const value = read();
       if (field === 1) status = value;
     } else if (wire === 2) {
-      at += read();
+      const length = read(); // read first: it moves `at`
+      at += length;
     } else if (wire === 1) {
       at += 8;
     } else if (wire === 5) {
