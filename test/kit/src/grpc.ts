@@ -17,7 +17,12 @@ const HealthService = loaded.grpc.health.v1.Health as grpc.ServiceClientConstruc
 export { grpc };
 
 /** What every kind of server call has (grpc-js does not export the name). */
-type SurfaceCall = Omit<grpc.ServerUnaryCall<unknown, unknown>, 'request'>;
+interface SurfaceCall {
+  readonly metadata: grpc.Metadata;
+  sendMetadata(m: grpc.Metadata): void;
+  getPath(): string;
+  on(event: 'cancelled', listener: () => void): unknown;
+}
 
 export interface EchoRequest {
   text?: string;
@@ -73,8 +78,8 @@ export async function startGrpcServer(
     'grpc.max_send_message_length': 16 * 1024 * 1024,
   });
 
-  function seen(call: SurfaceCall & { getPath?(): string }): boolean {
-    calls.push({ path: call.getPath?.() ?? '', metadata: call.metadata.getMap() });
+  function seen(call: SurfaceCall): boolean {
+    calls.push({ path: call.getPath(), metadata: call.metadata.getMap() });
     const echo = call.metadata.get('x-echo');
     const initial = new grpc.Metadata();
     if (echo.length > 0) initial.set('x-echo', String(echo[0]));
