@@ -1,35 +1,10 @@
-import { createServer, type Http2Server } from 'node:http2';
-import { createGateway, type Gateway, type GatewayPlugin } from '@lucid/gateway-core';
+import type { GatewayPlugin } from '@lucid/gateway-core';
 import { jwtAuth } from '@lucid/middleware-auth';
 import { rateLimit } from '@lucid/middleware-ratelimit';
-import { allowAnyone, logSink } from '@lucid/test-kit';
 import { call, echoClient, type GrpcServer, grpc, startGrpcServer } from '@lucid/test-kit/grpc';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH, hs256 } from '../security/support/token.js';
-
-/** A gateway behind an h2c listener, as gRPC clients inside a network reach it. */
-async function h2cGateway(config: Record<string, unknown>, plugins: GatewayPlugin[]) {
-  const sink = logSink();
-  const { createLogger } = await import('@lucid/gateway-core');
-  const logger = createLogger({ level: 'info', pretty: false, accessLog: true }, sink.stream);
-  const all = plugins.some((p) => p.provides?.includes('authentication'))
-    ? plugins
-    : [allowAnyone, ...plugins];
-  const gateway: Gateway = createGateway(config as never, { plugins: all, logger });
-  await gateway.start();
-  const server: Http2Server = createServer(gateway.handler as never);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  return {
-    address: `127.0.0.1:${port}`,
-    logs: sink.lines,
-    gateway,
-    async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await gateway.close({ graceMs: 100 });
-    },
-  };
-}
+import { startGrpcGateway } from './support/gateway.js';
 
 let upstream: GrpcServer;
 beforeAll(async () => {
@@ -50,7 +25,7 @@ describe('the gateway refuses gRPC calls in gRPC', () => {
     plugins: GatewayPlugin[] = [],
     extra: Record<string, unknown> = {},
   ) {
-    const gw = await h2cGateway(
+    const gw = await startGrpcGateway(
       {
         logging: { level: 'info', pretty: false, accessLog: true },
         services: { echo: { targets: [`http://${upstream.address}`], health: false } },

@@ -21,6 +21,7 @@ interface SurfaceCall {
   readonly metadata: grpc.Metadata;
   sendMetadata(m: grpc.Metadata): void;
   getPath(): string;
+  getDeadline(): grpc.Deadline;
   on(event: 'cancelled', listener: () => void): unknown;
 }
 
@@ -41,6 +42,8 @@ export interface EchoReply {
 export interface SeenCall {
   path: string;
   metadata: Record<string, unknown>;
+  /** Milliseconds the call had left when it arrived (from its grpc-timeout), or undefined without one. */
+  timeLeft: number | undefined;
 }
 
 export interface GrpcServer {
@@ -79,7 +82,13 @@ export async function startGrpcServer(
   });
 
   function seen(call: SurfaceCall): boolean {
-    calls.push({ path: call.getPath(), metadata: call.metadata.getMap() });
+    const deadline = call.getDeadline();
+    const at = deadline instanceof Date ? deadline.getTime() : deadline;
+    calls.push({
+      path: call.getPath(),
+      metadata: call.metadata.getMap(),
+      timeLeft: Number.isFinite(at) ? at - Date.now() : undefined,
+    });
     const echo = call.metadata.get('x-echo');
     const initial = new grpc.Metadata();
     if (echo.length > 0) initial.set('x-echo', String(echo[0]));
@@ -160,7 +169,11 @@ export async function startGrpcServer(
       call: grpc.ServerUnaryCall<{ service: string }, { status: string }>,
       cb: grpc.sendUnaryData<{ status: string }>,
     ) {
-      calls.push({ path: '/grpc.health.v1.Health/Check', metadata: call.metadata.getMap() });
+      calls.push({
+        path: '/grpc.health.v1.Health/Check',
+        metadata: call.metadata.getMap(),
+        timeLeft: undefined,
+      });
       const status = health.get(call.request.service);
       if (status === undefined) return cb({ code: grpc.status.NOT_FOUND, details: 'unknown service' });
       cb(null, { status });

@@ -1,0 +1,160 @@
+import { randomBytes } from 'node:crypto';
+import { until } from '@lucid/test-kit';
+import { createPki, type Pki } from '@lucid/test-kit/consul';
+import { call, echoClient, type GrpcServer, grpc, startGrpcServer } from '@lucid/test-kit/grpc';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GrpcGateway, startGrpcGateway } from './support/gateway.js';
+
+const MB = 1024 * 1024;
+
+let pki: Pki;
+let tls: { cert: string; key: string; ca: string };
+beforeAll(async () => {
+  pki = await createPki('grpc.test');
+  const ca = await pki.createCa();
+  const leaf = await pki.issue(ca, { ips: ['127.0.0.1'], dns: ['localhost'] }, 'localhost');
+  tls = { cert: leaf.cert, key: leaf.key, ca: ca.cert };
+});
+afterAll(async () => {
+  await pki?.close();
+});
+
+describe.each(['h2c', 'tls'] as const)('gRPC calls through the gateway (%s)', (mode) => {
+  let upstream: GrpcServer;
+  let gw: GrpcGateway;
+  let client: ReturnType<typeof echoClient>;
+
+  beforeAll(async () => {
+    upstream = await startGrpcServer();
+    gw = await startGrpcGateway(
+      {
+        logging: { level: 'info', pretty: false, accessLog: true },
+        services: { echo: { targets: [`http://${upstream.address}`], health: false, timeout: '10s' } },
+        routes: [{ prefix: '/lucid.test.Echo', service: 'echo', auth: 'public', stripPrefix: false }],
+      },
+      [],
+      mode === 'tls' ? { tls } : {},
+    );
+    client = echoClient(gw.address, mode === 'tls' ? { ca: tls.ca, servername: 'localhost' } : {});
+  });
+  afterAll(async () => {
+    client?.close();
+    await gw?.close();
+    await upstream?.close();
+  });
+
+  it("unary, with metadata both ways and the server's trailers intact", async () => {
+    const payload = randomBytes(1000);
+    const result = await call(client, 'Unary', [{ text: 'hello', payload }], {
+      metadata: { 'x-echo': 'ping' },
+    });
+    expect(result.code).toBe(grpc.status.OK);
+    expect(result.replies[0]?.text).toBe('hello');
+    expect(result.replies[0]?.payload.equals(payload)).toBe(true);
+    expect(result.headers?.get('x-echo')).toEqual(['ping']);
+    expect(result.headers?.get('x-request-id')[0]).toMatch(/./);
+    expect(result.trailers?.get('x-trailer')).toEqual(['done']);
+    expect(result.trailers?.get('x-trailer-bin')).toEqual([Buffer.from([0, 1, 2, 255])]);
+    const seen = upstream.calls.at(-1)!;
+    expect(seen.path).toBe('/lucid.test.Echo/Unary');
+    expect(seen.metadata['x-request-id']).toBe(result.headers?.get('x-request-id')[0]);
+  });
+
+  it('unary with a 4 MB message each way', async () => {
+    const payload = randomBytes(4 * MB);
+    const result = await call(client, 'Unary', [{ text: 'big', payload }]);
+    expect(result.code).toBe(grpc.status.OK);
+    expect(result.replies[0]?.payload.equals(payload)).toBe(true);
+  });
+
+  it('server streaming: many large replies, then the trailers', async () => {
+    const payload = randomBytes(MB);
+    const result = await call(client, 'ServerStream', [{ text: 's', payload, count: 5 }]);
+    expect(result.code).toBe(grpc.status.OK);
+    expect(result.replies.map((r) => r.index)).toEqual([0, 1, 2, 3, 4]);
+    for (const r of result.replies) expect(r.payload.equals(payload)).toBe(true);
+    expect(result.trailers?.get('x-trailer')).toEqual(['done']);
+  });
+
+  it('client streaming: every large message arrives', async () => {
+    const messages = Array.from({ length: 4 }, (_, i) => ({ text: `m${i}`, payload: randomBytes(MB + i) }));
+    const result = await call(client, 'ClientStream', messages);
+    expect(result.code).toBe(grpc.status.OK);
+    expect(result.replies[0]).toMatchObject({ text: 'm0,m1,m2,m3', index: 4, receivedBytes: 4 * MB + 6 });
+  });
+
+  it('bidirectional streaming: each large message echoed', async () => {
+    const messages = Array.from({ length: 3 }, (_, i) => ({ text: `b${i}`, payload: randomBytes(2 * MB) }));
+    const result = await call(client, 'Bidi', messages);
+    expect(result.code).toBe(grpc.status.OK);
+    expect(result.replies.map((r) => r.text)).toEqual(['b0', 'b1', 'b2']);
+    result.replies.forEach((r, i) => expect(r.payload.equals(messages[i]!.payload)).toBe(true));
+    expect(result.trailers?.get('x-trailer')).toEqual(['done']);
+  });
+
+  it("relays the upstream's own error status, message and trailers", async () => {
+    const result = await call(client, 'Unary', [{}], {
+      metadata: { 'x-fail': String(grpc.status.NOT_FOUND) },
+    });
+    expect(result.code).toBe(grpc.status.NOT_FOUND);
+    expect(result.details).toBe('failed on purpose: é%');
+    expect(result.trailers?.get('x-trailer')).toEqual(['done']);
+  });
+
+  it('a deadline the upstream does not meet is DEADLINE_EXCEEDED, and the upstream is told its time', async () => {
+    const before = upstream.calls.length;
+    const result = await call(client, 'Unary', [{}], { metadata: { 'x-hang': '1' }, deadlineMs: 200 });
+    expect(result.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    const seen = upstream.calls[before]!;
+    // What is left of the client's 200ms, never more.
+    expect(seen.timeLeft).toBeGreaterThan(0);
+    expect(seen.timeLeft).toBeLessThanOrEqual(200);
+    // The upstream's stream was cancelled too: its handler does not wait forever.
+    await until(
+      async () => upstream.hanging(),
+      (n) => n === 0,
+    );
+  });
+
+  it("the access log and the metrics carry each call's gRPC status", async () => {
+    await call(client, 'Unary', [{}], { metadata: { 'x-fail': String(grpc.status.ALREADY_EXISTS) } });
+    const lines = gw.logs.filter((l) => l.msg === 'request');
+    expect(lines.at(-1)).toMatchObject({
+      route: '/lucid.test.Echo',
+      status: 200,
+      grpcStatus: grpc.status.ALREADY_EXISTS,
+    });
+    expect(lines.some((l) => l.grpcStatus === grpc.status.OK)).toBe(true);
+    const metrics = await gw.gateway.registry.metrics();
+    expect(metrics).toMatch(
+      /lucid_gateway_grpc_responses_total\{route="\/lucid.test.Echo",code="OK"\} [1-9]/,
+    );
+    expect(metrics).toContain(
+      'lucid_gateway_grpc_responses_total{route="/lucid.test.Echo",code="ALREADY_EXISTS"} 1',
+    );
+    expect(metrics).toMatch(
+      /lucid_gateway_grpc_responses_total\{route="\/lucid.test.Echo",code="DEADLINE_EXCEEDED"\} [1-9]/,
+    );
+  });
+});
+
+describe('an upstream that is down', () => {
+  it('is UNAVAILABLE', async () => {
+    const upstream = await startGrpcServer();
+    const address = upstream.address;
+    await upstream.close();
+    const gw = await startGrpcGateway({
+      logging: { level: 'silent', pretty: false, accessLog: false },
+      services: { echo: { targets: [`http://${address}`], health: false } },
+      routes: [{ prefix: '/lucid.test.Echo', service: 'echo', auth: 'public', stripPrefix: false }],
+    });
+    const client = echoClient(gw.address);
+    try {
+      const result = await call(client, 'Unary', [{}]);
+      expect(result.code).toBe(grpc.status.UNAVAILABLE);
+    } finally {
+      client.close();
+      await gw.close();
+    }
+  });
+});
