@@ -88,7 +88,7 @@ describe.each(['h2c', 'tls'] as const)('gRPC calls through the gateway (%s)', (m
     const result = await call(client, 'Bidi', messages);
     expect(result.code).toBe(grpc.status.OK);
     expect(result.replies.map((r) => r.text)).toEqual(['b0', 'b1', 'b2']);
-    result.replies.forEach((r, i) => expect(r.payload.equals(messages[i]!.payload)).toBe(true));
+    for (const [i, r] of result.replies.entries()) expect(r.payload.equals(messages[i]!.payload)).toBe(true);
     expect(result.trailers?.get('x-trailer')).toEqual(['done']);
   });
 
