@@ -23,7 +23,7 @@ export interface GrpcGateway {
 export async function startGrpcGateway(
   config: Record<string, unknown>,
   plugins: GatewayPlugin[] = [],
-  opts: { tls?: { cert: string; key: string } } = {},
+  opts: { tls?: { cert: string; key: string }; http1?: boolean } = {},
 ): Promise<GrpcGateway> {
   const sink = logSink();
   const logger = createLogger({ level: 'info', pretty: false, accessLog: true }, sink.stream);
@@ -35,6 +35,16 @@ export async function startGrpcGateway(
     logger,
     engine: new H2StandIn(),
   });
+  if (opts.http1) {
+    const { port } = await gateway.listen({ port: 0, host: '127.0.0.1' });
+    return {
+      address: `127.0.0.1:${port}`,
+      url: `http://127.0.0.1:${port}`,
+      gateway,
+      logs: sink.lines,
+      close: () => gateway.close({ graceMs: 100 }),
+    };
+  }
   await gateway.start();
   const server: Http2Server | Http2SecureServer = opts.tls
     ? createSecureServer({ ...opts.tls, allowHTTP1: true }, gateway.handler as never)
