@@ -62,7 +62,8 @@ export interface GrpcServer {
 
 /**
  * A real grpc-js server with the Echo and Health services on 127.0.0.1:0 (h2c, or TLS with `tls`).
- * Request metadata steers it: `x-hang` never answers (until cancelled), `x-fail: <code>` fails with
+ * Request metadata steers it: `x-hang` never answers (until cancelled), `x-stall` streams its
+ * replies and then never ends, `x-fail: <code>` fails with
  * that status; every call answers with initial metadata `x-echo` (the request's) and trailers
  * `x-trailer: done` and a binary `x-trailer-bin`.
  *
@@ -135,6 +136,12 @@ export async function startGrpcServer(
       if (err) return call.destroy(err);
       const n = call.request.count || 1;
       for (let i = 0; i < n; i++) call.write(reply(call.request, i));
+      // `x-stall`: the replies went out, the end never comes (until the caller or the server goes).
+      if (call.metadata.get('x-stall').length > 0) {
+        waiting.add(call);
+        call.on('cancelled', () => waiting.delete(call));
+        return;
+      }
       call.end(trailers());
     },
     ClientStream(call: grpc.ServerReadableStream<EchoRequest, EchoReply>, cb: grpc.sendUnaryData<EchoReply>) {

@@ -102,7 +102,11 @@ export function unseenByUpstream(err: unknown): boolean {
   const code = errorCode(err);
   if (code !== undefined && CONNECT_PHASE.has(code)) return true;
   if (code === 'LUCID_UPSTREAM_REFUSED_STREAM') return true;
-  const e = err as { code?: unknown; message?: unknown } | undefined;
+  const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown } } | undefined;
+  // node:http2 cancels the streams that waited on a session which never connected, naming why.
+  if (e?.code === 'ERR_HTTP2_STREAM_CANCEL' && typeof e.cause?.code === 'string') {
+    return CONNECT_PHASE.has(e.cause.code);
+  }
   return e?.code === 'ERR_HTTP2_STREAM_ERROR' && String(e.message).includes('NGHTTP2_REFUSED_STREAM');
 }
 

@@ -1,0 +1,103 @@
+import { call, echoClient, type GrpcServer, grpc, startGrpcServer } from '@lucid/test-kit/grpc';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type GrpcGateway, startGrpcGateway } from './support/gateway.js';
+
+describe('gRPC calls when upstreams fail', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function gatewayFor(
+    targets: string[],
+    service: Record<string, unknown> = {},
+    opts: { http1?: boolean } = {},
+  ): Promise<GrpcGateway> {
+    const gw = await startGrpcGateway(
+      {
+        logging: { level: 'silent', pretty: false, accessLog: false },
+        services: { echo: { targets, health: false, balancer: 'round-robin', ...service } },
+        routes: [
+          { prefix: '/lucid.test.Echo', service: 'echo', auth: 'public', stripPrefix: false, grpcWeb: true },
+        ],
+      },
+      [],
+      opts,
+    );
+    cleanups.push(() => gw.close());
+    return gw;
+  }
+  async function upstream(): Promise<GrpcServer> {
+    const u = await startGrpcServer();
+    cleanups.push(() => u.close());
+    return u;
+  }
+  function clientOf(gw: GrpcGateway) {
+    const client = echoClient(gw.address);
+    cleanups.push(() => client.close());
+    return client;
+  }
+
+  it('a call whose body the gateway holds whole is sent to another target when the first refuses the connection', async () => {
+    const dead = await startGrpcServer();
+    const deadAddress = dead.address;
+    await dead.close();
+    const live = await upstream();
+    const gw = await gatewayFor([`http://${deadAddress}`, `http://${live.address}`], {}, { http1: true });
+    // gRPC-Web over HTTP/1.1 declares its length, so the gateway reads it whole and can send it again.
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${gw.url}/lucid.test.Echo/Unary`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/grpc-web+proto' },
+        body: new Uint8Array([0, 0, 0, 0, 0]),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('grpc-status'), `call ${i}`).toBeNull(); // not a refusal: trailers in the body
+      const body = Buffer.from(await res.arrayBuffer());
+      expect(body.subarray(body.lastIndexOf(0x80)).toString('latin1')).toMatch(/grpc-status: 0\r\n/);
+    }
+    expect(live.calls.filter((c) => c.path === '/lucid.test.Echo/Unary').length).toBe(4);
+  });
+
+  it('a streamed call is not sent twice: refused at connect, it is UNAVAILABLE', async () => {
+    const dead = await startGrpcServer();
+    const deadAddress = dead.address;
+    await dead.close();
+    const gw = await gatewayFor([`http://${deadAddress}`]);
+    const result = await call(clientOf(gw), 'ClientStream', [{ text: 'once' }]);
+    expect(result.code).toBe(grpc.status.UNAVAILABLE);
+  });
+
+  it("a client's short deadlines do not open the breaker of a healthy target", async () => {
+    const slow = await upstream();
+    const gw = await gatewayFor([`http://${slow.address}`], { breaker: { failures: 2, cooldown: '1m' } });
+    const client = clientOf(gw);
+    for (let i = 0; i < 4; i++) {
+      const result = await call(client, 'Unary', [{}], { metadata: { 'x-hang': '1' }, deadlineMs: 50 });
+      expect(result.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    }
+    const ok = await call(client, 'Unary', [{ text: 'still here' }]);
+    expect(ok.code).toBe(grpc.status.OK);
+    expect(ok.replies[0]?.text).toBe('still here');
+  });
+
+  it('an upstream lost mid-stream ends the call with a status in trailers, after the replies already sent', async () => {
+    const u = await startGrpcServer();
+    const gw = await gatewayFor([`http://${u.address}`]);
+    const client = clientOf(gw);
+    const md = new grpc.Metadata();
+    md.set('x-stall', '1');
+    const live = client.ServerStream({ text: 'x', count: 2 }, md);
+    const replies: unknown[] = [];
+    live.on('data', (r: unknown) => replies.push(r));
+    live.on('error', () => {});
+    // `once` would reject on the 'error' grpc-js emits before 'status'.
+    const status = new Promise<grpc.StatusObject>((resolve) => live.on('status', resolve));
+    await new Promise((resolve) => live.once('data', resolve));
+    await u.close();
+    const end = await status;
+    expect(replies.length).toBeGreaterThanOrEqual(1);
+    expect([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]).toContain(end.code);
+    expect(end.details).not.toMatch(/Received RST_STREAM|protocol error/i);
+  });
+});
