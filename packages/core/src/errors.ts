@@ -130,8 +130,10 @@ export function sendProblem(
     requestId,
     ...err.extra,
   };
-  // The rest of an oversized body is not worth reading: close instead of draining it.
-  const close = err.code === 'GW_BODY_TOO_LARGE' ? { connection: 'close' } : undefined;
+  // The rest of an oversized body is not worth reading: close instead of draining it. (HTTP/2 has no
+  // Connection header; the stream is reset once the answer is out, other streams go on.)
+  const close =
+    err.code === 'GW_BODY_TOO_LARGE' && res.req.httpVersionMajor !== 2 ? { connection: 'close' } : undefined;
   sendJson(res, err.status, body, {
     contentType: 'application/problem+json',
     requestId,

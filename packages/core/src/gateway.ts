@@ -22,7 +22,13 @@ import { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 import { UndiciEngine } from './proxy/undici-engine.js';
 import { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 import { Runtime } from './runtime.js';
-import { createGatewayServer, drain, listenOn } from './server/http-server.js';
+import {
+  createGatewayServer,
+  drain,
+  type GatewayServer,
+  listenOn,
+  reloadServerTls,
+} from './server/http-server.js';
 import type {
   CloseOptions,
   ComponentHealth,
@@ -84,7 +90,7 @@ class LucidGateway implements Gateway {
   readonly #openapi: OpenApiCatalog;
   readonly #bodyBudget: BodyBudget;
   #runtime: Runtime;
-  #server: Server | undefined;
+  #server: GatewayServer | undefined;
   #started = false;
   #draining = false;
   #closed: Promise<void> | undefined;
@@ -137,7 +143,7 @@ class LucidGateway implements Gateway {
       metrics: this.#metrics,
       accessLog: this.#accessLog,
       draining: () => this.#draining,
-      closeIdle: () => this.#server?.closeIdleConnections(),
+      closeIdle: () => this.#server?.server.closeIdleConnections(),
       upgraded: this.#upgraded,
     });
     this.handler = requests.handler;
@@ -194,10 +200,10 @@ class LucidGateway implements Gateway {
 
   async listen(opts: { port?: number; host?: string } = {}): Promise<{ port: number; host: string }> {
     const { server: cfg } = this.#runtime.config;
-    const server = createGatewayServer(cfg, this);
-    this.guard(server);
-    this.#server = server;
-    const bound = await listenOn(server, opts.port ?? cfg.port, opts.host ?? cfg.host);
+    const listening = createGatewayServer(cfg, this);
+    this.guard(listening.server);
+    this.#server = listening;
+    const bound = await listenOn(listening.server, opts.port ?? cfg.port, opts.host ?? cfg.host);
     await this.start();
     this.logger.info(
       { port: bound.port, host: bound.host, routes: this.#runtime.routes.length },
@@ -218,7 +224,7 @@ class LucidGateway implements Gateway {
   }
 
   address(): { port: number; host: string } | undefined {
-    const addr = this.#server?.address();
+    const addr = this.#server?.server.address();
     return addr && typeof addr === 'object' ? { port: addr.port, host: addr.address } : undefined;
   }
 
@@ -254,8 +260,22 @@ class LucidGateway implements Gateway {
       throw err;
     }
     const previous = this.#runtime;
-    if (JSON.stringify(previous.config.server) !== JSON.stringify(config.server)) {
-      this.logger.warn('server settings (port, limits, timeouts) apply on restart, not on reload');
+    const { tls: nextTls, ...nextServer } = config.server;
+    const { tls: previousTls, ...previousServer } = previous.config.server;
+    if (
+      JSON.stringify(previousServer) !== JSON.stringify(nextServer) ||
+      (previousTls === undefined) !== (nextTls === undefined)
+    ) {
+      this.logger.warn(
+        'server settings (port, limits, timeouts, TLS on or off) apply on restart, not on reload',
+      );
+    }
+    try {
+      // Certificates are read again on every reload (rotation keeps the paths); open connections keep theirs.
+      if (this.#server && previousTls && nextTls) reloadServerTls(this.#server.server, nextTls);
+    } catch (err) {
+      this.#reloads.failed(err);
+      throw err;
     }
     if (this.#started) await next.start();
     this.#runtime = next;

@@ -55,7 +55,7 @@ export async function startGateway(
   const gateway = createGateway(config as GatewayConfigInput, { ...rest, plugins: all, logger });
   const { port } = await gateway.listen({ port: 0, host: '127.0.0.1' });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${(config.server as { tls?: unknown } | undefined)?.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     gateway,
     logs: sink.lines,

@@ -1,4 +1,5 @@
 import { type IncomingHttpHeaders, type OutgoingHttpHeaders, request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 
 export interface Reply {
@@ -15,18 +16,26 @@ export interface Reply {
  */
 export function send(
   url: string,
-  opts: { method?: string; headers?: OutgoingHttpHeaders; body?: string | Buffer | Readable } = {},
+  opts: {
+    method?: string;
+    headers?: OutgoingHttpHeaders;
+    body?: string | Buffer | Readable;
+    /** For https:// URLs: the CA to trust (HTTP/1.1 over TLS, no ALPN offered). */
+    ca?: string | Buffer;
+  } = {},
 ): Promise<Reply> {
-  const m = /^http:\/\/([^/:]+):(\d+)(.*)$/.exec(url);
-  if (!m) throw new Error(`send() takes http://host:port/path, got ${url}`);
+  const m = /^(https?):\/\/([^/:]+):(\d+)(.*)$/.exec(url);
+  if (!m) throw new Error(`send() takes http(s)://host:port/path, got ${url}`);
   const headers: OutgoingHttpHeaders = { ...opts.headers };
   const body = opts.body;
   if ((typeof body === 'string' || Buffer.isBuffer(body)) && headers['content-length'] === undefined) {
     headers['content-length'] = Buffer.byteLength(body);
   }
   return new Promise((resolve, reject) => {
-    const target = { host: m[1], port: Number(m[2]), path: m[3] || '/' };
-    const req = request({ ...target, method: opts.method ?? 'GET', headers, agent: false }, (res) => {
+    const target = { host: m[2], port: Number(m[3]), path: m[4] || '/' };
+    const send = m[1] === 'https' ? httpsRequest : request;
+    const tls = m[1] === 'https' ? { ca: opts.ca } : {};
+    const req = send({ ...target, ...tls, method: opts.method ?? 'GET', headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { TransformCallback } from 'node:stream';
 import { GatewayError } from '../errors.js';
-import { WatchedBody } from '../proxy/request-body.js';
+import { hasRequestBody, WatchedBody } from '../proxy/request-body.js';
 import type { GatewayContext } from '../types.js';
 
 // The rest of the body is never read, so the connection cannot be reused.
@@ -41,6 +41,7 @@ export function bodyLimit(maxBytes: number): (ctx: GatewayContext) => void {
       if (Number(length) > maxBytes) throw tooLarge();
       return;
     }
-    if (headers['transfer-encoding'] !== undefined) ctx.body = new LimitedBody(ctx.req, maxBytes);
+    // Chunked, or an HTTP/2 stream without a length: counted as it arrives.
+    if (hasRequestBody(ctx.req)) ctx.body = new LimitedBody(ctx.req, maxBytes);
   };
 }

@@ -187,9 +187,46 @@ export const openapiSchema = z.strictObject({
   version: z.string().default('1.0.0'),
 });
 
+/** HTTPS on the gateway's port: PEM files, read at start and again on every reload (certificate rotation). */
+const serverTls = z.strictObject({
+  cert: z.string().min(1, { message: 'the path of a PEM certificate (chain) file' }),
+  key: z.string().min(1, { message: 'the path of a PEM private key file' }),
+  /** Passphrase of an encrypted key. */
+  passphrase: z.string().optional(),
+  /** Oldest TLS version accepted. */
+  minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+});
+
+/** HTTP/2 on the client side: over TLS by ALPN, in cleartext (h2c) by prior knowledge. */
+const serverHttp2 = z.strictObject({
+  /** Serve HTTP/2 at all (false: HTTP/1.1 only, on TLS and cleartext alike). */
+  enabled: z.boolean().default(true),
+  /** Accept cleartext HTTP/2 with prior knowledge (gRPC inside a network) next to HTTP/1.1 on a plain port. */
+  cleartext: z.boolean().default(true),
+  /** Streams one client connection may have open at once; more are refused (REFUSED_STREAM). */
+  maxConcurrentStreams: z.number().int().min(1).max(10_000).default(100),
+  /** Header fields in one request (pseudo-headers included); more resets the stream. */
+  maxHeaderPairs: z.number().int().min(8).max(10_000).default(1_000),
+  /**
+   * Stream resets a client may send (RST_STREAM, CVE-2023-44487 "rapid reset"): a burst, then a rate
+   * per second; past it the connection is closed (GOAWAY ENHANCE_YOUR_CALM).
+   */
+  resets: z
+    .strictObject({
+      burst: z.number().int().min(1).default(200),
+      rate: z.number().int().min(1).default(50),
+    })
+    .default({ burst: 200, rate: 50 }),
+  /** Memory nghttp2 may hold for one connection (headers, queued frames) before it refuses more. */
+  maxSessionMemory: size.default(8 * 1024 ** 2),
+});
+
 export const serverSchema = z.strictObject({
   host: z.string().default('0.0.0.0'),
   port: z.number().int().min(0).max(65_535).default(8080),
+  /** Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) on `port` instead of cleartext. */
+  tls: serverTls.optional(),
+  http2: serverHttp2.default(serverHttp2.parse({})),
   /** CIDRs whose X-Forwarded-For / -Proto / -Host are believed. */
   trustProxy: z.array(cidr).default([]),
   limits: z

@@ -22,18 +22,24 @@ export function compileTrust(cidrs: readonly string[]): TrustCheck | undefined {
 }
 
 /**
- * Whether the request carried more than one Host line (RFC 9112 §3.2: answer 400). Node keeps the
- * first; a proxy in front may have used another, so the two would disagree on where it goes.
+ * Whether the request named more than one host (answer 400): more than one Host line (RFC 9112
+ * §3.2; Node keeps the first, a proxy in front may have used another), or, over HTTP/2, a Host that
+ * differs from `:authority` (RFC 9113 §8.3.1). Either way two readers would disagree on where it goes.
  */
 export function hasDuplicateHost(rawHeaders: readonly string[]): boolean {
-  let seen = false;
+  let host: string | undefined;
+  let authority: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    if (name.length !== 4 || name.toLowerCase() !== 'host') continue;
-    if (seen) return true;
-    seen = true;
+    if (name === ':authority') {
+      if (authority !== undefined) return true;
+      authority = rawHeaders[i + 1]!;
+    } else if (name.length === 4 && name.toLowerCase() === 'host') {
+      if (host !== undefined) return true;
+      host = rawHeaders[i + 1]!;
+    }
   }
-  return false;
+  return host !== undefined && authority !== undefined && host.toLowerCase() !== authority.toLowerCase();
 }
 
 /** `::ffff:10.0.0.1` → `10.0.0.1`, so one client has one address whatever the socket family. */

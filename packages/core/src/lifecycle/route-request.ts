@@ -20,6 +20,10 @@ export function routeRequest(ctx: RequestContext, rt: Runtime): ctx is RequestCo
   if (hasDuplicateHost(ctx.req.rawHeaders)) {
     throw new GatewayError('GW_BAD_REQUEST', { detail: 'more than one Host header' });
   }
+  // Node requires a Host of HTTP/1.1 requests itself; an HTTP/2 request needs `:authority` or Host.
+  if (ctx.req.headers.host === undefined && ctx.req.httpVersionMajor === 2) {
+    throw new GatewayError('GW_BAD_REQUEST', { detail: 'no :authority or Host header' });
+  }
   rt.checkHost?.(ctx);
   if (rt.cors?.(ctx)) return false;
   const match = rt.router.match(ctx.req.method ?? 'GET', ctx.forwarded.host, path);

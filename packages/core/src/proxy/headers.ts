@@ -57,7 +57,8 @@ export function upstreamRequestHeaders(
   for (const name in incoming) {
     if (HOP_BY_HOP.has(name) || GATEWAY_OWNED.has(name) || listed?.has(name)) continue;
     // CGI-style servers read `X_User_Id` as `X-User-Id`: a way round every header the gateway owns (nginx drops them too).
-    if (name.includes('_')) continue;
+    // HTTP/2 pseudo-headers (`:path`, ...) belong to the client's hop; the engine writes its own.
+    if (name.includes('_') || name.charCodeAt(0) === 58 /* : */) continue;
     out[name] = incoming[name];
   }
   out.host = preserveHost && ctx.forwarded.host ? ctx.forwarded.host : target.url.host;

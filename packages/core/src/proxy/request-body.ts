@@ -1,8 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
 
-/** Whether the client sent (or is sending) a body: a non-zero Content-Length or any Transfer-Encoding. */
+/**
+ * Whether the client sent (or is sending) a body: a non-zero Content-Length or any Transfer-Encoding;
+ * over HTTP/2, a stream its HEADERS frame did not end (the length header is optional there).
+ */
 export function hasRequestBody(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor === 2) {
+    const stream = (req as unknown as { stream: { endAfterHeaders: boolean } }).stream;
+    return !stream.endAfterHeaders && req.headers['content-length'] !== '0';
+  }
   const length = req.headers['content-length'];
   if (length !== undefined) return length !== '0';
   return req.headers['transfer-encoding'] !== undefined;

@@ -121,7 +121,9 @@ class StreamToClient implements Dispatcher.DispatchHandler {
       return;
     }
     this.#status = statusCode;
-    res.writeHead(statusCode, statusMessage || undefined, clientResponseHeaders(this.ctx, headers));
+    // HTTP/2 has no reason phrase (RFC 9113 §8.3.2): Node warns if one is given.
+    const reason = this.ctx.req.httpVersionMajor === 2 ? undefined : statusMessage || undefined;
+    res.writeHead(statusCode, reason, clientResponseHeaders(this.ctx, headers));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
