@@ -1,22 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { until } from '@lucid/test-kit';
-import { createPki, type Pki } from '@lucid/test-kit/consul';
+import { type ServerCertificate, serverCertificate, until } from '@lucid/test-kit';
 import { call, echoClient, type GrpcServer, grpc, startGrpcServer } from '@lucid/test-kit/grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GrpcGateway, startGrpcGateway } from './support/gateway.js';
 
 const MB = 1024 * 1024;
 
-let pki: Pki;
-let tls: { cert: string; key: string; ca: string };
+let cert: ServerCertificate;
 beforeAll(async () => {
-  pki = await createPki('grpc.test');
-  const ca = await pki.createCa();
-  const leaf = await pki.issue(ca, { ips: ['127.0.0.1'], dns: ['localhost'] }, 'localhost');
-  tls = { cert: leaf.cert, key: leaf.key, ca: ca.cert };
+  cert = await serverCertificate();
 });
 afterAll(async () => {
-  await pki?.close();
+  await cert?.close();
 });
 
 describe.each(['h2c', 'tls'] as const)('gRPC calls through the gateway (%s)', (mode) => {
@@ -33,9 +28,9 @@ describe.each(['h2c', 'tls'] as const)('gRPC calls through the gateway (%s)', (m
         routes: [{ prefix: '/lucid.test.Echo', service: 'echo', auth: 'public', stripPrefix: false }],
       },
       [],
-      mode === 'tls' ? { tls } : {},
+      mode === 'tls' ? { tls: cert } : {},
     );
-    client = echoClient(gw.address, mode === 'tls' ? { ca: tls.ca, servername: 'localhost' } : {});
+    client = echoClient(gw.address, mode === 'tls' ? { ca: cert.ca } : {});
   });
   afterAll(async () => {
     client?.close();

@@ -8,22 +8,14 @@ describe('gRPC calls when upstreams fail', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function gatewayFor(
-    targets: string[],
-    service: Record<string, unknown> = {},
-    opts: { http1?: boolean } = {},
-  ): Promise<GrpcGateway> {
-    const gw = await startGrpcGateway(
-      {
-        logging: { level: 'silent', pretty: false, accessLog: false },
-        services: { echo: { targets, health: false, balancer: 'round-robin', ...service } },
-        routes: [
-          { prefix: '/lucid.test.Echo', service: 'echo', auth: 'public', stripPrefix: false, grpcWeb: true },
-        ],
-      },
-      [],
-      opts,
-    );
+  async function gatewayFor(targets: string[], service: Record<string, unknown> = {}): Promise<GrpcGateway> {
+    const gw = await startGrpcGateway({
+      logging: { level: 'silent', pretty: false, accessLog: false },
+      services: { echo: { targets, health: false, balancer: 'round-robin', ...service } },
+      routes: [
+        { prefix: '/lucid.test.Echo', service: 'echo', auth: 'public', stripPrefix: false, grpcWeb: true },
+      ],
+    });
     cleanups.push(() => gw.close());
     return gw;
   }
@@ -43,7 +35,7 @@ describe('gRPC calls when upstreams fail', () => {
     const deadAddress = dead.address;
     await dead.close();
     const live = await upstream();
-    const gw = await gatewayFor([`http://${deadAddress}`, `http://${live.address}`], {}, { http1: true });
+    const gw = await gatewayFor([`http://${deadAddress}`, `http://${live.address}`]);
     // gRPC-Web over HTTP/1.1 declares its length, so the gateway reads it whole and can send it again.
     for (let i = 0; i < 4; i++) {
       const res = await fetch(`${gw.url}/lucid.test.Echo/Unary`, {

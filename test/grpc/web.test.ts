@@ -61,7 +61,6 @@ beforeAll(async () => {
       ],
     },
     [],
-    { http1: true },
   );
 });
 afterAll(async () => {
