@@ -1,3 +1,4 @@
+import { until } from '@lucid/test-kit';
 import { call, echoClient, type GrpcServer, grpc, startGrpcServer } from '@lucid/test-kit/grpc';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type GrpcGateway, startGrpcGateway } from './support/gateway.js';
@@ -8,8 +9,13 @@ describe('gRPC calls when upstreams fail', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function gatewayFor(targets: string[], service: Record<string, unknown> = {}): Promise<GrpcGateway> {
+  async function gatewayFor(
+    targets: string[],
+    service: Record<string, unknown> = {},
+    extra: Record<string, unknown> = {},
+  ): Promise<GrpcGateway> {
     const gw = await startGrpcGateway({
+      ...extra,
       logging: { level: 'silent', pretty: false, accessLog: false },
       services: { echo: { targets, health: false, balancer: 'round-robin', ...service } },
       routes: [
@@ -71,6 +77,29 @@ describe('gRPC calls when upstreams fail', () => {
     const ok = await call(client, 'Unary', [{ text: 'still here' }]);
     expect(ok.code).toBe(grpc.status.OK);
     expect(ok.replies[0]?.text).toBe('still here');
+  });
+
+  it("the route's timeout caps a longer grpc-timeout: DEADLINE_EXCEEDED, and the upstream's call is cancelled", async () => {
+    const u = await upstream();
+    const gw = await gatewayFor([`http://${u.address}`], { timeout: '300ms' });
+    // The upstream sends its headers at once and then nothing: only the deadline can end the call.
+    const result = await call(clientOf(gw), 'Unary', [{}], {
+      metadata: { 'x-hang': '1' },
+      deadlineMs: 60_000,
+    });
+    expect(result.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(u.calls.at(-1)!.timeLeft).toBeLessThanOrEqual(300);
+    await until(
+      async () => u.hanging(),
+      (n) => n === 0,
+    );
+  });
+
+  it('a message larger than limits.body is RESOURCE_EXHAUSTED', async () => {
+    const u = await upstream();
+    const gw = await gatewayFor([`http://${u.address}`], {}, { server: { limits: { body: '1mb' } } });
+    const result = await call(clientOf(gw), 'Unary', [{ payload: Buffer.alloc(2 * 1024 * 1024) }]);
+    expect(result.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
   });
 
   it('an upstream lost mid-stream ends the call with a status in trailers, after the replies already sent', async () => {

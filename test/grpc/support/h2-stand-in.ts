@@ -47,6 +47,11 @@ export class H2StandIn implements ProxyEngine {
               settle(Object.assign(new Error('deadline'), { code: 'LUCID_UPSTREAM_DEADLINE' }));
             }, outgoing.deadline);
       ctx.body.pipe(stream);
+      // A body the gateway refused (too large, too slow) fails the call with the gateway's error.
+      ctx.body.once('error', (err) => {
+        stream.close(constants.NGHTTP2_CANCEL);
+        settle(err);
+      });
       stream.on('error', (err) => settle(err));
       session.once('error', (err) => settle(err));
       stream.on('response', (h: IncomingHttpHeaders, flags: number) => {
