@@ -207,6 +207,7 @@ export function forwardTo(route: ProxyRoute, deps: ForwardDeps) {
     const path = ctx.route.upstreamPath + ctx.search;
     // gRPC servers may insist on it (it is hop-by-hop, so the client's copy was dropped).
     ctx.upstreamHeaders.te = 'trailers';
+    inviteBody(ctx.res);
     let attempts = 0;
     await withRetries(
       ctx,
