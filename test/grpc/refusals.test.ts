@@ -1,6 +1,7 @@
 import type { GatewayPlugin } from '@lucid/gateway-core';
 import { jwtAuth } from '@lucid/middleware-auth';
 import { rateLimit } from '@lucid/middleware-ratelimit';
+import { h2Request } from '@lucid/test-kit';
 import { call, echoClient, type GrpcServer, grpc, startGrpcServer } from '@lucid/test-kit/grpc';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH, hs256 } from '../security/support/token.js';
@@ -88,6 +89,45 @@ describe('the gateway refuses gRPC calls in gRPC', () => {
     const second = await call(client, 'Unary', [{ text: 'second' }]);
     expect(second.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(Number((second.trailers ?? second.headers)?.get('retry-after')[0])).toBeGreaterThan(0);
+  });
+
+  it('answers trailers-only on the wire: one HEADERS frame with END_STREAM, HTTP 200, no body; HTTP/1.1 gets the same headers', async () => {
+    const { gw } = await start([{ prefix: '/other.Service', service: 'echo', auth: 'public' }], [], {
+      server: { cors: { origins: ['https://app.example'] } },
+    });
+    const frame = Buffer.from([0, 0, 0, 0, 0]);
+    const h2 = await h2Request(`${gw.url}/lucid.test.Echo/Unary`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/grpc+proto', te: 'trailers', origin: 'https://app.example' },
+      body: frame,
+    });
+    expect(h2.endedWithHeaders).toBe(true);
+    expect(h2.status).toBe(200);
+    expect(h2.body.length).toBe(0);
+    expect(h2.headers).toMatchObject({
+      'content-type': 'application/grpc',
+      'grpc-status': '12',
+      'grpc-message': 'no route for /lucid.test.Echo/Unary',
+      'access-control-allow-origin': 'https://app.example',
+    });
+    expect(h2.headers['x-request-id']).toMatch(/./);
+    const h1 = await fetch(`${gw.url}/lucid.test.Echo/Unary`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/grpc' },
+      body: frame,
+    });
+    expect(h1.status).toBe(200);
+    expect(h1.headers.get('content-type')).toBe('application/grpc');
+    expect(h1.headers.get('grpc-status')).toBe('12');
+    expect((await h1.arrayBuffer()).byteLength).toBe(0);
+  });
+
+  it('a request that is not gRPC still gets problem+json', async () => {
+    const { gw } = await start([{ prefix: '/other.Service', service: 'echo', auth: 'public' }]);
+    const res = await fetch(`${gw.url}/lucid.test.Echo/Unary`, { method: 'POST', body: 'x' });
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(res.headers.get('grpc-status')).toBeNull();
   });
 
   it('a malformed grpc-timeout is INVALID_ARGUMENT and never reaches the upstream', async () => {
