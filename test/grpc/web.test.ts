@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { h2Request } from '@lucid/test-kit';
 import { type Browser, launchChromium } from '@lucid/test-kit/browser';
 import { echoMessages, type GrpcServer, grpc, startGrpcServer } from '@lucid/test-kit/grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -173,6 +174,27 @@ describe('gRPC-Web through a grpcWeb route', () => {
     expect(
       upstream.calls.slice(before).filter((c) => c.path === '/lucid.test.Echo/Unary').length,
     ).toBeLessThanOrEqual(1);
+  });
+
+  it('over HTTP/2 too: the trailers travel in the body, not as HTTP/2 trailers', async () => {
+    const res = await h2Request(`${gw.url}/lucid.test.Echo/Unary`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/grpc-web+proto', 'x-grpc-web': '1' },
+      body: frame(echoMessages.request({ text: 'h2' })),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/grpc-web+proto');
+    expect(res.trailers['grpc-status']).toBeUndefined();
+    const { messages, trailers } = readWebBody(res.body);
+    expect(echoMessages.reply(messages[0]!).text).toBe('h2');
+    expect(trailers?.['grpc-status']).toBe('0');
+    const refused = await h2Request(`${gw.url}/lucid.test.Echo/Unary`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/grpc-web+proto', 'x-fail': String(grpc.status.ABORTED) },
+      body: frame(echoMessages.request({})),
+    });
+    const status = refused.headers['grpc-status'] ?? readWebBody(refused.body).trailers?.['grpc-status'];
+    expect(status).toBe(String(grpc.status.ABORTED));
   });
 
   it('preflights from the allowed origin admit the gRPC-Web headers', async () => {
