@@ -161,9 +161,10 @@ const CASES: FramingCase[] = [
     bytes: (p) => head(`GET ${p} HTTP/1.1 junk`, `Host: ${HOST}`),
   },
   {
-    name: 'the HTTP/2 connection preface on an HTTP/1.1 port',
-    outcome: 'refused',
-    bytes: () => 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n',
+    // The preface makes the connection HTTP/2 (h2c); what follows must then be frames, not a request.
+    name: 'the HTTP/2 preface followed by HTTP/1.1 bytes instead of frames',
+    outcome: 'cut',
+    bytes: (_p, s) => `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n${hidden(s)}`,
   },
   {
     name: 'a chunk extension ended by a bare LF',

@@ -307,6 +307,7 @@ describe('operability over real HTTP', () => {
       expect(Object.keys(line).sort()).toEqual(
         [
           'bytes',
+          'http',
           'ip',
           'level',
           'method',

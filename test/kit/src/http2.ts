@@ -28,11 +28,9 @@ export interface H2RequestOptions {
 export function h2Connect(origin: string, ca?: string | Buffer): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {
     const session = connect(origin, ca === undefined ? {} : { ca });
-    session.once('connect', () => {
-      session.off('error', reject);
-      resolve(session);
-    });
-    session.once('error', reject);
+    session.once('connect', () => resolve(session));
+    // Later session errors surface on the streams; one before the connection is a failed connect.
+    session.on('error', reject);
   });
 }
 

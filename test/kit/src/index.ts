@@ -2,6 +2,7 @@
 export * from './gateway.js';
 export * from './http.js';
 export * from './http2.js';
+export * from './http2-frames.js';
 export * from './jwks-server.js';
 export * from './net.js';
 export * from './redis.js';

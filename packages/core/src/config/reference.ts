@@ -115,7 +115,7 @@ function row(path: string[], type: string, node: Json, defaults: unknown): Row {
     const last = String(path.at(-1));
     kind = /window|timeout|interval/i.test(last)
       ? 'duration'
-      : /limits|size/i.test(path.join('.'))
+      : /limits|size|memory/i.test(path.join('.'))
         ? 'size'
         : 'duration';
   }
@@ -139,7 +139,7 @@ function formatDefault(path: string[], value: unknown, type: string): string {
   const last = String(path.at(-1));
   if (typeof value === 'number' && type === 'duration') return `\`${human(value, 'ms')}\``;
   // Counts (`limits.connections`, `queue.size`) are integers, not bytes.
-  if (typeof value === 'number' && type !== 'integer' && /limits|size/i.test(path.join('.')))
+  if (typeof value === 'number' && type !== 'integer' && /limits|size|memory/i.test(path.join('.')))
     return `\`${human(value, 'b')}\``;
   if (
     typeof value === 'number' &&

@@ -18,6 +18,7 @@ function capture() {
 
 const req = {
   method: 'POST',
+  httpVersion: '1.1',
   url: '/auth/login?token=secret-q',
   headers: { authorization: 'Bearer secret-h', cookie: 'sid=secret-c' },
 } as unknown as IncomingMessage;
@@ -59,6 +60,7 @@ describe('logAccess', () => {
     expect(Object.keys(line).sort()).toEqual(
       [
         'bytes',
+        'http',
         'ip',
         'level',
         'method',

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  constants,
   createServer,
   type Http2Server,
   type Http2ServerRequest,
-  type Http2ServerResponse,
+  Http2ServerResponse,
   type ServerHttp2Session,
 } from 'node:http2';
 import type { Socket } from 'node:net';
@@ -12,6 +13,27 @@ import { headArrived } from '../http/connection-guard.js';
 
 /** What every HTTP/2 client sends first (RFC 9113 §3.4); HTTP/1.1 can never start with it. */
 export const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+/**
+ * Node's HTTP/2 response, answering the two questions the request path asks of every response the
+ * way `ServerResponse` does: `destroyed` (the client went away: stop work for it, such as an upstream
+ * request still queued) and `writableFinished` (the whole answer went out; Node's says true for a
+ * stream the client reset, which would log a cancelled request as served).
+ */
+class GatewayHttp2Response extends Http2ServerResponse {}
+// Accessors on the prototype (Node's typings declare both as plain fields).
+Object.defineProperties(GatewayHttp2Response.prototype, {
+  destroyed: {
+    get(this: Http2ServerResponse): boolean {
+      return this.stream.destroyed;
+    },
+  },
+  writableFinished: {
+    get(this: Http2ServerResponse): boolean {
+      return this.writableEnded && this.stream.closed && this.stream.rstCode === constants.NGHTTP2_NO_ERROR;
+    },
+  },
+});
 
 export interface Http2Handlers {
   handler(req: IncomingMessage, res: ServerResponse): void;
@@ -39,6 +61,7 @@ export class Http2Side {
         // In MB; bounds what one connection can make nghttp2 hold (headers, queued frames).
         maxSessionMemory: Math.max(1, Math.round(h2.maxSessionMemory / 1024 ** 2)),
         maxHeaderListPairs: h2.maxHeaderPairs,
+        Http2ServerResponse: GatewayHttp2Response,
         // Both must be set for nghttp2's RST_STREAM rate limit (CVE-2023-44487) to take our values.
         streamResetBurst: h2.resets.burst,
         streamResetRate: h2.resets.rate,
