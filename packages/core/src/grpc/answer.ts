@@ -71,6 +71,8 @@ export function sendGrpcProblem(ctx: GatewayContext, problem: GatewayError): voi
     if (stream.destroyed || stream.closed) return;
     res.statusCode = 200;
     stream.respond({ ':status': 200, ...headers }, { endStream: true });
+    // The response object learns that it ended (the stream already has): it then counts as finished.
+    res.end();
     return;
   }
   // HTTP/1.1 (gRPC-Web): a body the gateway refused unread leaves the connection unusable.
