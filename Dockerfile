@@ -60,9 +60,11 @@ USER 65532:65532
 EXPOSE 8080
 
 # Liveness with node itself (the image has no curl). PORT moves the gateway and this check together;
-# HEALTHCHECK_URL overrides the URL when the config moves the port or the health path.
+# HEALTHCHECK_URL overrides the URL when the config moves the port or the health path. With
+# server.tls the plain request fails the handshake and the check asks over HTTPS (its own loopback:
+# the certificate names the public host, so it is not verified here).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["/nodejs/bin/node", "-e", "fetch(process.env.HEALTHCHECK_URL||'http://127.0.0.1:'+(process.env.PORT||8080)+'/health/live',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["/nodejs/bin/node", "-e", "const p=process.env.PORT||8080,u=process.env.HEALTHCHECK_URL,signal=AbortSignal.timeout(4000),get=(url,o)=>new Promise((ok,no)=>require(url.startsWith('https:')?'https':'http').get(url,{...o,signal},(r)=>{r.resume();ok(r.statusCode)}).on('error',no)),live='127.0.0.1:'+p+'/health/live';(u?get(u):get('http://'+live).catch(()=>get('https://'+live,{rejectUnauthorized:false}))).then((c)=>process.exit(c===200?0:1),()=>process.exit(1))"]
 
 # node is PID 1 (no init in the image): the CLI handles SIGTERM itself, drains in-flight requests
 # (server.timeouts.shutdown) and exits 0. Give "docker stop -t" / terminationGracePeriodSeconds more than that.

@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@lucid/test-kit';
+import { freePort, serverCertificate } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   execForm,
@@ -133,6 +134,28 @@ describe('Dockerfile: the healthcheck command', () => {
 
   it('fails when nothing listens', async () => {
     expect(await probe({ PORT: String(await freePort()) })).toBe(1);
+  });
+
+  it('asks over HTTPS when the gateway serves TLS on PORT (server.tls)', async () => {
+    const cert = await serverCertificate();
+    const tls = createHttpsServer(
+      { cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile) },
+      (req, res) => {
+        res.writeHead(req.url === '/health/live' ? status : 404).end();
+      },
+    );
+    tls.listen(0, '127.0.0.1');
+    await once(tls, 'listening');
+    try {
+      status = 200;
+      expect(await probe({ PORT: String((tls.address() as { port: number }).port) })).toBe(0);
+      status = 503;
+      expect(await probe({ PORT: String((tls.address() as { port: number }).port) })).toBe(1);
+    } finally {
+      tls.closeAllConnections();
+      await new Promise<void>((resolve) => tls.close(() => resolve()));
+      await cert.close();
+    }
   });
 
   it('follows HEALTHCHECK_URL when the config moves the health endpoint', async () => {

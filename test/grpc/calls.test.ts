@@ -24,7 +24,7 @@ describe.each(['h2c', 'tls'] as const)('gRPC calls through the gateway (%s)', (m
     gw = await startGrpcGateway(
       {
         logging: { level: 'info', pretty: false, accessLog: true },
-        services: { echo: { targets: [`http://${upstream.address}`], health: false, timeout: '10s' } },
+        services: { echo: { targets: [`h2c://${upstream.address}`], health: false, timeout: '10s' } },
         routes: [{ prefix: '/lucid.test.Echo', service: 'echo', auth: 'public', stripPrefix: false }],
       },
       [],
@@ -140,7 +140,7 @@ describe('an upstream that is down', () => {
     await upstream.close();
     const gw = await startGrpcGateway({
       logging: { level: 'silent', pretty: false, accessLog: false },
-      services: { echo: { targets: [`http://${address}`], health: false } },
+      services: { echo: { targets: [`h2c://${address}`], health: false } },
       routes: [{ prefix: '/lucid.test.Echo', service: 'echo', auth: 'public', stripPrefix: false }],
     });
     const client = echoClient(gw.address);

@@ -19,7 +19,7 @@ describe('gRPC health checks (services.X.health.grpc)', () => {
       logging: { level: 'silent', pretty: false, accessLog: false },
       services: {
         echo: {
-          targets: [`http://${upstream.address}`],
+          targets: [`h2c://${upstream.address}`],
           health: {
             grpc: grpcCheck,
             interval: '100ms',
@@ -42,7 +42,7 @@ describe('gRPC health checks (services.X.health.grpc)', () => {
     expect(upstream.calls.some((c) => c.path === '/grpc.health.v1.Health/Check')).toBe(true);
     upstream.setHealth('', 'NOT_SERVING');
     await until(echoState, (s) => s === false);
-    const series = `lucid_gateway_upstream_target_healthy{service="echo",target="http://${upstream.address}"}`;
+    const series = `lucid_gateway_upstream_target_healthy{service="echo",target="h2c://${upstream.address}"}`;
     expect(await gw.gateway.registry.metrics()).toContain(`${series} 0`);
     upstream.setHealth('', 'SERVING');
     await until(echoState, (s) => s === true);
@@ -69,7 +69,7 @@ describe('gRPC health checks (services.X.health.grpc)', () => {
     upstream = undefined;
     gw = await startGrpcGateway({
       logging: { level: 'silent', pretty: false, accessLog: false },
-      services: { echo: { targets: [`http://${address}`], health: { grpc: true, timeout: '1s' } } },
+      services: { echo: { targets: [`h2c://${address}`], health: { grpc: true, timeout: '1s' } } },
       routes: [{ prefix: '/x', service: 'echo', auth: 'public' }],
     });
     expect(await echoState()).toBe(false);

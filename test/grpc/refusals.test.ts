@@ -29,7 +29,7 @@ describe('the gateway refuses gRPC calls in gRPC', () => {
     const gw = await startGrpcGateway(
       {
         logging: { level: 'info', pretty: false, accessLog: true },
-        services: { echo: { targets: [`http://${upstream.address}`], health: false } },
+        services: { echo: { targets: [`h2c://${upstream.address}`], health: false } },
         routes,
         ...extra,
       },

@@ -41,7 +41,7 @@ describe('gRPC calls when upstreams fail', () => {
     const deadAddress = dead.address;
     await dead.close();
     const live = await upstream();
-    const gw = await gatewayFor([`http://${deadAddress}`, `http://${live.address}`]);
+    const gw = await gatewayFor([`h2c://${deadAddress}`, `h2c://${live.address}`]);
     // gRPC-Web over HTTP/1.1 declares its length, so the gateway reads it whole and can send it again.
     for (let i = 0; i < 4; i++) {
       const res = await fetch(`${gw.url}/lucid.test.Echo/Unary`, {
@@ -61,14 +61,14 @@ describe('gRPC calls when upstreams fail', () => {
     const dead = await startGrpcServer();
     const deadAddress = dead.address;
     await dead.close();
-    const gw = await gatewayFor([`http://${deadAddress}`]);
+    const gw = await gatewayFor([`h2c://${deadAddress}`]);
     const result = await call(clientOf(gw), 'ClientStream', [{ text: 'once' }]);
     expect(result.code).toBe(grpc.status.UNAVAILABLE);
   });
 
   it("a client's short deadlines do not open the breaker of a healthy target", async () => {
     const slow = await upstream();
-    const gw = await gatewayFor([`http://${slow.address}`], { breaker: { failures: 2, cooldown: '1m' } });
+    const gw = await gatewayFor([`h2c://${slow.address}`], { breaker: { failures: 2, cooldown: '1m' } });
     const client = clientOf(gw);
     for (let i = 0; i < 4; i++) {
       const result = await call(client, 'Unary', [{}], { metadata: { 'x-hang': '1' }, deadlineMs: 50 });
@@ -81,7 +81,7 @@ describe('gRPC calls when upstreams fail', () => {
 
   it("the route's timeout caps a longer grpc-timeout: DEADLINE_EXCEEDED, and the upstream's call is cancelled", async () => {
     const u = await upstream();
-    const gw = await gatewayFor([`http://${u.address}`], { timeout: '300ms' });
+    const gw = await gatewayFor([`h2c://${u.address}`], { timeout: '300ms' });
     // The upstream sends its headers at once and then nothing: only the deadline can end the call.
     const result = await call(clientOf(gw), 'Unary', [{}], {
       metadata: { 'x-hang': '1' },
@@ -97,14 +97,14 @@ describe('gRPC calls when upstreams fail', () => {
 
   it('a message larger than limits.body is RESOURCE_EXHAUSTED', async () => {
     const u = await upstream();
-    const gw = await gatewayFor([`http://${u.address}`], {}, { server: { limits: { body: '1mb' } } });
+    const gw = await gatewayFor([`h2c://${u.address}`], {}, { server: { limits: { body: '1mb' } } });
     const result = await call(clientOf(gw), 'Unary', [{ payload: Buffer.alloc(2 * 1024 * 1024) }]);
     expect(result.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
   });
 
   it('an upstream lost mid-stream ends the call with a status in trailers, after the replies already sent', async () => {
     const u = await startGrpcServer();
-    const gw = await gatewayFor([`http://${u.address}`]);
+    const gw = await gatewayFor([`h2c://${u.address}`]);
     const client = clientOf(gw);
     const md = new grpc.Metadata();
     md.set('x-stall', '1');

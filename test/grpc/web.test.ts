@@ -56,7 +56,7 @@ beforeAll(async () => {
     {
       logging: { level: 'info', pretty: false, accessLog: true },
       server: { cors: { origins: [pageOrigin] } },
-      services: { echo: { targets: [`http://${upstream.address}`], health: false } },
+      services: { echo: { targets: [`h2c://${upstream.address}`], health: false } },
       routes: [
         { prefix: '/lucid.test.Echo', service: 'echo', auth: 'public', stripPrefix: false, grpcWeb: true },
       ],

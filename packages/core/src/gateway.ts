@@ -19,6 +19,7 @@ import { catalogSources } from './openapi/sources.js';
 import type { Handler } from './pipeline/compose.js';
 import { BodyBudget } from './proxy/body-buffer.js';
 import { HttpProxyEngine } from './proxy/http-proxy-engine.js';
+import { Http2Engine } from './proxy/http2-engine.js';
 import { UndiciEngine } from './proxy/undici-engine.js';
 import { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 import { Runtime } from './runtime.js';
@@ -50,6 +51,8 @@ export interface CreateGatewayOptions {
   registry?: Registry;
   /** Replace the engine for plain HTTP (WebSockets have their own tunnel). */
   engine?: ProxyEngine;
+  /** Replace the engine for HTTP/2 services (h2c:// targets, `http2: true`); by default an `Http2Engine`. */
+  http2Engine?: ProxyEngine;
 }
 
 /**
@@ -81,6 +84,9 @@ class LucidGateway implements Gateway {
   readonly #schema: ComposedSchema;
   readonly #provides: Set<string>;
   readonly #engine: ProxyEngine;
+  /** Made when a service first needs it; outlives reloads like the HTTP/1.1 engine. */
+  #http2: ProxyEngine | undefined;
+  readonly #makeHttp2: () => ProxyEngine;
   readonly #tunnel = new WebSocketTunnel();
   /** Client sockets on the upgrade path (handshaking or joined), cut when the gateway closes. */
   readonly #upgraded = new Set<Duplex>();
@@ -112,6 +118,7 @@ class LucidGateway implements Gateway {
     this.#metrics = createMetrics(this.registry, METRIC_PREFIX);
     this.#engine =
       options.engine ?? (config.server.engine === 'http-proxy' ? new HttpProxyEngine() : new UndiciEngine());
+    this.#makeHttp2 = () => options.http2Engine ?? new Http2Engine();
     for (const plugin of this.#plugins) {
       plugin.setup?.({ config, logger: this.logger, registry: this.registry, metricPrefix: METRIC_PREFIX });
     }
@@ -173,6 +180,7 @@ class LucidGateway implements Gateway {
       logger: this.logger,
       metrics: this.#metrics,
       engine: this.#engine,
+      http2Engine: () => (this.#http2 ??= this.#makeHttp2()),
       tunnel: this.#tunnel,
       builtins: this.#builtins,
       onTargetsChanged: () => this.#retainLiveTargets(),
@@ -185,7 +193,9 @@ class LucidGateway implements Gateway {
   #retainLiveTargets(): void {
     // Called while the first runtime is being built: nothing to let go of yet.
     if (this.#runtime === undefined) return;
-    this.#engine.retain?.(this.#runtime.liveTargetIds());
+    const live = this.#runtime.liveTargetIds();
+    this.#engine.retain?.(live);
+    this.#http2?.retain?.(live);
   }
 
   /** Starts plugins and background checks without a server of our own (for embedding). */
@@ -245,7 +255,7 @@ class LucidGateway implements Gateway {
     this.#tunnel.close();
     await this.#runtime.stop();
     this.#openapi.stop();
-    await this.#engine.close();
+    await Promise.all([this.#engine.close(), this.#http2?.close()]);
     this.logger.flush?.();
   }
 

@@ -29,6 +29,7 @@ export {
 } from './observability/series.js';
 export { compose, type Handler } from './pipeline/compose.js';
 export { HttpProxyEngine } from './proxy/http-proxy-engine.js';
+export { Http2Engine, type Http2EngineOptions } from './proxy/http2-engine.js';
 export { UndiciEngine } from './proxy/undici-engine.js';
 export { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 export { isRouteMiss, type RouteMiss, Router } from './routing/router.js';

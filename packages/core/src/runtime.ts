@@ -7,6 +7,7 @@ import { websocketOrigin } from './builtins/websocket-origin.js';
 import { ConfigError } from './config/errors.js';
 import { DEFAULT_IDENTITY_HEADERS, type GatewayConfig } from './config/schema.js';
 import { grpcWebBridge, grpcWebCors } from './grpc/web.js';
+import { GatewayError } from './errors.js';
 import { compileTrust, type TrustCheck } from './http/client-address.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { compose, type Handler } from './pipeline/compose.js';
@@ -18,12 +19,16 @@ import { routesOf } from './routing/routes.js';
 import type { GatewayContext, GatewayPlugin, Middleware, ProxyEngine, Route, Target } from './types.js';
 import { admission } from './upstream/admission.js';
 import { UpstreamPool } from './upstream/pool.js';
+import { speaksHttp2 } from './upstream/protocol.js';
 
 export interface RuntimeDeps {
   plugins: readonly GatewayPlugin[];
   logger: Logger;
   metrics: GatewayMetrics;
+  /** The engine for HTTP/1.1 services. */
   engine: ProxyEngine;
+  /** The engine for HTTP/2 services (made on first use, so a gateway without them opens none). */
+  http2Engine(): ProxyEngine;
   tunnel: WebSocketTunnel;
   builtins: Readonly<Record<BuiltinName, Handler>>;
   /** Called when the set of targets changed (discovery), so engines can let go of gone ones. */
@@ -130,6 +135,7 @@ export class Runtime {
       if (pool === undefined) throw new Error(`route "${route.id}": no pool for "${route.serviceName}"`);
       const tlsProvider = plugins.map((p) => p.upstreamTls?.(route.serviceName, route.service)).find(Boolean);
       const edge = beforeProxy.get(route.serviceName)!;
+      const http2 = speaksHttp2(route.service);
       const buffering = route.config.requestBuffering ?? route.service.requestBuffering;
       this.chains.set(
         route,
@@ -139,10 +145,13 @@ export class Runtime {
             ...(route.config.grpcWeb ? [webBridge] : []),
             ...(buffering ? edge.buffered : edge.streamed),
           ],
-          forwardTo(route, { pool, engine: deps.engine, metrics, tlsProvider }),
+          forwardTo(route, { pool, engine: http2 ? deps.http2Engine() : deps.engine, metrics, tlsProvider }),
         ),
       );
-      if (route.config.websocket) {
+      if (route.config.websocket && http2) {
+        // RFC 8441 (WebSocket over HTTP/2) is not spoken to upstreams: refuse the handshake clearly.
+        this.upgradeChains.set(route, refuseWebSocket(route.serviceName));
+      } else if (route.config.websocket) {
         // The Origin check runs first: a cross-site page must not reach even the plugins' checks.
         const where = `routes[${config.routes.indexOf(route.config)}]`;
         this.upgradeChains.set(
@@ -197,4 +206,12 @@ export class Runtime {
     })();
     return this.#stopped;
   }
+}
+
+function refuseWebSocket(service: string): Handler {
+  return async function refuseWebSocket() {
+    throw new GatewayError('GW_BAD_REQUEST', {
+      detail: `service "${service}" is spoken to over HTTP/2, which carries no WebSocket upgrade`,
+    });
+  };
 }

@@ -220,8 +220,8 @@ export interface OutgoingRequest {
    */
   fresh?: boolean;
   /**
-   * Milliseconds for the whole exchange (a gRPC call's deadline): on expiry the upstream request is
-   * cancelled and the promise rejects with an error whose `code` is `LUCID_UPSTREAM_DEADLINE`.
+   * Milliseconds for the whole exchange (headers and body); on expiry the upstream request is
+   * cancelled and the engine rejects with code `LUCID_UPSTREAM_DEADLINE` (a timeout). Unset: none.
    */
   deadline?: number;
 }

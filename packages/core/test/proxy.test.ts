@@ -111,15 +111,20 @@ describe.each(['undici', 'http-proxy'] as const)('proxy conformance (%s engine)'
         connection: 'keep-alive, x-secret',
         'x-secret': 'leak',
         'keep-alive': 'timeout=5',
-        te: 'trailers',
+        te: 'gzip, Trailers',
         'x-kept': 'yes',
       },
     });
     const { headers } = res.json<{ headers: Record<string, string> }>();
     expect(headers['x-secret']).toBeUndefined();
     expect(headers['keep-alive']).toBeUndefined();
-    expect(headers.te).toBeUndefined();
+    // TE is hop-by-hop; only "trailers" (the client reads trailers, as gRPC needs) is passed on.
+    expect(headers.te).toBe('trailers');
     expect(headers['x-kept']).toBe('yes');
+    for (const te of ['gzip, deflate', 'trailers;q=0', 'x-trailers']) {
+      const other = await send(`${gw.url}/nodes/x`, { headers: { te } });
+      expect(other.json<{ headers: Record<string, string> }>().headers.te, te).toBeUndefined();
+    }
   });
 
   it('replaces X-Forwarded-For from an untrusted client and sets the other forwarding headers', async () => {

@@ -6,7 +6,6 @@ import {
   type GatewayPlugin,
 } from '@lucid/gateway-core';
 import { allowAnyone, logSink } from '@lucid/test-kit';
-import { H2StandIn } from './h2-stand-in.js';
 
 export interface GrpcGateway {
   /** `127.0.0.1:port` for grpc-js clients. */
@@ -39,7 +38,6 @@ export async function startGrpcGateway(
   const gateway = createGateway(withTls as GatewayConfigInput, {
     plugins: all,
     logger,
-    engine: new H2StandIn(),
   });
   const { port } = await gateway.listen({ port: 0, host: '127.0.0.1' });
   return {

@@ -69,6 +69,7 @@ function serviceDoubts({ config }: ConfigView): ConfigIssue[] {
         severity: 'warning',
       });
     }
+    issues.push(...http2Doubts(name, service));
     const urls = service.targets.map((t) => t.url.replace(/\/+$/, ''));
     const dup = urls.find((u, k) => urls.indexOf(u) !== k);
     if (dup) {
@@ -81,6 +82,31 @@ function serviceDoubts({ config }: ConfigView): ConfigIssue[] {
     }
   }
   return issues;
+}
+
+/** h2c:// targets speak HTTP/2 only: a service cannot both have them and say `http2: false`, or mix them. */
+function http2Doubts(name: string, service: ConfigView['config']['services'][string]): ConfigIssue[] {
+  const h2c = service.targets.filter((t) => t.url.startsWith('h2c:'));
+  if (h2c.length === 0) return [];
+  if (service.http2 === false) {
+    return [
+      {
+        path: `services.${name}.http2`,
+        message: 'h2c:// targets are cleartext HTTP/2, but "http2" is false',
+        fix: 'remove "http2: false", or list the targets as http://',
+      },
+    ];
+  }
+  if (service.http2 === undefined && h2c.length < service.targets.length) {
+    return [
+      {
+        path: `services.${name}.targets`,
+        message: 'mixes h2c:// targets with others; a service speaks one protocol to all of its targets',
+        fix: 'write every target as h2c://, or set "http2: true" (then http:// targets are h2c too)',
+      },
+    ];
+  }
+  return [];
 }
 
 function unknownServices({ config, routePath, invalidServices }: ConfigView): ConfigIssue[] {

@@ -138,3 +138,43 @@ describe('parseConfig', () => {
     );
   });
 });
+
+describe('HTTP/2 targets', () => {
+  const service = (svc: Record<string, unknown>) => ({
+    services: { g: svc },
+    routes: [{ prefix: '/g', service: 'g', auth: 'public' }],
+  });
+
+  it('accepts h2c://host:port, and https:// or http:// with http2: true', () => {
+    const cfg = parseConfig(service({ targets: ['h2c://grpc-a:50051', 'h2c://[::1]:50052'] }));
+    expect(cfg.services.g!.targets.map((t) => t.url)).toEqual(['h2c://grpc-a:50051', 'h2c://[::1]:50052']);
+    expect(cfg.services.g!.http2).toBeUndefined();
+    expect(parseConfig(service({ targets: ['https://grpc-a:443'], http2: true })).services.g!.http2).toBe(
+      true,
+    );
+    expect(
+      parseConfig(service({ targets: ['http://grpc-a', 'h2c://grpc-b:1'], http2: true })).services.g!.http2,
+    ).toBe(true);
+  });
+
+  it('rejects an h2c:// target with a path, a query, credentials or no host', () => {
+    for (const url of ['h2c://grpc-a:50051/api', 'h2c://grpc-a:50051?x=1', 'h2c://u:p@grpc-a:1', 'h2c://']) {
+      const issues = issuesOf(service({ targets: [url] }));
+      expect(
+        issues.some((i) => i.startsWith('services.g.targets[0]: ') && /h2c|http/.test(i)),
+        url,
+      ).toBe(true);
+    }
+    expect(issuesOf(service({ targets: ['h2c://grpc-a:50051/api'] }))[0]).toContain('host and port only');
+  });
+
+  it('rejects http2: false with h2c:// targets, and h2c:// mixed with http:// unless http2 is set', () => {
+    expect(issuesOf(service({ targets: ['h2c://a:1'], http2: false }))).toContain(
+      'services.g.http2: h2c:// targets are cleartext HTTP/2, but "http2" is false',
+    );
+    expect(issuesOf(service({ targets: ['h2c://a:1', 'http://b:2'] })).join('\n')).toContain(
+      'services.g.targets: mixes h2c:// targets with others',
+    );
+    expect(issuesOf(service({ targets: ['https://a'], http2: 'yes' }))[0]).toMatch(/^services\.g\.http2: /);
+  });
+});

@@ -116,6 +116,11 @@ const serviceShape = {
     })
     .default({ failures: 5, ejection: 10_000, maxEjection: 300_000 }),
   tls: tls.optional(),
+  /**
+   * Speak HTTP/2 to the targets: over TLS with ALPN "h2" for https:// targets, cleartext with prior
+   * knowledge (h2c) for http:// ones. h2c:// targets imply it. WebSocket is not carried to such a service.
+   */
+  http2: z.boolean().optional(),
   /** Forward the client's Host header instead of the target's. */
   preserveHost: z.boolean().default(false),
   /** Where this service's OpenAPI document comes from (merged behind builtins.openapi and builtins.docs). */

@@ -3,7 +3,9 @@ import { resolve } from 'node:path';
 import { Agent, type Dispatcher, request } from 'undici';
 import type { OpenApiSource } from '../config/schema.js';
 import type { TlsOptions } from '../types.js';
+import { http2Get } from '../upstream/http2-get.js';
 import type { RequestOutcome, UpstreamPool } from '../upstream/pool.js';
+import { speaksHttp2 } from '../upstream/protocol.js';
 import { DocumentError, type OpenApiDoc, parseOpenApi } from './document.js';
 
 export interface FetchLimits {
@@ -33,13 +35,17 @@ export async function fetchOpenApi(
   if ('file' in from.source) return parseOpenApi(await readBounded(from.source.file, limits.maxSize));
   if (!from.pool) throw new Error('the service has no pool');
   const state = from.pool.pick();
-  const dispatcher: Dispatcher | undefined = from.tls ? new Agent({ connect: from.tls }) : undefined;
+  const http2 = speaksHttp2(from.pool.service);
+  const dispatcher: Dispatcher | undefined =
+    from.tls && !http2 ? new Agent({ connect: from.tls }) : undefined;
   let outcome: RequestOutcome = 'unavailable';
   let text: string;
   try {
     const url = new URL(from.source.path, state.target.url);
     const deadline = AbortSignal.any([signal, AbortSignal.timeout(limits.timeout)]);
-    text = (await getBounded(url, limits, deadline, dispatcher)).body;
+    text = http2
+      ? await getBoundedHttp2(url, limits, deadline, from.tls)
+      : (await getBounded(url, limits, deadline, dispatcher)).body;
     outcome = 'ok';
   } catch (err) {
     outcome = outcomeOf(err);
@@ -87,6 +93,29 @@ class TooLargeError extends Error {
   }
 }
 
+const ACCEPT = {
+  accept: 'application/json, application/yaml;q=0.9, */*;q=0.5',
+  'user-agent': 'lucid-gateway',
+};
+
+/** The same read from an HTTP/2 service (h2c:// targets or `http2: true`). */
+async function getBoundedHttp2(
+  url: URL,
+  limits: FetchLimits,
+  signal: AbortSignal,
+  tls: TlsOptions | undefined,
+): Promise<string> {
+  const answer = await http2Get(url, {
+    tls,
+    headers: ACCEPT,
+    signal,
+    maxSize: limits.maxSize,
+    tooLarge: () => new TooLargeError(limits.maxSize),
+  });
+  if (answer.status !== 200) throw new HttpStatusError(answer.status);
+  return answer.body.toString('utf8');
+}
+
 async function getBounded(
   url: URL,
   limits: FetchLimits,
@@ -95,7 +124,7 @@ async function getBounded(
 ): Promise<{ body: string }> {
   const res = await request(url, {
     method: 'GET',
-    headers: { accept: 'application/json, application/yaml;q=0.9, */*;q=0.5', 'user-agent': 'lucid-gateway' },
+    headers: ACCEPT,
     // A fresh connection, closed after: a fetch every few minutes leaves no idle socket behind.
     reset: true,
     headersTimeout: limits.timeout,

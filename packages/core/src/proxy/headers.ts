@@ -42,6 +42,12 @@ function connectionListed(value: string | string[] | undefined): Set<string> | u
   return set.size ? set : undefined;
 }
 
+/** RFC 9110 §10.1.4: TE lists the keyword "trailers" (which takes no parameters). */
+function acceptsTrailers(te: string): boolean {
+  for (const member of te.split(',')) if (member.trim().toLowerCase() === 'trailers') return true;
+  return false;
+}
+
 /**
  * The headers sent upstream: the client's minus hop-by-hop and gateway-owned ones, then the
  * gateway's own (forwarding, request id, trace) and what middleware added.
@@ -61,6 +67,8 @@ export function upstreamRequestHeaders(
     if (name.includes('_') || name.charCodeAt(0) === 58 /* : */) continue;
     out[name] = incoming[name];
   }
+  // TE is hop-by-hop, but "trailers" says the client reads trailers (gRPC needs it): keep only that.
+  if (incoming.te !== undefined && acceptsTrailers(String(incoming.te))) out.te = 'trailers';
   out.host = preserveHost && ctx.forwarded.host ? ctx.forwarded.host : target.url.host;
   out['x-forwarded-for'] = ctx.forwarded.forwardedFor;
   out['x-forwarded-proto'] = ctx.protocol;
@@ -124,4 +132,31 @@ export function stripHopByHop(headers: IncomingHttpHeaders): void {
   for (const name of Object.keys(headers)) {
     if (HOP_BY_HOP.has(name) || listed?.has(name)) delete headers[name];
   }
+}
+
+/** Fields never relayed as trailers: framing, routing, credentials and what the gateway owns. */
+const NOT_A_TRAILER = new Set([
+  ...HOP_BY_HOP,
+  'host',
+  'content-length',
+  'content-type',
+  'content-encoding',
+  'authorization',
+  'cookie',
+  'set-cookie',
+  ...GATEWAY_OWNED,
+]);
+
+/** The trailer fields worth relaying (pseudo-headers and forbidden ones dropped), or undefined if none. */
+export function trailerFields(
+  raw: Readonly<Record<string, string | string[] | undefined>> | undefined,
+): Record<string, string | string[]> | undefined {
+  let out: Record<string, string | string[]> | undefined;
+  for (const name in raw) {
+    const value = raw[name];
+    if (value === undefined || name.charCodeAt(0) === 58 || NOT_A_TRAILER.has(name)) continue;
+    out ??= {};
+    out[name] = value;
+  }
+  return out;
 }

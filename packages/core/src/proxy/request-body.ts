@@ -7,6 +7,7 @@ import { type Readable, Transform } from 'node:stream';
  */
 export function hasRequestBody(req: IncomingMessage): boolean {
   if (req.httpVersionMajor === 2) {
+    // HTTP/2 frames bodies itself (gRPC sends no content-length): END_STREAM on HEADERS means none.
     const stream = (req as unknown as { stream: { endAfterHeaders: boolean } }).stream;
     return !stream.endAfterHeaders && req.headers['content-length'] !== '0';
   }

@@ -8,8 +8,9 @@ import type {
   Target,
   TransportOptions,
 } from '../types.js';
-import { clientResponseHeaders } from './headers.js';
+import { clientResponseHeaders, trailerFields } from './headers.js';
 import { hasRequestBody } from './request-body.js';
+import { UpstreamDeadlineError } from './upstream-error.js';
 
 export interface UndiciEngineOptions {
   /** Most connections kept to one target; bounds what one upstream can make the gateway hold. */
@@ -32,7 +33,7 @@ export class UndiciEngine implements ProxyEngine {
   forward(ctx: GatewayContext, target: Target, outgoing: OutgoingRequest): Promise<ForwardResult> {
     const pool = this.#pool(target, outgoing.transport);
     return new Promise<ForwardResult>((resolve, reject) => {
-      const handler = new StreamToClient(ctx, resolve, reject);
+      const handler = new StreamToClient(ctx, resolve, reject, outgoing.deadline);
       pool.dispatch(
         {
           path: outgoing.path,
@@ -93,15 +94,25 @@ class StreamToClient implements Dispatcher.DispatchHandler {
   #status = 0;
   #bytes = 0;
   #settled = false;
+  #deadline: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ctx: GatewayContext,
     private readonly resolve: (r: ForwardResult) => void,
     private readonly reject: (err: unknown) => void,
+    deadline: number | undefined,
   ) {
     // `on`, not `once`: 'close' fires once anyway, and `once` allocates a wrapper per request.
     ctx.res.on('close', this.#onClientClose);
+    if (deadline !== undefined && deadline > 0)
+      this.#deadline = setTimeout(this.#onDeadline, deadline, deadline);
   }
+
+  #onDeadline = (ms: number) => {
+    const err = new UpstreamDeadlineError(ms);
+    if (this.#controller !== undefined) this.#controller.abort(err);
+    this.#settle(err);
+  };
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
@@ -134,7 +145,9 @@ class StreamToClient implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    const relayed = trailerFields(trailers);
+    if (relayed !== undefined) this.ctx.res.addTrailers(relayed);
     this.ctx.res.end();
     this.#settle(undefined);
   }
@@ -152,6 +165,7 @@ class StreamToClient implements Dispatcher.DispatchHandler {
   #settle(err: Error | undefined) {
     if (this.#settled) return;
     this.#settled = true;
+    clearTimeout(this.#deadline);
     this.ctx.res.off('close', this.#onClientClose);
     if (err === undefined) this.resolve({ status: this.#status, bytes: this.#bytes });
     else this.reject(err);

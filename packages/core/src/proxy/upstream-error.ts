@@ -32,6 +32,33 @@ export class UpstreamConnectTimeoutError extends Error {
   }
 }
 
+/** Raised when the whole exchange outlived its deadline (`OutgoingRequest.deadline`, e.g. gRPC's grpc-timeout). */
+export class UpstreamDeadlineError extends Error {
+  readonly code = 'LUCID_UPSTREAM_DEADLINE';
+  constructor(ms: number) {
+    super(`exchange not finished within ${ms}ms`);
+    this.name = 'UpstreamDeadlineError';
+  }
+}
+
+/** An HTTP/2 upstream reset the stream with REFUSED_STREAM: RFC 9113 §8.7, it was not processed. */
+export class UpstreamRefusedStreamError extends Error {
+  readonly code = 'LUCID_UPSTREAM_REFUSED_STREAM';
+  constructor() {
+    super('upstream refused the stream');
+    this.name = 'UpstreamRefusedStreamError';
+  }
+}
+
+/** An HTTP/2 upstream reset the stream before its answer ended (any code but REFUSED_STREAM). */
+export class UpstreamStreamResetError extends Error {
+  readonly code = 'LUCID_UPSTREAM_STREAM_RESET';
+  constructor(readonly rstCode: number) {
+    super(`upstream reset the stream (code ${rstCode})`);
+    this.name = 'UpstreamStreamResetError';
+  }
+}
+
 /** The connection could not be made: the request certainly never reached the upstream application. */
 const CONNECT_PHASE = new Set([
   'ECONNREFUSED',
@@ -43,12 +70,17 @@ const CONNECT_PHASE = new Set([
   'ENETUNREACH',
   'UND_ERR_CONNECT_TIMEOUT',
   'LUCID_UPSTREAM_CONNECT_TIMEOUT',
+  // HTTP/2: the stream was refused, or the session was going away before the stream was sent.
+  'LUCID_UPSTREAM_REFUSED_STREAM',
+  'ERR_HTTP2_GOAWAY_SESSION',
+  'ERR_HTTP2_INVALID_SESSION',
 ]);
 const UNAVAILABLE = new Set([...CONNECT_PHASE, 'ETIMEDOUT']);
 const TIMEOUT = new Set([
   'LUCID_UPSTREAM_HEADERS_TIMEOUT',
   'LUCID_UPSTREAM_DEADLINE',
   'LUCID_UPSTREAM_IDLE',
+  'LUCID_UPSTREAM_DEADLINE',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
 ]);
@@ -84,15 +116,6 @@ export function retryableFailure(err: unknown): boolean {
   return code !== undefined && (CONNECT_PHASE.has(code) || CONNECTION_LOST.has(code));
 }
 
-/** Raised when a call's deadline (gRPC's `grpc-timeout`, capped by the route's timeout) passed. */
-export class UpstreamDeadlineError extends Error {
-  readonly code = 'LUCID_UPSTREAM_DEADLINE';
-  constructor(ms: number) {
-    super(`deadline of ${ms}ms exceeded`);
-    this.name = 'UpstreamDeadlineError';
-  }
-}
-
 /**
  * True only when the upstream certainly never saw the request: the connection was never made, or
  * its HTTP/2 server refused the stream (REFUSED_STREAM: "no application processing", RFC 9113 §8.7).
@@ -100,14 +123,11 @@ export class UpstreamDeadlineError extends Error {
  */
 export function unseenByUpstream(err: unknown): boolean {
   const code = errorCode(err);
+  // The connect phase includes REFUSED_STREAM and a session that was going away before the stream went out.
   if (code !== undefined && CONNECT_PHASE.has(code)) return true;
-  if (code === 'LUCID_UPSTREAM_REFUSED_STREAM') return true;
-  const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown } } | undefined;
   // node:http2 cancels the streams that waited on a session which never connected, naming why.
-  if (e?.code === 'ERR_HTTP2_STREAM_CANCEL' && typeof e.cause?.code === 'string') {
-    return CONNECT_PHASE.has(e.cause.code);
-  }
-  return e?.code === 'ERR_HTTP2_STREAM_ERROR' && String(e.message).includes('NGHTTP2_REFUSED_STREAM');
+  const cause = (err as { code?: unknown; cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return code === 'ERR_HTTP2_STREAM_CANCEL' && typeof cause === 'string' && CONNECT_PHASE.has(cause);
 }
 
 /** Maps an engine failure to the client's answer; never exposes an address or a stack. */

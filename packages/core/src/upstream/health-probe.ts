@@ -1,3 +1,4 @@
+import { type ClientHttp2Session, connect as connectHttp2, constants } from 'node:http2';
 import { connect } from 'node:net';
 import { Agent, type Dispatcher, request } from 'undici';
 import type { TlsOptions } from '../types.js';
@@ -35,6 +36,61 @@ export function httpProbe(tls?: TlsOptions): { probe: Probe; close(): Promise<vo
     async close() {
       await dispatcher?.close();
     },
+  };
+}
+
+/** One check exchange on an HTTP/2 session: resolves true when the target is healthy. */
+export type Http2Check = (session: ClientHttp2Session, url: URL) => Promise<boolean>;
+
+/** GET the check path; healthy on 2xx/3xx. */
+export const plainGetCheck: Http2Check = (session, url) =>
+  new Promise<boolean>((resolve, reject) => {
+    const stream = session.request(
+      { ':method': 'GET', ':path': url.pathname + url.search },
+      { endStream: true },
+    );
+    stream.once('response', (headers) => {
+      const status = Number(headers[constants.HTTP2_HEADER_STATUS]);
+      stream.close();
+      resolve(status >= 200 && status < 400);
+    });
+    stream.once('error', reject);
+    stream.once('close', () => resolve(false));
+  });
+
+/**
+ * The active probe of a service spoken over HTTP/2 (h2c, or TLS with ALPN "h2"): a fresh session per
+ * probe, closed after it, as `httpProbe` does with connections. `check` is the exchange (a plain GET
+ * by default; another protocol's health request fits the same seam).
+ */
+export function http2Probe(
+  tls?: TlsOptions,
+  check: Http2Check = plainGetCheck,
+): { probe: Probe; close(): Promise<void> } {
+  return {
+    async probe(url, timeoutMs, signal) {
+      const session = connectHttp2(
+        url.origin,
+        url.protocol === 'https:' ? { ...tls, ALPNProtocols: ['h2'] } : {},
+      );
+      session.on('error', () => {});
+      const stop = () => session.destroy();
+      const timer = setTimeout(stop, timeoutMs);
+      signal.addEventListener('abort', stop, { once: true });
+      try {
+        return await Promise.race([
+          check(session, url),
+          new Promise<boolean>((resolve) => session.once('close', () => resolve(false))),
+        ]);
+      } catch {
+        return false;
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', stop);
+        session.destroy();
+      }
+    },
+    async close() {},
   };
 }
 

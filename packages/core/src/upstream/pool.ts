@@ -7,8 +7,9 @@ import type { Target } from '../types.js';
 import { ActiveChecks, resolveHealthCheck } from './active-checks.js';
 import { type Balancer, leastRequest, roundRobin } from './balancer.js';
 import { CircuitBreaker } from './breaker.js';
-import { httpProbe, type Probe, tcpProbe } from './health-probe.js';
+import { http2Probe, httpProbe, type Probe, tcpProbe } from './health-probe.js';
 import { OutlierEjection } from './outlier.js';
+import { speaksHttp2, transportUrl } from './protocol.js';
 import { RetryBudget } from './retry-budget.js';
 import { TargetState } from './target-state.js';
 import { staticTls } from './tls.js';
@@ -56,13 +57,15 @@ export interface TargetHealth {
 }
 
 /**
- * Builds a target from a URL; its id is the URL's origin, stable across discovery updates.
+ * Builds a target from a URL; its id is the URL's origin, stable across discovery updates (an
+ * h2c:// target keeps its scheme in the id, and is reached at http://host:port).
  *
  * @example targetFromUrl('http://10.0.0.5:8080', 2) // { id: 'http://10.0.0.5:8080', weight: 2, ... }
  */
 export function targetFromUrl(url: string, weight = 1, meta?: Record<string, string>): Target {
-  const u = new URL(url);
-  return { id: u.origin, url: new URL(u.origin), weight, ...(meta && { meta }) };
+  const u = transportUrl(url);
+  const id = url.startsWith('h2c:') ? `h2c://${u.host}` : u.origin;
+  return { id, url: new URL(u.origin), weight, ...(meta && { meta }) };
 }
 
 /**
@@ -106,7 +109,9 @@ export class UpstreamPool {
       ? { probe: deps.probe, close: async () => {} }
       : check?.grpc !== undefined
         ? { probe: grpcHealthProbe(check.grpc, staticTls(service.tls)), close: async () => {} }
-        : httpProbe(staticTls(service.tls));
+        : speaksHttp2(service)
+          ? http2Probe(staticTls(service.tls))
+          : httpProbe(staticTls(service.tls));
     this.#checks = new ActiveChecks(check, {
       service: name,
       logger: deps.logger,
