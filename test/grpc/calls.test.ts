@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { type ServerCertificate, serverCertificate, until } from '@lucid/test-kit';
 import { call, echoClient, type GrpcServer, grpc, startGrpcServer } from '@lucid/test-kit/grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,23 +16,39 @@ afterAll(async () => {
   await cert?.close();
 });
 
-describe.each(['h2c', 'tls'] as const)('gRPC calls through the gateway (%s)', (mode) => {
+/** h2c both ways; TLS from the client (server.tls); TLS both ways (an https:// upstream with `http2: true`). */
+describe.each(['h2c', 'tls', 'tls-both'] as const)('gRPC calls through the gateway (%s)', (mode) => {
   let upstream: GrpcServer;
   let gw: GrpcGateway;
   let client: ReturnType<typeof echoClient>;
 
   beforeAll(async () => {
-    upstream = await startGrpcServer();
+    const upstreamTls = mode === 'tls-both';
+    upstream = await startGrpcServer(
+      upstreamTls
+        ? { tls: { cert: await readFile(cert.certFile, 'utf8'), key: await readFile(cert.keyFile, 'utf8') } }
+        : {},
+    );
+    const caFile = join(dirname(cert.certFile), 'upstream-ca.pem');
+    if (upstreamTls) await writeFile(caFile, cert.ca);
+    const service = upstreamTls
+      ? // The gRPC health check goes over TLS too: the first round must pass before the gateway is ready.
+        { targets: [`https://${upstream.address}`], http2: true, tls: { ca: caFile }, health: { grpc: true } }
+      : { targets: [`h2c://${upstream.address}`], health: false };
     gw = await startGrpcGateway(
       {
         logging: { level: 'info', pretty: false, accessLog: true },
-        services: { echo: { targets: [`h2c://${upstream.address}`], health: false, timeout: '10s' } },
+        services: { echo: { ...service, timeout: '10s' } },
         routes: [{ prefix: '/lucid.test.Echo', service: 'echo', auth: 'public', stripPrefix: false }],
       },
       [],
-      mode === 'tls' ? { tls: cert } : {},
+      mode === 'h2c' ? {} : { tls: cert },
     );
-    client = echoClient(gw.address, mode === 'tls' ? { ca: cert.ca } : {});
+    client = echoClient(gw.address, mode === 'h2c' ? {} : { ca: cert.ca });
+    if (upstreamTls) {
+      expect((await gw.gateway.health()).services.echo).toBe(true);
+      expect(upstream.calls.some((c) => c.path === '/grpc.health.v1.Health/Check')).toBe(true);
+    }
   });
   afterAll(async () => {
     client?.close();
