@@ -1,3 +1,5 @@
+import { createServer as createH2cServer, constants as h2constants } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { until } from '@lucid/test-kit';
 import { call, echoClient, type GrpcServer, grpc, startGrpcServer } from '@lucid/test-kit/grpc';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -57,13 +59,65 @@ describe('gRPC calls when upstreams fail', () => {
     expect(live.calls.filter((c) => c.path === '/lucid.test.Echo/Unary').length).toBe(4);
   });
 
-  it('a streamed call is not sent twice: refused at connect, it is UNAVAILABLE', async () => {
+  it('a streamed call refused at connect goes to another target with its body whole; with none left, UNAVAILABLE', async () => {
     const dead = await startGrpcServer();
     const deadAddress = dead.address;
     await dead.close();
-    const gw = await gatewayFor([`h2c://${deadAddress}`]);
-    const result = await call(clientOf(gw), 'ClientStream', [{ text: 'once' }]);
+    const live = await upstream();
+    const gw = await gatewayFor([`h2c://${deadAddress}`, `h2c://${live.address}`]);
+    const client = clientOf(gw);
+    for (let i = 0; i < 4; i++) {
+      const messages = [{ text: `a${i}`, payload: Buffer.alloc(1000, i) }, { text: `b${i}` }];
+      const result = await call(client, 'ClientStream', messages);
+      expect(result.code, `call ${i}`).toBe(grpc.status.OK);
+      expect(result.replies[0]).toMatchObject({ text: `a${i},b${i}`, index: 2, receivedBytes: 1000 });
+    }
+    expect(live.calls.filter((c) => c.path === '/lucid.test.Echo/ClientStream').length).toBe(4);
+    const alone = await gatewayFor([`h2c://${deadAddress}`]);
+    const result = await call(clientOf(alone), 'ClientStream', [{ text: 'once' }]);
     expect(result.code).toBe(grpc.status.UNAVAILABLE);
+  });
+
+  it('a call refused with REFUSED_STREAM after its body went out is sent again, body and all', async () => {
+    // An HTTP/2 server that reads each call whole and then refuses it (RFC 9113 §8.7: not processed).
+    const refusing = createH2cServer();
+    let refused = 0;
+    refusing.on('stream', (stream) => {
+      stream.resume();
+      stream.on('end', () => {
+        refused++;
+        stream.close(h2constants.NGHTTP2_REFUSED_STREAM);
+      });
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => refusing.close(() => resolve())));
+    const live = await upstream();
+    const port = (refusing.address() as AddressInfo).port;
+    const gw = await gatewayFor([`h2c://127.0.0.1:${port}`, `h2c://${live.address}`]);
+    const client = clientOf(gw);
+    for (let i = 0; i < 4; i++) {
+      const messages = [{ text: `r${i}`, payload: Buffer.alloc(5000, i) }, { text: 'end' }];
+      const result = await call(client, 'ClientStream', messages);
+      expect(result.code, `call ${i}`).toBe(grpc.status.OK);
+      expect(result.replies[0]).toMatchObject({ text: `r${i},end`, receivedBytes: 5000 });
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect(live.calls.filter((c) => c.path === '/lucid.test.Echo/ClientStream').length).toBe(4);
+  });
+
+  it('a call the upstream saw is never sent again', async () => {
+    const first = await upstream();
+    const second = await upstream();
+    const gw = await gatewayFor([`h2c://${first.address}`, `h2c://${second.address}`]);
+    const client = clientOf(gw);
+    // The upstream fails the call itself: its status goes back as it is, and no other target is asked.
+    const result = await call(client, 'Unary', [{}], {
+      metadata: { 'x-fail': String(grpc.status.UNAVAILABLE) },
+    });
+    expect(result.code).toBe(grpc.status.UNAVAILABLE);
+    expect(result.details).toBe('failed on purpose: é%');
+    const unary = (u: GrpcServer) => u.calls.filter((c) => c.path === '/lucid.test.Echo/Unary').length;
+    expect(unary(first) + unary(second)).toBe(1);
   });
 
   it("a client's short deadlines do not open the breaker of a healthy target", async () => {

@@ -145,7 +145,13 @@ export class Runtime {
             ...(route.config.grpcWeb ? [webBridge] : []),
             ...(buffering ? edge.buffered : edge.streamed),
           ],
-          forwardTo(route, { pool, engine: http2 ? deps.http2Engine() : deps.engine, metrics, tlsProvider }),
+          forwardTo(route, {
+            pool,
+            engine: http2 ? deps.http2Engine() : deps.engine,
+            metrics,
+            tlsProvider,
+            replay: { max: limits.bufferBody, budget: deps.bodyBudget },
+          }),
         ),
       );
       if (route.config.websocket && http2) {

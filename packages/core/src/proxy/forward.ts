@@ -3,12 +3,14 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
+import { ReplayTap } from '../grpc/replay.js';
 import { formatGrpcTimeout, parseGrpcTimeout } from '../grpc/timeout.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ProxyEngine, ProxyRoute, RoutedContext, TlsProvider, TransportOptions } from '../types.js';
 import type { RequestOutcome, UpstreamPool } from '../upstream/pool.js';
 import type { TargetState } from '../upstream/target-state.js';
 import { staticTls } from '../upstream/tls.js';
+import type { BodyBudget } from './body-buffer.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { hasRequestBody, inviteBody } from './request-body.js';
 import {
@@ -31,6 +33,8 @@ export interface ForwardDeps {
   metrics: GatewayMetrics;
   /** TLS from a plugin (e.g. a service mesh's mTLS); takes precedence over the service's own `tls` files. */
   tlsProvider: TlsProvider | undefined;
+  /** How much of a streamed gRPC body may be kept for a resend, and the budget it is taken from (unset: none). */
+  replay?: { max: number; budget: BodyBudget };
 }
 
 /** A context on the upgrade path carries the client's raw socket and the bytes read past the headers. */
@@ -161,7 +165,7 @@ export function forwardTo(route: ProxyRoute, deps: ForwardDeps) {
   const { serviceName, service } = route;
   const { timeout, transport } = transportFor(route, deps.tlsProvider);
   const maxRetries = service.retry.attempts;
-  const { pool, engine, metrics } = deps;
+  const { pool, engine, metrics, replay } = deps;
 
   return async function proxy(ctx: RoutedContext): Promise<void> {
     if (ctx.grpc !== undefined) return forwardGrpc(ctx);
@@ -208,46 +212,63 @@ export function forwardTo(route: ProxyRoute, deps: ForwardDeps) {
     // gRPC servers may insist on it (it is hop-by-hop, so the client's copy was dropped).
     ctx.upstreamHeaders.te = 'trailers';
     inviteBody(ctx.res);
+    // A streamed body is kept as it passes (up to a bound), so a call the upstream never saw can go again.
+    const tap =
+      maxRetries > 0 &&
+      replay !== undefined &&
+      replay.max > 0 &&
+      ctx.heldBody === undefined &&
+      hasRequestBody(ctx.req)
+        ? new ReplayTap(ctx.body, replay.max, replay.budget)
+        : undefined;
+    if (tap !== undefined) ctx.body = tap.body;
     let attempts = 0;
-    await withRetries(
-      ctx,
-      {
-        pool,
-        metrics,
-        serviceName,
-        retries: maxRetries,
-        committed: () => ctx.res.headersSent || ctx.res.destroyed,
-        recordWindow: true,
-        retryable: (err) => unseenByUpstream(err) && replayable(ctx),
-        clientDeadline: asked !== undefined && asked < timeout,
-      },
-      async (state, fresh) => {
-        if (attempts++ > 0 && ctx.heldBody !== undefined) ctx.body = Readable.from([ctx.heldBody]);
-        const headers = upstreamRequestHeaders(ctx, state.target, service.preserveHost);
-        let deadline: number | undefined;
-        if (deadlineAt !== undefined) {
-          deadline = deadlineAt - performance.now();
-          if (deadline <= 0) throw new UpstreamDeadlineError(Math.min(asked!, timeout));
-          headers['grpc-timeout'] = formatGrpcTimeout(deadline);
-        }
-        const result = await engine.forward(ctx, state.target, {
-          path,
-          headers,
-          timeout,
-          transport: transport(),
-          fresh,
-          ...(deadline !== undefined && { deadline }),
-        });
-        ctx.bytesSent = result.bytes;
-        return { outcome: result.status >= 500 ? 'http-5xx' : 'ok' };
-      },
-    );
+    try {
+      await withRetries(
+        ctx,
+        {
+          pool,
+          metrics,
+          serviceName,
+          retries: maxRetries,
+          committed: () => ctx.res.headersSent || ctx.res.destroyed,
+          recordWindow: true,
+          retryable: (err) => unseenByUpstream(err) && replayable(ctx, tap),
+          clientDeadline: asked !== undefined && asked < timeout,
+        },
+        async (state, fresh) => {
+          if (attempts++ > 0) {
+            if (ctx.heldBody !== undefined) ctx.body = Readable.from([ctx.heldBody]);
+            else if (tap !== undefined) ctx.body = tap.replay() ?? ctx.body;
+          }
+          const headers = upstreamRequestHeaders(ctx, state.target, service.preserveHost);
+          let deadline: number | undefined;
+          if (deadlineAt !== undefined) {
+            deadline = deadlineAt - performance.now();
+            if (deadline <= 0) throw new UpstreamDeadlineError(Math.min(asked!, timeout));
+            headers['grpc-timeout'] = formatGrpcTimeout(deadline);
+          }
+          const result = await engine.forward(ctx, state.target, {
+            path,
+            headers,
+            timeout,
+            transport: transport(),
+            fresh,
+            ...(deadline !== undefined && { deadline }),
+          });
+          ctx.bytesSent = result.bytes;
+          return { outcome: result.status >= 500 ? 'http-5xx' : 'ok' };
+        },
+      );
+    } finally {
+      tap?.release();
+    }
   }
 }
 
-/** A body that can go out again: held whole, or not touched yet. */
-function replayable(ctx: RoutedContext): boolean {
-  return ctx.heldBody !== undefined || !ctx.body.readableDidRead;
+/** A body that can go out again: held whole, kept so far by the tap, or not touched yet. */
+function replayable(ctx: RoutedContext, tap: ReplayTap | undefined): boolean {
+  return ctx.heldBody !== undefined || tap?.replayable === true || !ctx.body.readableDidRead;
 }
 
 /**
