@@ -1,7 +1,6 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { Duplex } from 'node:stream';
-import { Readable } from 'node:stream';
+import { type Duplex, Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
 import { ReplayTap } from '../grpc/replay.js';
 import { formatGrpcTimeout, parseGrpcTimeout } from '../grpc/timeout.js';
@@ -202,7 +201,8 @@ export function forwardTo(route: ProxyRoute, deps: ForwardDeps) {
    * A gRPC call: its `grpc-timeout` (capped by the route's timeout) is the deadline of the whole
    * exchange, retries included, and the upstream is told what is left of it. It is sent again only
    * when the upstream certainly never saw it (no connection, or REFUSED_STREAM) and its body can be
-   * replayed: held whole by the gateway, or not read at all yet.
+   * replayed: held whole by the gateway, kept as it passed (a streamed body, up to a bound), or not
+   * read at all yet.
    */
   async function forwardGrpc(ctx: RoutedContext): Promise<void> {
     const asked = parseGrpcTimeout(ctx.req.headers['grpc-timeout']);
