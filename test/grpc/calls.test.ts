@@ -150,9 +150,6 @@ describe.each(['h2c', 'tls', 'tls-both'] as const)('gRPC calls through the gatew
     expect(metrics).toContain(
       'lucid_gateway_grpc_responses_total{route="/lucid.test.Echo",code="ALREADY_EXISTS"} 1',
     );
-    expect(metrics).toMatch(
-      /lucid_gateway_grpc_responses_total\{route="\/lucid.test.Echo",code="DEADLINE_EXCEEDED"\} [1-9]/,
-    );
   });
 });
 

@@ -147,6 +147,14 @@ describe('gRPC calls when upstreams fail', () => {
       async () => u.hanging(),
       (n) => n === 0,
     );
+    // The gateway's own deadline ended it (the client's was a minute away): its metrics say so.
+    const metrics = await until(
+      () => gw.gateway.registry.metrics(),
+      (m) => m.includes('code="DEADLINE_EXCEEDED"'),
+    );
+    expect(metrics).toContain(
+      'lucid_gateway_grpc_responses_total{route="/lucid.test.Echo",code="DEADLINE_EXCEEDED"} 1',
+    );
   });
 
   it('a message larger than limits.body is RESOURCE_EXHAUSTED', async () => {
