@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer as createH2cServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { type ServerCertificate, serverCertificate, until } from '@lucid/test-kit';
 import { call, echoClient, type GrpcServer, grpc, startGrpcServer } from '@lucid/test-kit/grpc';
@@ -170,6 +172,47 @@ describe('an upstream that is down', () => {
     } finally {
       client.close();
       await gw.close();
+    }
+  });
+});
+
+describe("an upstream's trailers-only answer", () => {
+  it('reaches the client as its status, and the access line says 200 with that status', async () => {
+    // A gRPC server that refuses every call in one HEADERS frame (END_STREAM), as grpc servers do for errors.
+    const refusing = createH2cServer();
+    refusing.on('stream', (stream) => {
+      stream.resume();
+      stream.respond(
+        {
+          ':status': 200,
+          'content-type': 'application/grpc',
+          'grpc-status': '5',
+          'grpc-message': 'no such thing',
+        },
+        { endStream: true },
+      );
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const port = (refusing.address() as AddressInfo).port;
+    const gw = await startGrpcGateway({
+      logging: { level: 'info', pretty: false, accessLog: true },
+      services: { echo: { targets: [`h2c://127.0.0.1:${port}`], health: false } },
+      routes: [{ prefix: '/lucid.test.Echo', service: 'echo', auth: 'public', stripPrefix: false }],
+    });
+    const client = echoClient(gw.address);
+    try {
+      const result = await call(client, 'Unary', [{}]);
+      expect(result.code).toBe(grpc.status.NOT_FOUND);
+      expect(result.details).toBe('no such thing');
+      const lines = await until(
+        async () => gw.logs.filter((l) => l.msg === 'request'),
+        (ls) => ls.length > 0,
+      );
+      expect(lines[0]).toMatchObject({ status: 200, grpcStatus: grpc.status.NOT_FOUND });
+    } finally {
+      client.close();
+      await gw.close();
+      await new Promise<void>((resolve) => refusing.close(() => resolve()));
     }
   });
 });
