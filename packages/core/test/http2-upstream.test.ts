@@ -146,8 +146,8 @@ function sendWithTrailers(
 }
 
 /** The gateway's handler behind an h2c listener of our own (node's compatibility API), and a client session to it. */
+/** An HTTP/2 client session to the gateway's own port (h2c by prior knowledge). */
 async function h2Front(gw: RunningGateway) {
-  // The gateway's own listener takes cleartext HTTP/2 by prior knowledge (and fills Host from :authority).
   const session = connectHttp2(gw.url);
   cleanup.push(async () => {
     session.destroy();

@@ -49,7 +49,11 @@ const CONNECTION_SPECIFIC = new Set([
   'http2-settings',
 ]);
 
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, HTTP2_HEADER_STATUS } = constants;
+// RFC 9113 §7 error codes and the status pseudo-header, written out rather than read from
+// `constants` when this module loads: node:http2 then loads only when an HTTP/2 service is used.
+const NGHTTP2_CANCEL = 0x8;
+const NGHTTP2_REFUSED_STREAM = 0x7;
+const HTTP2_HEADER_STATUS = ':status';
 
 /** Peers advertise no limit until their SETTINGS arrive; RFC 9113 suggests at least 100. */
 const ASSUMED_STREAMS = 100;

@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContextOptions } from 'node:tls';
 import type { ServerConfig } from '../config/schema.js';
-import { Http2Side, sniffCleartext, splitByAlpn } from './http2.js';
+import { Http2Door, sniffCleartext, splitByAlpn } from './http2.js';
 
 export interface ServerHandlers {
   handler(req: IncomingMessage, res: ServerResponse): void;
@@ -22,7 +22,7 @@ export interface ServerHandlers {
 export interface GatewayServer {
   server: Server;
   /** Undefined when HTTP/2 is off for this port (`server.http2`). */
-  h2: Http2Side | undefined;
+  h2: Http2Door | undefined;
 }
 
 /**
@@ -43,7 +43,7 @@ export function createGatewayServer(cfg: ServerConfig, on: ServerHandlers): Gate
     requireHostHeader: true,
   };
   const h2 =
-    cfg.http2.enabled && (cfg.tls !== undefined || cfg.http2.cleartext) ? new Http2Side(cfg, on) : undefined;
+    cfg.http2.enabled && (cfg.tls !== undefined || cfg.http2.cleartext) ? new Http2Door(cfg, on) : undefined;
   let server: Server;
   if (cfg.tls) {
     const https = createHttpsServer(

@@ -18,22 +18,29 @@ export const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'la
  * Node's HTTP/2 response, answering the two questions the request path asks of every response the
  * way `ServerResponse` does: `destroyed` (the client went away: stop work for it, such as an upstream
  * request still queued) and `writableFinished` (the whole answer went out; Node's says true for a
- * stream the client reset, which would log a cancelled request as served).
+ * stream the client reset, which would log a cancelled request as served). Made on first use, so
+ * that `node:http2` is touched only once a client speaks HTTP/2.
  */
-class GatewayHttp2Response extends Http2ServerResponse {}
-// Accessors on the prototype (Node's typings declare both as plain fields).
-Object.defineProperties(GatewayHttp2Response.prototype, {
-  destroyed: {
-    get(this: Http2ServerResponse): boolean {
-      return this.stream.destroyed;
+let gatewayHttp2Response: typeof Http2ServerResponse | undefined;
+function responseClass(): typeof Http2ServerResponse {
+  if (gatewayHttp2Response) return gatewayHttp2Response;
+  const cls = class GatewayHttp2Response extends Http2ServerResponse {} as typeof Http2ServerResponse;
+  // Accessors on the prototype (Node's typings declare both as plain fields).
+  Object.defineProperties(cls.prototype, {
+    destroyed: {
+      get(this: Http2ServerResponse): boolean {
+        return this.stream.destroyed;
+      },
     },
-  },
-  writableFinished: {
-    get(this: Http2ServerResponse): boolean {
-      return this.writableEnded && this.stream.closed && this.stream.rstCode === constants.NGHTTP2_NO_ERROR;
+    writableFinished: {
+      get(this: Http2ServerResponse): boolean {
+        return this.writableEnded && this.stream.closed && this.stream.rstCode === constants.NGHTTP2_NO_ERROR;
+      },
     },
-  },
-});
+  });
+  gatewayHttp2Response = cls;
+  return cls;
+}
 
 export interface Http2Handlers {
   handler(req: IncomingMessage, res: ServerResponse): void;
@@ -46,7 +53,7 @@ export interface Http2Handlers {
  * through Node's compatibility objects, so routing, auth, limits, metrics and the access log are the
  * same code for both versions.
  */
-export class Http2Side {
+class Http2Side {
   readonly server: Http2Server;
   readonly #sessions = new Set<ServerHttp2Session>();
   readonly #firstStreamTimeout: number;
@@ -61,7 +68,7 @@ export class Http2Side {
         // In MB; bounds what one connection can make nghttp2 hold (headers, queued frames).
         maxSessionMemory: Math.max(1, Math.round(h2.maxSessionMemory / 1024 ** 2)),
         maxHeaderListPairs: h2.maxHeaderPairs,
-        Http2ServerResponse: GatewayHttp2Response,
+        Http2ServerResponse: responseClass(),
         // Both must be set for nghttp2's RST_STREAM rate limit (CVE-2023-44487) to take our values.
         streamResetBurst: h2.resets.burst,
         streamResetRate: h2.resets.rate,
@@ -129,6 +136,45 @@ export class Http2Side {
 }
 
 /**
+ * Where the port's HTTP/2 connections go. The HTTP/2 side is made on the first one, so a gateway
+ * that only ever sees HTTP/1.1 does not set up `node:http2` (the CLI's bundle loads it on first use).
+ */
+export class Http2Door {
+  #side: Http2Side | undefined;
+  #draining = false;
+
+  constructor(
+    private readonly cfg: ServerConfig,
+    private readonly on: Http2Handlers,
+  ) {}
+
+  /** Takes a connection that speaks HTTP/2 (its first bytes may already be unshifted back). */
+  accept(socket: Socket): void {
+    // The preface (or ALPN) is a complete opening: the session's own first-stream timer takes over.
+    headArrived(socket);
+    this.#side ??= new Http2Side(this.cfg, this.on);
+    this.#side.accept(socket);
+    if (this.#draining) this.#side.drain();
+  }
+
+  /** Open HTTP/2 client connections. */
+  get sessions(): number {
+    return this.#side?.sessions ?? 0;
+  }
+
+  /** GOAWAY to every session: streams in flight finish, no new ones start. */
+  drain(): void {
+    this.#draining = true;
+    this.#side?.drain();
+  }
+
+  /** Cuts every session that is still open (the drain's grace is over). */
+  destroyAll(): void {
+    this.#side?.destroyAll();
+  }
+}
+
+/**
  * An HTTP/2 stream as the request handler sees it: `Host` from `:authority` (RFC 9113 §8.3.1), as
  * every check after it reads `Host`.
  */
@@ -145,7 +191,7 @@ function onStream(req: Http2ServerRequest, res: Http2ServerResponse, on: Http2Ha
  * Replaces the server's connection listener so both versions share the port, the connection cap and
  * the first-head guard. Bytes read to decide are put back before the chosen side reads.
  */
-export function sniffCleartext(server: import('node:http').Server, h2: Http2Side): void {
+export function sniffCleartext(server: import('node:http').Server, h2: Http2Door): void {
   const http1 = server.listeners('connection')[0] as ((socket: Socket) => void) | undefined;
   if (http1 === undefined) throw new Error('the HTTP/1.1 server has no connection listener');
   server.removeListener('connection', http1);
@@ -159,11 +205,8 @@ export function sniffCleartext(server: import('node:http').Server, h2: Http2Side
       socket.off('data', onData);
       socket.pause();
       socket.unshift(seen);
-      if (preface) {
-        // The preface is a complete opening: the session's own first-stream timer takes over.
-        headArrived(socket);
-        h2.accept(socket);
-      } else {
+      if (preface) h2.accept(socket);
+      else {
         http1.call(server, socket);
         // HTTP/1.1's parser reads the socket's handle directly; what was put back flows as data.
         socket.resume();
@@ -177,14 +220,12 @@ export function sniffCleartext(server: import('node:http').Server, h2: Http2Side
  * Sends each TLS connection to HTTP/2 or HTTP/1.1 by the protocol ALPN agreed on. Without ALPN (an
  * old client) it is HTTP/1.1.
  */
-export function splitByAlpn(server: import('node:https').Server, h2: Http2Side): void {
+export function splitByAlpn(server: import('node:https').Server, h2: Http2Door): void {
   const http1 = server.listeners('secureConnection')[0] as ((socket: Socket) => void) | undefined;
   if (http1 === undefined) throw new Error('the HTTPS server has no secureConnection listener');
   server.removeListener('secureConnection', http1);
   server.prependListener('secureConnection', (socket: import('node:tls').TLSSocket) => {
-    if (socket.alpnProtocol === 'h2') {
-      headArrived(socket);
-      h2.accept(socket);
-    } else http1.call(server, socket);
+    if (socket.alpnProtocol === 'h2') h2.accept(socket);
+    else http1.call(server, socket);
   });
 }
