@@ -121,7 +121,7 @@ describe('the production bundle (what the image copies to /app)', () => {
   });
 
   it('holds the entry point the image runs, and no dev dependencies or native addons', () => {
-    expect(entrypoint[1]).toBe('/app/dist/bin.js');
+    expect(entrypoint.at(-1)).toBe('/app/dist/bin.js');
     expect(existsSync(join(app, 'dist/bin.js'))).toBe(true);
     const installed = readdirSync(join(app, 'node_modules/.pnpm'));
     for (const dev of ['vitest@', 'tsup@', 'typescript@', '@biomejs+', 'fast-check@', 'esbuild@', 'ws@']) {

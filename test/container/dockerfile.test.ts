@@ -6,6 +6,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { freePort, serverCertificate } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MALLOC_ENV, SEMI_SPACE_MB } from '../../packages/cli/src/run/v8-flags.js';
 import {
   execForm,
   type Instruction,
@@ -69,7 +70,16 @@ describe('Dockerfile: runtime stage', () => {
     expect(copies).toHaveLength(1);
     expect(copies[0]!.args).toMatch(/^--from=builder\b.*\s\/out \/app$/);
     expect(copies[0]!.args).toMatch(/--chown=0:0/);
-    expect(execForm(last(runtime, 'ENTRYPOINT')!.args)).toEqual(['/nodejs/bin/node', '/app/dist/bin.js']);
+    // The CLI's own young generation (no relaunch without a memory limit), and "--" before the script.
+    expect(execForm(last(runtime, 'ENTRYPOINT')!.args)).toEqual([
+      '/nodejs/bin/node',
+      `--max-semi-space-size=${SEMI_SPACE_MB}`,
+      '--',
+      '/app/dist/bin.js',
+    ]);
+    expect(last(runtime, 'ENV')?.args).toMatch(
+      new RegExp(`MALLOC_ARENA_MAX=${MALLOC_ENV.MALLOC_ARENA_MAX}\\b`),
+    );
     expect(execForm(last(runtime, 'CMD')!.args)?.[0]).toBe('start');
     expect(last(runtime, 'STOPSIGNAL')?.args).toBe('SIGTERM');
   });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SEMI_SPACE_MB } from '../src/run/v8-flags.js';
 
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 
@@ -19,12 +20,12 @@ describe.skipIf(!existsSync(bin) || process.platform === 'win32')('the built bin
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs Node with a small young generation and still takes its own options after "--"', async () => {
+  it('runs Node with the young generation of v8-flags.ts and two malloc arenas, and still takes its own options after "--"', async () => {
     const out = join(dir, 'execargv.json');
     const hook = join(dir, 'hook.mjs');
     await writeFile(
       hook,
-      `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(out)}, JSON.stringify(process.execArgv)));\n`,
+      `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(out)}, JSON.stringify({ execArgv: process.execArgv, arenas: process.env.MALLOC_ARENA_MAX })));\n`,
     );
     const child = spawn(bin, ['--version'], {
       env: {
@@ -41,6 +42,8 @@ describe.skipIf(!existsSync(bin) || process.platform === 'win32')('the built bin
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);
     expect(stdout).toMatch(/\d+\.\d+\.\d+/);
-    expect(JSON.parse(await readFile(out, 'utf8'))).toContain('--max-semi-space-size=2');
+    const seen = JSON.parse(await readFile(out, 'utf8'));
+    expect(seen.execArgv).toContain(`--max-semi-space-size=${SEMI_SPACE_MB}`);
+    expect(seen.arenas).toBe('2');
   });
 });

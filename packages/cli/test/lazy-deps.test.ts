@@ -2,11 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
 import * as nodeModule from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startUpstream, type Upstream } from '@lucid/test-kit';
+import { createPki } from '@lucid/test-kit/consul';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
@@ -17,7 +20,10 @@ import { registerHooks } from 'node:module';
 import { writeFileSync } from 'node:fs';
 const seen = new Set();
 registerHooks({ load(url, ctx, next) { seen.add(url); return next(url, ctx); } });
-process.on('exit', () => writeFileSync(process.env.LUCID_TEST_MODULES, [...seen].join('\\n')));
+process.on('exit', () => {
+  writeFileSync(process.env.LUCID_TEST_MODULES, [...seen].join('\\n'));
+  writeFileSync(process.env.LUCID_TEST_MODULES + '.node', process.moduleLoadList.join('\\n'));
+});
 `;
 
 const packageOf = (url: string) => /.*node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
@@ -78,20 +84,83 @@ describe.skipIf(!existsSync(bin) || !('registerHooks' in nodeModule))(
       child.kill('SIGTERM');
       await exited;
       const urls = (await readFile(modules, 'utf8')).split('\n');
-      return new Set(urls.map(packageOf).filter((p) => p !== undefined));
+      const packages = new Set(urls.map(packageOf).filter((p) => p !== undefined));
+      // Node's own modules, by their internal names (e.g. "NativeModule internal/deps/undici/undici").
+      const builtins = (await readFile(`${modules}.node`, 'utf8')).split('\n');
+      return { packages, builtins, bin: urls.some((u) => u.endsWith('/dist/bin.js')) };
     }
 
     it('the embedded default (JWT, memory rate limit) loads no http-proxy-3, ioredis or consul', async () => {
-      const loaded = await packagesLoaded(['--host', '127.0.0.1'], {
+      const { packages, bin } = await packagesLoaded(['--host', '127.0.0.1'], {
         JWT_SECRET_KEY: 'a-secret-of-at-least-32-characters-long',
         AUTH_SERVICE_URL: upstream.url,
       });
-      // The hook saw the gateway's own dependencies, so an absence below means something.
-      expect(loaded).toContain('undici');
-      expect(loaded).toContain('jose');
-      expect(loaded).not.toContain('http-proxy-3');
-      expect(loaded).not.toContain('ioredis');
-      expect(loaded).not.toContain('consul');
+      // The hook saw the bin load (its bundle holds undici, jose, zod...), so an absence below means something.
+      expect(bin).toBe(true);
+      expect(packages).not.toContain('http-proxy-3');
+      expect(packages).not.toContain('ioredis');
+      expect(packages).not.toContain('consul');
+    });
+
+    it("the embedded default loads neither Node's own copy of undici nor its web streams", async () => {
+      // Both come with an ES import of node:http (its lazy WebSocket export) or with undici's index (its
+      // cookie helpers read globalThis.Headers): about 11 MB resident that a gateway never uses.
+      const { builtins } = await packagesLoaded(['--host', '127.0.0.1'], {
+        JWT_SECRET_KEY: 'a-secret-of-at-least-32-characters-long',
+        AUTH_SERVICE_URL: upstream.url,
+      });
+      expect(builtins).toContain('NativeModule http');
+      expect(builtins.filter((m) => /deps\/undici|webstreams/.test(m))).toEqual([]);
+    });
+
+    it('the embedded default loads no TLS or HTTP/2 (its targets are plain HTTP)', async () => {
+      // OpenSSL's TLS set-up and nghttp2 cost about 4 MB resident; they load with the first TLS or h2 target.
+      const { builtins } = await packagesLoaded(['--host', '127.0.0.1'], {
+        JWT_SECRET_KEY: 'a-secret-of-at-least-32-characters-long',
+        AUTH_SERVICE_URL: upstream.url,
+      });
+      expect(builtins).toContain('NativeModule http');
+      expect(
+        builtins.filter((m) => /^NativeModule (tls|https|http2|_tls_wrap|internal\/http2\/core)$/.test(m)),
+      ).toEqual([]);
+    });
+
+    it('a TLS target loads TLS at its first request, and the request reaches it verified', async () => {
+      const pki = await createPki('lucid.test');
+      const ca = await pki.createCa();
+      const leaf = await pki.issue(ca, { ips: ['127.0.0.1'] });
+      const secure = createHttpsServer({ cert: leaf.cert, key: leaf.key }, (req, res) => {
+        res.end(`secure ${req.url}`);
+      });
+      await new Promise<void>((r) => secure.listen(0, '127.0.0.1', r));
+      try {
+        const config = join(dir, 'lucid-gateway.json');
+        await writeFile(
+          config,
+          JSON.stringify({
+            server: { host: '127.0.0.1' },
+            logging: { level: 'warn', pretty: false },
+            services: {
+              api: {
+                targets: [`https://127.0.0.1:${(secure.address() as AddressInfo).port}`],
+                tls: { ca: await pki.file('ca.pem', ca.cert) },
+              },
+            },
+            routes: [{ prefix: '/api', service: 'api', auth: 'public' }],
+          }),
+        );
+        let body = '';
+        const { builtins } = await packagesLoaded(['--config', config], {}, async (port) => {
+          const res = await fetch(`http://127.0.0.1:${port}/api/thing`);
+          body = await res.text();
+        });
+        expect(body).toBe('secure /thing');
+        expect(builtins).toContain('NativeModule tls');
+      } finally {
+        secure.closeAllConnections();
+        await new Promise((r) => secure.close(r));
+        await pki.close();
+      }
     });
 
     it('the http-proxy engine loads http-proxy-3 at its first request and forwards', async () => {
@@ -106,7 +175,7 @@ describe.skipIf(!existsSync(bin) || !('registerHooks' in nodeModule))(
         }),
       );
       let status = 0;
-      const loaded = await packagesLoaded(['--config', config], {}, async (port) => {
+      const { packages: loaded } = await packagesLoaded(['--config', config], {}, async (port) => {
         const res = await fetch(`http://127.0.0.1:${port}/api/thing`);
         await res.arrayBuffer();
         status = res.status;

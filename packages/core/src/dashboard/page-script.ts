@@ -3,7 +3,7 @@
  * HTML from data), so a route name or a plugin's detail cannot inject markup. Plain ES2017, no
  * build step. Kept as a string so the package ships it without any asset handling.
  */
-// biome-ignore lint/complexity/noUselessStringRaw: a backslash added later (a regex) must reach the browser as written
+// String.raw: escapes (the dash as \u2013, a regex's backslash) reach the browser as written.
 export const PAGE_SCRIPT = String.raw`'use strict';
 (function () {
   var refreshMs = Number(document.body.getAttribute('data-refresh-ms')) || 2000;
@@ -21,7 +21,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
   }
   function td(label, content, cls) {
     var cell = el('td', { 'data-label': label, 'class': cls });
-    if (content instanceof Node) cell.appendChild(content); else cell.textContent = content === null || content === undefined ? '–' : String(content);
+    if (content instanceof Node) cell.appendChild(content); else cell.textContent = content === null || content === undefined ? '\u2013' : String(content);
     return cell;
   }
   function table(headers, rows, empty) {
@@ -30,15 +30,15 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     return el('table', null, [el('thead', null, [head]), el('tbody', null, rows)]);
   }
   function ago(iso, nowIso) {
-    if (!iso) return '–';
+    if (!iso) return '\u2013';
     var s = Math.max(0, Math.round((Date.parse(nowIso) - Date.parse(iso)) / 1000));
     if (s < 60) return s + 's ago';
     if (s < 3600) return Math.floor(s / 60) + 'm ' + (s % 60) + 's ago';
     if (s < 86400) return Math.floor(s / 3600) + 'h ' + Math.floor((s % 3600) / 60) + 'm ago';
     return Math.floor(s / 86400) + 'd ago';
   }
-  function ms(v) { return v === null || v === undefined ? '–' : v + ' ms'; }
-  function pct(v) { return v === null || v === undefined ? '–' : (Math.round(v * 1000) / 10) + '%'; }
+  function ms(v) { return v === null || v === undefined ? '\u2013' : v + ' ms'; }
+  function pct(v) { return v === null || v === undefined ? '\u2013' : (Math.round(v * 1000) / 10) + '%'; }
   function chips(list) {
     var span = el('span');
     list.forEach(function (s) { span.appendChild(el('span', { 'class': 'chip', text: s })); });

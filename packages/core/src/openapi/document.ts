@@ -21,7 +21,8 @@ export async function parseOpenApi(text: string): Promise<OpenApiDoc> {
   let value: unknown;
   try {
     if (trimmed.startsWith('{')) value = JSON.parse(trimmed);
-    else value = (await import('yaml')).parse(text, { maxAliasCount: 100 });
+    // yaml is CommonJS: its exports are `default` under Node and in the CLI's bundle alike.
+    else value = (await import('yaml')).default.parse(text, { maxAliasCount: 100 });
   } catch {
     throw new DocumentError('not valid JSON or YAML');
   }
@@ -39,7 +40,7 @@ export async function parseOpenApi(text: string): Promise<OpenApiDoc> {
 
 /** YAML text of `value`; the library is loaded on first use, so a gateway that never needs it never holds it. */
 export async function toYaml(value: unknown): Promise<string> {
-  const { stringify } = await import('yaml');
+  const { stringify } = (await import('yaml')).default;
   return stringify(value, { aliasDuplicateObjects: false });
 }
 

@@ -1,11 +1,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Agent, type Dispatcher, request } from 'undici';
 import type { OpenApiSource } from '../config/schema.js';
 import type { TlsOptions } from '../types.js';
 import { http2Get } from '../upstream/http2-get.js';
 import type { RequestOutcome, UpstreamPool } from '../upstream/pool.js';
 import { speaksHttp2 } from '../upstream/protocol.js';
+import { Agent, type Dispatcher, request } from '../upstream/undici-parts.js';
 import { DocumentError, type OpenApiDoc, parseOpenApi } from './document.js';
 
 export interface FetchLimits {

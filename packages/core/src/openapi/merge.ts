@@ -65,7 +65,8 @@ export async function mergeServices(
   // Merge all at once; if that fails (a clash the library cannot settle), add them one by one and
   // leave out only the ones that cannot join, so one bad document never hides the others.
   // Loaded on the first merge: a gateway whose services publish no document never holds it.
-  const lib = inputs.length > 0 ? await import('openapi-merge') : undefined;
+  // CommonJS: its exports are `default` under Node and in the CLI's bundle alike.
+  const lib = inputs.length > 0 ? (await import('openapi-merge')).default : undefined;
   const tryMerge = (list: MergeInput): MergeResult => {
     try {
       return lib!.merge(list);

@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { type Dispatcher, Pool } from 'undici';
 import type {
   ForwardResult,
   GatewayContext,
@@ -8,6 +7,7 @@ import type {
   Target,
   TransportOptions,
 } from '../types.js';
+import { type Dispatcher, Pool } from '../upstream/undici-parts.js';
 import { clientResponseHeaders, trailerFields } from './headers.js';
 import { hasRequestBody } from './request-body.js';
 import { UpstreamDeadlineError } from './upstream-error.js';

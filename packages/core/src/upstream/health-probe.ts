@@ -1,7 +1,7 @@
 import { type ClientHttp2Session, connect as connectHttp2, constants } from 'node:http2';
 import { connect } from 'node:net';
-import { Agent, type Dispatcher, request } from 'undici';
 import type { TlsOptions } from '../types.js';
+import { Agent, type Dispatcher, request } from './undici-parts.js';
 
 export type Probe = (url: URL, timeoutMs: number, signal: AbortSignal) => Promise<boolean>;
 
