@@ -2,6 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { type GrpcKind, grpcKindOf } from './grpc/protocol.js';
 import type { ClientAddress } from './http/client-address.js';
 import type { GatewayContext, GatewayState, RouteMatch, Target } from './types.js';
 
@@ -19,6 +20,12 @@ export class RequestContext implements GatewayContext {
   bytesSent: number | undefined = undefined;
   /** The gateway answers CORS itself (server.cors is set): an upstream's own CORS headers are dropped. */
   ownsCors = false;
+  /** The gRPC protocol the request speaks (from its content type), decided once: errors answer in it. */
+  readonly grpc: GrpcKind | undefined;
+  /** The call's gRPC status once known (the upstream's, or the gateway's own answer), for the log and metrics. */
+  grpcStatus: number | undefined = undefined;
+  /** A body read whole by the gateway, kept so a gRPC call refused before the upstream saw it can be sent again. */
+  heldBody: Buffer | undefined = undefined;
   #log: Logger | undefined = undefined;
 
   constructor(
@@ -30,6 +37,7 @@ export class RequestContext implements GatewayContext {
     private readonly rootLogger: Logger,
   ) {
     this.body = req;
+    this.grpc = grpcKindOf(req.headers['content-type']);
   }
 
   get clientIp(): string {

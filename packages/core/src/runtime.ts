@@ -7,6 +7,7 @@ import { websocketOrigin } from './builtins/websocket-origin.js';
 import { ConfigError } from './config/errors.js';
 import { DEFAULT_IDENTITY_HEADERS, type GatewayConfig } from './config/schema.js';
 import { GatewayError } from './errors.js';
+import { grpcWebBridge, grpcWebCors } from './grpc/web.js';
 import { compileTrust, type TrustCheck } from './http/client-address.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { compose, type Handler } from './pipeline/compose.js';
@@ -68,7 +69,9 @@ export class Runtime {
     this.#onTargetsChanged = deps.onTargetsChanged;
     this.trust = compileTrust(config.server.trustProxy);
     this.checkHost = allowedHosts(config.server.allowedHosts);
-    this.cors = cors(config.server.cors);
+    // gRPC-Web calls send and read headers of their own: allowed once, for every route, when any route bridges them.
+    const bridgesGrpcWeb = config.routes.some((r) => r.grpcWeb);
+    this.cors = cors(bridgesGrpcWeb ? grpcWebCors(config.server.cors) : config.server.cors);
     this.limitBody = bodyLimit(config.server.limits.body);
     const declared = plugins.flatMap((p) => p.identityHeaders ?? []).map((h) => h.toLowerCase());
     const configured = config.server.identityHeaders ?? (declared.length > 0 ? [] : DEFAULT_IDENTITY_HEADERS);
@@ -119,6 +122,7 @@ export class Runtime {
       this.#unwatch.push(provider.watch(name, onTargets, { service }));
     }
 
+    const webBridge = grpcWebBridge();
     this.routes = routesOf(config, deps.builtins, deps.provides, logger);
     const ordered = [...plugins].sort((a, b) => (a.order ?? 500) - (b.order ?? 500));
     for (const route of this.routes) {
@@ -136,8 +140,18 @@ export class Runtime {
       this.chains.set(
         route,
         compose(
-          [...chain, ...(buffering ? edge.buffered : edge.streamed)],
-          forwardTo(route, { pool, engine: http2 ? deps.http2Engine() : deps.engine, metrics, tlsProvider }),
+          [
+            ...chain,
+            ...(route.config.grpcWeb ? [webBridge] : []),
+            ...(buffering ? edge.buffered : edge.streamed),
+          ],
+          forwardTo(route, {
+            pool,
+            engine: http2 ? deps.http2Engine() : deps.engine,
+            metrics,
+            tlsProvider,
+            replay: { max: limits.bufferBody, budget: deps.bodyBudget },
+          }),
         ),
       );
       if (route.config.websocket && http2) {

@@ -96,6 +96,12 @@ export interface GatewayContext {
   bytesSent?: number;
   /** Milliseconds (performance.now()) when the gateway received the request. */
   readonly startedAt: number;
+  /** The gRPC protocol the request speaks (`grpc`, `grpc-web`, `grpc-web-text`), from its content type; undefined for plain HTTP. */
+  readonly grpc?: import('./grpc/protocol.js').GrpcKind | undefined;
+  /** The call's gRPC status once known (upstream trailers or the gateway's own answer). */
+  grpcStatus?: number | undefined;
+  /** A request body the gateway read whole (buffered), kept for a safe resend. */
+  heldBody?: Buffer | undefined;
 }
 
 /** A context once routed: what a route's chain sees. */

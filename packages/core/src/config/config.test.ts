@@ -134,7 +134,7 @@ describe('parseConfig', () => {
     expect(
       issuesOf({ ...minimal, routes: [{ prefix: '/a', service: 'auth', rateLimit: '5/10s' }] }),
     ).toContain(
-      'routes[0].rateLimit: unknown key (allowed: prefix, service, name, methods, host, stripPrefix, auth, scopes, timeout, timeouts, websocket, requestBuffering, redirects)',
+      'routes[0].rateLimit: unknown key (allowed: prefix, service, name, methods, host, stripPrefix, auth, scopes, timeout, timeouts, websocket, requestBuffering, grpcWeb, redirects)',
     );
   });
 });

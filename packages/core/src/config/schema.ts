@@ -22,6 +22,23 @@ const target = z.union([
 
 const healthCheck = z.strictObject({
   path: z.string().startsWith('/', { message: 'a path starts with "/"' }).default('/health'),
+  /**
+   * Check with the gRPC health checking protocol (grpc.health.v1.Health/Check over HTTP/2) instead
+   * of an HTTP GET of `path`: `true` asks about the server as a whole, a string about that service.
+   */
+  grpc: z
+    .union([
+      z.boolean(),
+      z
+        .string()
+        .min(1, {
+          message: 'a gRPC service name like "lucid.sessions.v1.Sessions" (or true for the whole server)',
+        })
+        .regex(/^[A-Za-z0-9_.\-/]+$/, {
+          message: 'expected a gRPC service name like "lucid.sessions.v1.Sessions"',
+        }),
+    ])
+    .optional(),
   /** Unset: the top-level `health.interval` / `health.timeout`. */
   interval: duration.optional(),
   timeout: duration.optional(),
@@ -144,6 +161,11 @@ const routeShape = {
     .default(true),
   /** `false` streams request bodies always (overrides the service's). */
   requestBuffering: z.boolean().optional(),
+  /**
+   * Bridge gRPC-Web (browsers): `application/grpc-web[-text]` calls go to the service as gRPC over
+   * HTTP/2 and their answers come back as gRPC-Web; with `server.cors`, preflights allow its headers.
+   */
+  grpcWeb: z.boolean().default(false),
   /** `rewrite`: Location / Content-Location naming the upstream become the gateway's; `preserve`: as sent. */
   redirects: z.enum(['rewrite', 'preserve']).default('rewrite'),
 };

@@ -1,7 +1,11 @@
 import { GatewayError, isGatewayError, sendProblem } from '../errors.js';
+import { sendGrpcProblem } from '../grpc/answer.js';
 import type { GatewayContext } from '../types.js';
 
-/** Answers a failed request with its problem; anything not a `GatewayError` is a logged 500. */
+/**
+ * Answers a failed request with its problem; anything not a `GatewayError` is a logged 500.
+ * A gRPC call gets it as a gRPC status, anything else as `application/problem+json`.
+ */
 export function answerError(ctx: GatewayContext, err: unknown): void {
   let problem: GatewayError;
   if (isGatewayError(err)) {
@@ -13,7 +17,8 @@ export function answerError(ctx: GatewayContext, err: unknown): void {
     ctx.log.error({ err }, 'unhandled error');
     problem = new GatewayError('GW_INTERNAL');
   }
-  sendProblem(ctx.res, problem, ctx.requestId, ctx.responseHeaders);
+  if (ctx.grpc !== undefined) sendGrpcProblem(ctx, problem);
+  else sendProblem(ctx.res, problem, ctx.requestId, ctx.responseHeaders);
 }
 
 function describeCause(cause: unknown): string | undefined {

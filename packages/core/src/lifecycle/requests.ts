@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { RequestContext } from '../context.js';
 import { GatewayError } from '../errors.js';
+import { grpcStatusAtEnd, grpcStatusName } from '../grpc/outcome.js';
 import { clientAddress } from '../http/client-address.js';
 import { headArrived } from '../http/connection-guard.js';
 import { closeAfterRepairedFraming } from '../http/framing.js';
@@ -131,6 +132,10 @@ export class RequestLifecycle {
     if (this.deps.draining()) this.deps.closeIdle();
     const res = ctx.res;
     const status = answered ?? (res.writableFinished ? res.statusCode : 499);
+    if (ctx.grpc !== undefined) {
+      ctx.grpcStatus = grpcStatusAtEnd(ctx, status);
+      this.deps.metrics.grpcFinished(ctx.route?.route.id ?? 'unmatched', grpcStatusName(ctx.grpcStatus));
+    }
     this.deps.metrics.requestFinished(
       ctx.route?.route.id ?? 'unmatched',
       ctx.req.method ?? 'GET',

@@ -104,6 +104,26 @@ describe('accessLog', () => {
     });
   });
 
+  it('adds grpcStatus on gRPC calls only, the same line as pino would write', () => {
+    for (const [grpc, grpcStatus] of [
+      ['grpc', 14],
+      ['grpc-web-text', undefined],
+    ] as const) {
+      const fast = capture();
+      const slow = capture();
+      const ctx = ctxOf({ grpc, grpcStatus });
+      accessLog(fast.logger)(ctx, 200, 0);
+      logAccess(slow.logger, ctx, 200, 0);
+      const [a, b] = [fast.lines[0]!, slow.lines[0]!];
+      expect(Object.keys(a)).toEqual(Object.keys(b));
+      expect({ ...a, time: 0, ms: 0 }).toEqual({ ...b, time: 0, ms: 0 });
+      expect(a.grpcStatus).toBe(grpcStatus ?? null);
+    }
+    const plain = capture();
+    accessLog(plain.logger)(ctxOf({}), 200, 0);
+    expect(plain.lines[0]).not.toHaveProperty('grpcStatus');
+  });
+
   it('escapes what needs escaping and follows the logger level', () => {
     const { logger, lines } = capture();
     const log = accessLog(logger);

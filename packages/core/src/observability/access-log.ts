@@ -17,6 +17,8 @@ function fieldsOf(ctx: GatewayContext, status: number, bytes: number) {
     ip: ctx.clientIp,
     /** The client's HTTP version: "1.1", "1.0" or "2.0". */
     http: ctx.req.httpVersion,
+    // Only on gRPC calls, so plain HTTP lines stay as they were.
+    ...(ctx.grpc !== undefined && { grpcStatus: ctx.grpcStatus ?? null }),
   };
 }
 
@@ -50,7 +52,8 @@ export function accessLog(logger: Logger): AccessLog {
     if (logger.levelVal > INFO) return;
     const f = fieldsOf(ctx, status, bytes);
     stream.write(
-      `{"level":"info","time":${Date.now()}${bindings},"reqId":${q(f.reqId)},"method":${q(f.method)},"path":${q(f.path)},"route":${q(f.route)},"status":${f.status},"ms":${f.ms},"upstream":${q(f.upstream)},"bytes":${f.bytes},"ip":${q(f.ip)},"http":${q(f.http)},"msg":"request"}\n`,
+      `{"level":"info","time":${Date.now()}${bindings},"reqId":${q(f.reqId)},"method":${q(f.method)},"path":${q(f.path)},"route":${q(f.route)},"status":${f.status},"ms":${f.ms},"upstream":${q(f.upstream)},"bytes":${f.bytes},"ip":${q(f.ip)},"http":${q(f.http)}${f.grpcStatus === undefined ? '' : `,"grpcStatus":${f.grpcStatus}`},"msg":"request"}
+`,
     );
   };
 }

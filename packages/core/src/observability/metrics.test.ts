@@ -93,6 +93,20 @@ describe('createMetrics', () => {
     ]);
   });
 
+  it('counts gRPC calls by route and status name', async () => {
+    registry = new Registry();
+    const m = createMetrics(registry, P);
+    m.grpcFinished('/lucid.Echo', 'OK');
+    m.grpcFinished('/lucid.Echo', 'OK');
+    m.grpcFinished('/lucid.Echo', 'UNAVAILABLE');
+    m.grpcFinished('unmatched', 'UNIMPLEMENTED');
+    expect(await samples(`${P}grpc_responses_total`)).toEqual([
+      `${P}grpc_responses_total{route="/lucid.Echo",code="OK"} 2`,
+      `${P}grpc_responses_total{route="/lucid.Echo",code="UNAVAILABLE"} 1`,
+      `${P}grpc_responses_total{route="unmatched",code="UNIMPLEMENTED"} 1`,
+    ]);
+  });
+
   it('includes the default process metrics under the prefix', async () => {
     registry = new Registry();
     createMetrics(registry, P);

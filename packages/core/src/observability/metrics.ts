@@ -13,6 +13,8 @@ export interface GatewayMetrics {
   requestStarted(): void;
   requestFinished(routeId: string, method: string, status: number, seconds: number): void;
   upstreamFinished(service: string, seconds: number, outcome: UpstreamOutcome): void;
+  /** A gRPC call's status, by route; `code` is the status's name (`OK`, `UNAVAILABLE`), a fixed set. */
+  grpcFinished(routeId: string, code: string): void;
   targetHealth(service: string, target: string, healthy: boolean): void;
   /** Drops a target's series once discovery removed it, so gone targets do not linger in /metrics. */
   targetRemoved(service: string, target: string): void;
@@ -112,6 +114,12 @@ export function createMetrics(registry: Registry, prefix: string): GatewayMetric
     'Upstream requests that failed, by service and outcome (error, timeout, unavailable).',
     ['service', 'outcome'],
   );
+  const grpcResponses = counterOn(
+    registry,
+    `${prefix}grpc_responses_total`,
+    "gRPC calls answered, by route and gRPC status name (the upstream's or the gateway's own).",
+    ['route', 'code'],
+  );
   const targetHealthy = gaugeOn(
     registry,
     `${prefix}upstream_target_healthy`,
@@ -125,6 +133,7 @@ export function createMetrics(registry: Registry, prefix: string): GatewayMetric
   // route id -> series indexed by method * CLASSES.length + class.
   const requestSeries = new Map<string, RequestSeries[]>();
   const upstreamSeries = new Map<string, UpstreamSeries[]>();
+  const grpcSeries = new Map<string, CounterSeries>();
 
   function requestSeriesFor(routeId: string, m: number, c: number): RequestSeries {
     let row = requestSeries.get(routeId);
@@ -175,6 +184,15 @@ export function createMetrics(registry: Registry, prefix: string): GatewayMetric
       const series = upstreamSeriesFor(service, outcome);
       series.duration.observe(seconds);
       if (outcome !== 'ok') series.errors.inc();
+    },
+    grpcFinished(routeId, code) {
+      const key = `${routeId}\u0000${code}`;
+      let series = grpcSeries.get(key);
+      if (!series) {
+        series = grpcResponses.labels(routeId, code);
+        grpcSeries.set(key, series);
+      }
+      series.inc();
     },
     targetHealth(service, target, healthy) {
       targetHealthy.labels(service, target).set(healthy ? 1 : 0);

@@ -45,6 +45,19 @@ describe('pretty logs on a terminal', () => {
     expect(text()).not.toContain('"bytes"');
   });
 
+  it("adds a gRPC call's status, and hides the HTTP version like the other access fields", () => {
+    const { logger, text } = prettyLogger();
+    logger.info(
+      { ...access, method: 'POST', path: '/lucid.Echo/Unary', http: '2.0', grpcStatus: 14 },
+      'request',
+    );
+    logger.info({ ...access, http: '1.1' }, 'request');
+    const [grpc, http] = text().trimEnd().split('\n').map(plain);
+    expect(grpc).toMatch(/POST \/lucid.Echo\/Unary 200 grpc-status 14 3\.14ms -> admin-1 \(req r-1\)$/);
+    expect(http).toMatch(/GET \/admin\/users 200 3\.14ms -> admin-1 \(req r-1\)$/);
+    expect(text()).not.toContain('"http"');
+  });
+
   it('colors the status by class', () => {
     const { logger, text } = prettyLogger();
     logger.info({ ...access, status: 200 }, 'request');

@@ -13,6 +13,8 @@ const ACCESS_FIELDS = [
   'upstream',
   'bytes',
   'ip',
+  'http',
+  'grpcStatus',
 ] as const;
 type Colors = Parameters<PinoPretty.MessageFormatFunc>[3]['colors'];
 
@@ -24,7 +26,8 @@ function statusColor(status: number, c: Colors): (s: string) => string {
 }
 
 /**
- * One compact line per request on a terminal: `GET /admin/users 200 3.1ms -> admin-1 (req 7f3c...)`.
+ * One compact line per request on a terminal: `GET /admin/users 200 3.1ms -> admin-1 (req 7f3c...)`
+ * (`POST /lucid.Echo/Unary 200 grpc-status 14 ...` for a gRPC call).
  * Other lines keep their fields, on the same line.
  */
 export const formatMessage: PinoPretty.MessageFormatFunc = (log, messageKey, _level, { colors: c }) => {
@@ -32,7 +35,9 @@ export const formatMessage: PinoPretty.MessageFormatFunc = (log, messageKey, _le
   if (msg === 'request' && typeof log.status === 'number') {
     const status = statusColor(log.status, c)(String(log.status));
     const upstream = log.upstream ? ` ${c.gray(`-> ${log.upstream}`)}` : '';
-    return `${c.bold(String(log.method))} ${log.path} ${status} ${log.ms}ms${upstream} ${c.gray(`(req ${log.reqId})`)}`;
+    // A gRPC call's own status, which its HTTP 200 does not tell.
+    const grpc = typeof log.grpcStatus === 'number' ? ` grpc-status ${log.grpcStatus}` : '';
+    return `${c.bold(String(log.method))} ${log.path} ${status}${grpc} ${log.ms}ms${upstream} ${c.gray(`(req ${log.reqId})`)}`;
   }
   // The access fields are hidden from every line; a line that is not an access line gets its own back.
   const own = ACCESS_FIELDS.filter((k) => log[k] !== undefined).map((k) => `${k}=${JSON.stringify(log[k])}`);

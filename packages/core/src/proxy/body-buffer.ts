@@ -61,6 +61,8 @@ export function bufferBody(opts: BodyBufferOptions): Middleware {
     if (!hasRequestBody(ctx.req)) return next();
     const length = ctx.req.headers['content-length'];
     const declared = length === undefined ? undefined : Number(length);
+    // A gRPC body of no declared length is a stream that may wait for the answer (bidi): never hold it.
+    if (declared === undefined && ctx.grpc === 'grpc') return next();
     if (declared !== undefined && (declared > max || !budget.take(declared))) {
       watchRate(ctx, minRate);
       return next();
@@ -76,6 +78,7 @@ export function bufferBody(opts: BodyBufferOptions): Middleware {
       if (body === undefined) return; // the client left: nothing to forward
       if (Buffer.isBuffer(body)) {
         ctx.body = Readable.from([body], { objectMode: false });
+        ctx.heldBody = body;
         if (declared === undefined) ctx.upstreamHeaders['content-length'] = String(body.length);
       } else {
         // Streams from here on: what was read waits in the stream, not in the budget.
@@ -170,7 +173,9 @@ export function streamedBodyRate(minRate: { rate: number; window: number }): Mid
 }
 
 function watchRate(ctx: GatewayContext, minRate: BodyBufferOptions['minRate']): void {
-  if (minRate === false) return;
+  // A gRPC stream may rightly sit quiet between messages (a bidi call waits for answers): no minimum
+  // rate; what bounds it is the call's deadline and the HTTP/2 stream limits.
+  if (minRate === false || (ctx.grpc === 'grpc' && ctx.req.headers['content-length'] === undefined)) return;
   const length = ctx.req.headers['content-length'];
   ctx.body = new RateWatchedBody(ctx.body, minRate, length === undefined ? undefined : Number(length));
 }

@@ -1,19 +1,18 @@
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ProxyEngine, ProxyRoute, RoutedContext, TlsProvider, TransportOptions } from '../types.js';
-import type { RequestOutcome, UpstreamPool } from '../upstream/pool.js';
-import type { TargetState } from '../upstream/target-state.js';
+import type { UpstreamPool } from '../upstream/pool.js';
 import { staticTls } from '../upstream/tls.js';
+import { withRetries } from './attempts.js';
+import type { BodyBudget } from './body-buffer.js';
+import { grpcForwarder } from './forward-grpc.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { hasRequestBody, inviteBody } from './request-body.js';
-import { classifyUpstreamError, errorCode, retryableFailure, toGatewayError } from './upstream-error.js';
 import type { WebSocketTunnel } from './websocket-tunnel.js';
 
 /** RFC 9110 §9.2.2: methods a client may send twice with the effect of once. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-const NONE: readonly TargetState[] = [];
 
 export interface ForwardDeps {
   pool: UpstreamPool;
@@ -21,6 +20,8 @@ export interface ForwardDeps {
   metrics: GatewayMetrics;
   /** TLS from a plugin (e.g. a service mesh's mTLS); takes precedence over the service's own `tls` files. */
   tlsProvider: TlsProvider | undefined;
+  /** How much of a streamed gRPC body may be kept for a resend, and the budget it is taken from (unset: none). */
+  replay?: { max: number; budget: BodyBudget };
 }
 
 /** A context on the upgrade path carries the client's raw socket and the bytes read past the headers. */
@@ -31,7 +32,7 @@ export type UpgradeContext = RoutedContext & {
 };
 
 /** The route's timeouts (route overrides, else the service's) and a transport that follows TLS rotation. */
-function transportFor(route: ProxyRoute, tlsProvider: TlsProvider | undefined) {
+export function transportFor(route: ProxyRoute, tlsProvider: TlsProvider | undefined) {
   const { service, serviceName } = route;
   const connectTimeout = route.config.timeouts?.connect ?? service.timeouts.connect;
   const idleTimeout = route.config.timeouts?.idle ?? service.timeouts.idle;
@@ -50,82 +51,6 @@ function transportFor(route: ProxyRoute, tlsProvider: TlsProvider | undefined) {
   };
 }
 
-/** How one attempt ended when it did not throw; `at` is when the upstream answered (default: now). */
-interface AttemptResult {
-  outcome: Extract<RequestOutcome, 'ok' | 'http-5xx' | 'aborted'>;
-  at?: number;
-}
-
-interface AttemptPolicy {
-  pool: UpstreamPool;
-  metrics: GatewayMetrics;
-  serviceName: string;
-  /** Retries this request may have (0 when it must not be sent twice). */
-  retries: number;
-  /** True once anything reached the client (or it left): then no retry. */
-  committed(): boolean;
-  /** Record each attempt in its target's request window (plain HTTP; a tunnel's life is no request). */
-  recordWindow: boolean;
-}
-
-/**
- * The one attempt loop of HTTP and WebSocket alike: pick a target, try, report the outcome to the
- * pool and the metrics, and retry on another target only when the failure came before any answer,
- * nothing reached the client, and attempts and budget are left.
- */
-async function withRetries(
-  ctx: RoutedContext,
-  policy: AttemptPolicy,
-  attempt: (state: TargetState, fresh: boolean) => Promise<AttemptResult>,
-): Promise<void> {
-  const { pool, metrics, serviceName } = policy;
-  let tried = NONE;
-  let fresh = false;
-  for (;;) {
-    const state = pool.pick(tried);
-    ctx.target = state.target;
-    const started = performance.now();
-    try {
-      const result = await attempt(state, fresh);
-      pool.release(state, result.outcome);
-      if (result.outcome !== 'aborted') {
-        const ended = result.at ?? performance.now();
-        metrics.upstreamFinished(serviceName, (ended - started) / 1000, 'ok');
-        // The clock read above, as epoch ms: a second clock read costs more than the recording.
-        if (policy.recordWindow)
-          state.window.record(ended - started, result.outcome === 'http-5xx', performance.timeOrigin + ended);
-      }
-      return;
-    } catch (err) {
-      if (errorCode(err) === 'LUCID_CLIENT_ABORTED') {
-        pool.release(state, 'aborted');
-        return;
-      }
-      const outcome = classifyUpstreamError(err);
-      pool.release(state, outcome);
-      const ended = performance.now();
-      metrics.upstreamFinished(serviceName, (ended - started) / 1000, outcome);
-      if (policy.recordWindow) state.window.record(ended - started, true, performance.timeOrigin + ended);
-      if (
-        tried.length < policy.retries &&
-        !policy.committed() &&
-        retryableFailure(err) &&
-        pool.tryRetry(state, outcome)
-      ) {
-        tried = [...tried, state];
-        ctx.log.debug({ target: state.target.id, code: errorCode(err), retry: tried.length }, 'retrying');
-        // A lost pooled connection: its idle siblings may be closing too, so retry on a new one.
-        fresh = outcome === 'error';
-        continue;
-      }
-      if (ctx.res.headersSent) {
-        ctx.log.warn({ target: state.target.id, code: errorCode(err) }, 'upstream failed mid-response');
-      }
-      throw toGatewayError(err, serviceName);
-    }
-  }
-}
-
 /**
  * The terminal handler of a proxy route: forward, and on failure retry only when it is certainly
  * safe: an idempotent method (or `ctx.state.retryable === true`, set by middleware for requests it
@@ -140,8 +65,10 @@ export function forwardTo(route: ProxyRoute, deps: ForwardDeps) {
   const { timeout, transport } = transportFor(route, deps.tlsProvider);
   const maxRetries = service.retry.attempts;
   const { pool, engine, metrics } = deps;
+  const forwardGrpc = grpcForwarder(route, deps, { timeout, transport });
 
   return async function proxy(ctx: RoutedContext): Promise<void> {
+    if (ctx.grpc !== undefined) return forwardGrpc(ctx);
     const method = ctx.req.method ?? 'GET';
     const mayRetry =
       maxRetries > 0 && (IDEMPOTENT.has(method) || ctx.state.retryable === true) && !hasRequestBody(ctx.req);

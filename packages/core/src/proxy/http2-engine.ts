@@ -349,6 +349,8 @@ class Exchange {
       // response would add an empty DATA frame, after which gRPC clients see no status.
       res.statusCode = status; // for the access log and metrics
       res.stream.respond({ ...out, [HTTP2_HEADER_STATUS]: status }, { endStream: true });
+      // The compat response learns it ended too (no frame is sent): else it is logged as a cancelled 499.
+      res.end();
       this.#settle(undefined);
       return;
     }

@@ -78,6 +78,7 @@ const CONNECT_PHASE = new Set([
 const UNAVAILABLE = new Set([...CONNECT_PHASE, 'ETIMEDOUT']);
 const TIMEOUT = new Set([
   'LUCID_UPSTREAM_HEADERS_TIMEOUT',
+  'LUCID_UPSTREAM_DEADLINE',
   'LUCID_UPSTREAM_IDLE',
   'LUCID_UPSTREAM_DEADLINE',
   'UND_ERR_HEADERS_TIMEOUT',
@@ -113,6 +114,20 @@ export function classifyUpstreamError(err: unknown): UpstreamOutcome {
 export function retryableFailure(err: unknown): boolean {
   const code = errorCode(err);
   return code !== undefined && (CONNECT_PHASE.has(code) || CONNECTION_LOST.has(code));
+}
+
+/**
+ * True only when the upstream certainly never saw the request: the connection was never made, or
+ * its HTTP/2 server refused the stream (REFUSED_STREAM: "no application processing", RFC 9113 §8.7).
+ * A broken connection is not enough here: the upstream may have acted on a call before it broke.
+ */
+export function unseenByUpstream(err: unknown): boolean {
+  const code = errorCode(err);
+  // The connect phase includes REFUSED_STREAM and a session that was going away before the stream went out.
+  if (code !== undefined && CONNECT_PHASE.has(code)) return true;
+  // node:http2 cancels the streams that waited on a session which never connected, naming why.
+  const cause = (err as { code?: unknown; cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return code === 'ERR_HTTP2_STREAM_CANCEL' && typeof cause === 'string' && CONNECT_PHASE.has(cause);
 }
 
 /** Maps an engine failure to the client's answer; never exposes an address or a stack. */

@@ -4,9 +4,11 @@ import type { ServiceConfig } from '../config/schema.js';
 import type { Probe } from './health-probe.js';
 import type { TargetState } from './target-state.js';
 
-/** A service's active check with every default filled in; no `path`: a TCP connect. */
+/** A service's active check with every default filled in; no `path` and no `grpc`: a TCP connect. */
 export interface ResolvedHealthCheck {
   path: string | undefined;
+  /** The gRPC health check's service name ('' for the whole server); then `path` is unused. */
+  grpc: string | undefined;
   interval: number;
   timeout: number;
   healthyThreshold: number;
@@ -25,8 +27,10 @@ export function resolveHealthCheck(
   defaults: { interval: number; timeout: number },
 ): ResolvedHealthCheck | undefined {
   if (health === false) return undefined;
+  const grpc = health?.grpc === true ? '' : health?.grpc || undefined;
   return {
-    path: health?.path,
+    path: grpc === undefined ? health?.path : undefined,
+    grpc,
     interval: health?.interval ?? defaults.interval,
     timeout: health?.timeout ?? defaults.timeout,
     healthyThreshold: health?.healthyThreshold ?? 2,
@@ -37,7 +41,7 @@ export function resolveHealthCheck(
 export interface ActiveCheckDeps {
   service: string;
   logger: Logger;
-  /** The HTTP probe (checks with a path). */
+  /** The HTTP probe (checks with a path), or the gRPC probe (checks with `grpc`). */
   probe: Probe;
   /** The TCP-connect probe (checks without a path). */
   tcpProbe: Probe;
@@ -52,8 +56,8 @@ export interface ActiveCheckDeps {
 }
 
 /**
- * Active health checks: every `interval`, a probe per target (HTTP GET of the path, or a TCP
- * connect); `unhealthyThreshold` failures in a row take it out of rotation, `healthyThreshold`
+ * Active health checks: every `interval`, a probe per target (HTTP GET of the path, a gRPC
+ * health check, or a TCP connect); `unhealthyThreshold` failures in a row take it out of rotation, `healthyThreshold`
  * passes bring it back. A target's first failure counts at once.
  */
 export class ActiveChecks {
@@ -107,9 +111,12 @@ export class ActiveChecks {
     await Promise.all(
       deps.states().map(async (s) => {
         const started = performance.now();
-        const ok = check.path
-          ? await deps.probe(new URL(check.path, s.target.url), check.timeout, signal)
-          : await deps.tcpProbe(s.target.url, check.timeout, signal);
+        const ok =
+          check.grpc !== undefined
+            ? await deps.probe(s.target.url, check.timeout, signal)
+            : check.path
+              ? await deps.probe(new URL(check.path, s.target.url), check.timeout, signal)
+              : await deps.tcpProbe(s.target.url, check.timeout, signal);
         if (signal.aborted) return;
         const now = deps.now();
         s.lastCheck = { at: now, ok, latencyMs: Math.round((performance.now() - started) * 10) / 10 };

@@ -37,6 +37,7 @@ function harness(service: Record<string, unknown>, extra: Partial<PoolDeps> = {}
     requestStarted() {},
     requestFinished() {},
     upstreamFinished() {},
+    grpcFinished() {},
     targetHealth(_service, target, healthy) {
       health.set(target, healthy);
     },

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
+import { grpcHealthProbe } from '../grpc/health-probe.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Target } from '../types.js';
 import { ActiveChecks, resolveHealthCheck } from './active-checks.js';
@@ -100,15 +101,17 @@ export class UpstreamPool {
     const publish = (s: TargetState, now: number) => this.#publish(s, now);
     this.#breaker = new CircuitBreaker(service.breaker, name, deps.logger, publish);
     this.#outliers = new OutlierEjection(service.outlier, name, deps.logger, publish, this.#now);
-    const probe = deps.probe
-      ? { probe: deps.probe, close: async () => {} }
-      : speaksHttp2(service)
-        ? http2Probe(staticTls(service.tls))
-        : httpProbe(staticTls(service.tls));
     const check = resolveHealthCheck(
       service.health,
       deps.healthDefaults ?? { interval: 10_000, timeout: 2_000 },
     );
+    const probe = deps.probe
+      ? { probe: deps.probe, close: async () => {} }
+      : check?.grpc !== undefined
+        ? { probe: grpcHealthProbe(check.grpc, staticTls(service.tls)), close: async () => {} }
+        : speaksHttp2(service)
+          ? http2Probe(staticTls(service.tls))
+          : httpProbe(staticTls(service.tls));
     this.#checks = new ActiveChecks(check, {
       service: name,
       logger: deps.logger,
