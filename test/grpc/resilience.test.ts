@@ -83,6 +83,8 @@ describe('gRPC calls when upstreams fail', () => {
     const refusing = createH2cServer();
     let refused = 0;
     refusing.on('stream', (stream) => {
+      // Closing with an error code makes the stream emit it: this server expects that.
+      stream.on('error', () => {});
       stream.resume();
       stream.on('end', () => {
         refused++;
