@@ -9,6 +9,9 @@ import {
   type OutgoingHttpHeaders,
   type SecureClientSessionOptions,
 } from 'node:http2';
+import { connect as netConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import type {
   ForwardResult,
   GatewayContext,
@@ -226,9 +229,22 @@ export class Http2Engine implements ProxyEngine {
           : {}),
       }),
     };
-    const h2 = connect(target.url.origin, options);
+    const h2 = connect(target.url.origin, { ...options, createConnection: () => dial(target.url, options) });
     return new Session(h2, transport.connectTimeout, this.#sessionIdle, onDone);
   }
+}
+
+/**
+ * The session's socket, with Nagle's algorithm off: a unary call is a few small frames each way
+ * (HEADERS, DATA, trailers), and Nagle would hold them for the peer's delayed ACK, tens of ms a
+ * call, while both ends sit idle (node:http2 leaves the default on and forbids setting it later).
+ */
+function dial(url: URL, options: SecureClientSessionOptions): Duplex {
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  if (url.protocol !== 'https:') return netConnect({ host, port: Number(url.port || 80), noDelay: true });
+  const socket = tlsConnect({ ...options, host, port: Number(url.port || 443) });
+  socket.setNoDelay(true);
+  return socket;
 }
 
 /** The session refused the stream before anything was sent. */
