@@ -4,6 +4,7 @@
 //
 //   pnpm bench:soak                                   10 minutes, a sample every 10 s
 //   BENCH_SOAK_MINUTES=1 BENCH_SOAK_INTERVAL_S=5      a short look
+//   BENCH_SOAK_MINUTES=0                              none (pnpm bench runs the soak after its table)
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,10 @@ import { cpuSeconds, freePort, has, memoryOf, slope, waitForReady } from './lib.
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 10);
+if (MINUTES === 0) {
+  console.log('soak skipped (BENCH_SOAK_MINUTES=0)');
+  process.exit(0);
+}
 const INTERVAL_S = Number(process.env.BENCH_SOAK_INTERVAL_S ?? 10);
 // Warm-up: JIT, pools and V8's heap sizing settle; at most a third of the run.
 const WARMUP_S = Math.min(Number(process.env.BENCH_SOAK_WARMUP_S ?? 60), (MINUTES * 60) / 3);
