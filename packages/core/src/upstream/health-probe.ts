@@ -40,7 +40,7 @@ export function httpProbe(tls?: TlsOptions): { probe: Probe; close(): Promise<vo
 }
 
 /** One check exchange on an HTTP/2 session: resolves true when the target is healthy. */
-export type Http2Check = (session: ClientHttp2Session, url: URL) => Promise<boolean>;
+export type Http2Check = (session: ClientHttp2Session, url: URL, timeoutMs: number) => Promise<boolean>;
 
 /** GET the check path; healthy on 2xx/3xx. */
 export const plainGetCheck: Http2Check = (session, url) =>
@@ -79,7 +79,7 @@ export function http2Probe(
       signal.addEventListener('abort', stop, { once: true });
       try {
         return await Promise.race([
-          check(session, url),
+          check(session, url, timeoutMs),
           new Promise<boolean>((resolve) => session.once('close', () => resolve(false))),
         ]);
       } catch {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
-import { grpcHealthProbe } from '../grpc/health-probe.js';
+import { grpcHealthCheck } from '../grpc/health-probe.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Target } from '../types.js';
 import { ActiveChecks, resolveHealthCheck } from './active-checks.js';
@@ -108,7 +108,7 @@ export class UpstreamPool {
     const probe = deps.probe
       ? { probe: deps.probe, close: async () => {} }
       : check?.grpc !== undefined
-        ? { probe: grpcHealthProbe(check.grpc, staticTls(service.tls)), close: async () => {} }
+        ? http2Probe(staticTls(service.tls), grpcHealthCheck(check.grpc))
         : speaksHttp2(service)
           ? http2Probe(staticTls(service.tls))
           : httpProbe(staticTls(service.tls));
