@@ -12,7 +12,7 @@ import type { ServerConfig } from '../config/schema.js';
 import { headArrived } from '../http/connection-guard.js';
 
 /** What every HTTP/2 client sends first (RFC 9113 §3.4); HTTP/1.1 can never start with it. */
-export const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 /**
  * Node's HTTP/2 response, answering the two questions the request path asks of every response the
@@ -54,7 +54,7 @@ export interface Http2Handlers {
  * same code for both versions.
  */
 class Http2Side {
-  readonly server: Http2Server;
+  readonly #server: Http2Server;
   readonly #sessions = new Set<ServerHttp2Session>();
   readonly #firstStreamTimeout: number;
   readonly #idleTimeout: number;
@@ -63,7 +63,7 @@ class Http2Side {
     const h2 = cfg.http2;
     this.#firstStreamTimeout = cfg.timeouts.headers;
     this.#idleTimeout = cfg.timeouts.keepAlive;
-    this.server = createServer(
+    this.#server = createServer(
       {
         // In MB; bounds what one connection can make nghttp2 hold (headers, queued frames).
         maxSessionMemory: Math.max(1, Math.round(h2.maxSessionMemory / 1024 ** 2)),
@@ -82,22 +82,17 @@ class Http2Side {
       (req, res) => onStream(req, res, on),
     );
     // Node answers `Expect: 100-continue` itself unless someone listens; the gateway invites bodies.
-    this.server.on('checkContinue', (req: Http2ServerRequest, res: Http2ServerResponse) =>
+    this.#server.on('checkContinue', (req: Http2ServerRequest, res: Http2ServerResponse) =>
       onStream(req, res, on),
     );
-    this.server.on('session', (session: ServerHttp2Session) => this.#track(session));
+    this.#server.on('session', (session: ServerHttp2Session) => this.#track(session));
     // A session's error is the client's problem: the session is gone, others go on.
-    this.server.on('sessionError', () => {});
+    this.#server.on('sessionError', () => {});
   }
 
   /** Takes a connection that speaks HTTP/2 (its first bytes may already be unshifted back). */
   accept(socket: Socket): void {
-    this.server.emit('connection', socket);
-  }
-
-  /** Open client sessions (HTTP/2 connections). */
-  get sessions(): number {
-    return this.#sessions.size;
+    this.#server.emit('connection', socket);
   }
 
   /** GOAWAY to every session: streams in flight finish, no new ones start. */
@@ -108,15 +103,6 @@ class Http2Side {
   /** Cuts every session that is still open (the drain's grace is over). */
   destroyAll(): void {
     for (const session of this.#sessions) session.destroy();
-  }
-
-  /** Resolves once every session closed. */
-  async closed(): Promise<void> {
-    await Promise.all(
-      [...this.#sessions].map(
-        (s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', resolve))),
-      ),
-    );
   }
 
   #track(session: ServerHttp2Session): void {
@@ -155,11 +141,6 @@ export class Http2Door {
     this.#side ??= new Http2Side(this.cfg, this.on);
     this.#side.accept(socket);
     if (this.#draining) this.#side.drain();
-  }
-
-  /** Open HTTP/2 client connections. */
-  get sessions(): number {
-    return this.#side?.sessions ?? 0;
   }
 
   /** GOAWAY to every session: streams in flight finish, no new ones start. */
