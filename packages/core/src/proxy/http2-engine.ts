@@ -20,6 +20,7 @@ import type {
   Target,
   TransportOptions,
 } from '../types.js';
+import { dialAddress } from '../upstream/protocol.js';
 import { clientResponseHeaders, trailerFields } from './headers.js';
 import { hasRequestBody } from './request-body.js';
 import { ClientAbortedError } from './undici-engine.js';
@@ -240,9 +241,9 @@ export class Http2Engine implements ProxyEngine {
  * call, while both ends sit idle (node:http2 leaves the default on and forbids setting it later).
  */
 function dial(url: URL, options: SecureClientSessionOptions): Duplex {
-  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  if (url.protocol !== 'https:') return netConnect({ host, port: Number(url.port || 80), noDelay: true });
-  const socket = tlsConnect({ ...options, host, port: Number(url.port || 443) });
+  const address = dialAddress(url);
+  if (url.protocol !== 'https:') return netConnect({ ...address, noDelay: true });
+  const socket = tlsConnect({ ...options, ...address });
   socket.setNoDelay(true);
   return socket;
 }

@@ -1,6 +1,7 @@
 import { type ClientHttp2Session, connect as connectHttp2, constants } from 'node:http2';
 import { connect } from 'node:net';
 import type { TlsOptions } from '../types.js';
+import { dialAddress } from './protocol.js';
 import { Agent, type Dispatcher, request } from './undici-parts.js';
 
 export type Probe = (url: URL, timeoutMs: number, signal: AbortSignal) => Promise<boolean>;
@@ -97,9 +98,7 @@ export function http2Probe(
 /** Healthy when a TCP connection to the target's host and port opens within the timeout. */
 export const tcpProbe: Probe = (url, timeoutMs, signal) =>
   new Promise<boolean>((resolve) => {
-    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    const socket = connect({ host, port });
+    const socket = connect(dialAddress(url));
     const done = (ok: boolean) => {
       clearTimeout(timer);
       signal.removeEventListener('abort', abort);

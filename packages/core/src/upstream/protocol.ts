@@ -14,3 +14,9 @@ export function transportUrl(url: string): URL {
   if (u.protocol !== 'h2c:') return u;
   return new URL(`http://${u.host}`);
 }
+
+/** Where a URL is dialled: its host without IPv6 brackets, and its port or the scheme's default. */
+export function dialAddress(url: URL): { host: string; port: number } {
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  return { host, port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80) };
+}
