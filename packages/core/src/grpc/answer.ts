@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { GatewayError } from '../errors.js';
+import { endWithHeaders } from '../http/end-with-headers.js';
 import type { GatewayContext } from '../types.js';
 import { grpcFormat } from './protocol.js';
 import { encodeGrpcMessage, grpcStatusOf } from './status.js';
@@ -69,10 +70,7 @@ export function sendGrpcProblem(ctx: GatewayContext, problem: GatewayError): voi
   const stream = res.stream;
   if (ctx.req.httpVersionMajor === 2 && stream !== undefined && res.grpcWebBridge !== true) {
     if (stream.destroyed || stream.closed) return;
-    res.statusCode = 200;
-    stream.respond({ ':status': 200, ...headers }, { endStream: true });
-    // The response object learns that it ended (the stream already has): it then counts as finished.
-    res.end();
+    endWithHeaders(res as ServerResponse & { stream: ServerHttp2Stream }, 200, headers);
     return;
   }
   // HTTP/1.1 (gRPC-Web): a body the gateway refused unread leaves the connection unusable.

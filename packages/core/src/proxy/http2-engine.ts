@@ -12,6 +12,7 @@ import {
 import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
+import { endWithHeaders } from '../http/end-with-headers.js';
 import type {
   ForwardResult,
   GatewayContext,
@@ -362,12 +363,8 @@ class Exchange {
     const out = clientResponseHeaders(this.ctx, withoutPseudo(headers));
     const endStream = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0;
     if (endStream && res.stream !== undefined && this.ctx.req.httpVersionMajor === 2) {
-      // Trailers-only (gRPC): one HEADERS frame with END_STREAM. writeHead()+end() on the compat
-      // response would add an empty DATA frame, after which gRPC clients see no status.
-      res.statusCode = status; // for the access log and metrics
-      res.stream.respond({ ...out, [HTTP2_HEADER_STATUS]: status }, { endStream: true });
-      // The compat response learns it ended too (no frame is sent): else it is logged as a cancelled 499.
-      res.end();
+      // Trailers-only (gRPC): relayed as it came, one HEADERS frame with END_STREAM.
+      endWithHeaders(res as CompatResponse & { stream: ServerHttp2Stream }, status, out);
       this.#settle(undefined);
       return;
     }
