@@ -2,19 +2,13 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { GatewayError } from '../errors.js';
 import { endWithHeaders } from '../http/end-with-headers.js';
+import { HTTP2_FORBIDDEN } from '../proxy/headers.js';
 import type { GatewayContext } from '../types.js';
 import { grpcFormat } from './protocol.js';
 import { encodeGrpcMessage, grpcStatusOf } from './status.js';
 
 /** Headers HTTP/2 forbids (RFC 9113 §8.2.2) and that mean nothing in a trailers-only answer. */
-const NOT_IN_GRPC = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'content-length',
-]);
+const NOT_IN_GRPC = new Set([...HTTP2_FORBIDDEN, 'content-length']);
 
 /** A response that can end with trailers after its headers went out (HTTP/2, or the gRPC-Web bridge). */
 interface MayTrail {

@@ -18,6 +18,15 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
+/** RFC 9113 §8.2.2: connection-specific fields an HTTP/2 message must not carry. */
+export const HTTP2_FORBIDDEN: readonly string[] = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+];
+
 /** Headers the gateway sets itself from what it knows; a client's copies are never forwarded. */
 const GATEWAY_OWNED = new Set([
   'host',

@@ -22,7 +22,7 @@ import type {
   TransportOptions,
 } from '../types.js';
 import { dialAddress } from '../upstream/protocol.js';
-import { clientResponseHeaders, trailerFields } from './headers.js';
+import { clientResponseHeaders, HTTP2_FORBIDDEN, trailerFields } from './headers.js';
 import { hasRequestBody } from './request-body.js';
 import { ClientAbortedError } from './undici-engine.js';
 import {
@@ -43,16 +43,8 @@ export interface Http2EngineOptions {
   maxHeaderListSize?: number;
 }
 
-/** RFC 9113 §8.2.2: connection-specific fields that must not appear in an HTTP/2 message. */
-const CONNECTION_SPECIFIC = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'http2-settings',
-]);
+/** Fields not sent on an HTTP/2 stream: the connection-specific ones, Host (sent as :authority), HTTP2-Settings. */
+const CONNECTION_SPECIFIC = new Set([...HTTP2_FORBIDDEN, 'host', 'http2-settings']);
 
 // RFC 9113 §7 error codes and the status pseudo-header, written out rather than read from
 // `constants` when this module loads: node:http2 then loads only when an HTTP/2 service is used.
