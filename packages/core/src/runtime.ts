@@ -10,6 +10,7 @@ import { GatewayError } from './errors.js';
 import { grpcWebBridge, grpcWebCors } from './grpc/web.js';
 import { compileTrust, type TrustCheck } from './http/client-address.js';
 import type { GatewayMetrics } from './observability/metrics.js';
+import { authorize, withAuthorization } from './pipeline/authorize.js';
 import { compose, type Handler } from './pipeline/compose.js';
 import { type BodyBudget, bufferBody, streamedBodyRate } from './proxy/body-buffer.js';
 import { forwardTo, upgradeTo } from './proxy/forward.js';
@@ -126,7 +127,12 @@ export class Runtime {
     this.routes = routesOf(config, deps.builtins, deps.provides, logger);
     const ordered = [...plugins].sort((a, b) => (a.order ?? 500) - (b.order ?? 500));
     for (const route of this.routes) {
-      const chain = ordered.flatMap((p) => p.middleware?.(route) ?? []);
+      const contributed = ordered.flatMap((plugin) => {
+        const middleware = plugin.middleware?.(route);
+        return middleware ? [{ plugin, middleware }] : [];
+      });
+      // Plugins authenticate, core authorizes: its step follows the last authenticator's middleware.
+      const chain = withAuthorization(contributed, authorize(route, plugins));
       if (route.kind === 'builtin') {
         this.chains.set(route, compose(chain, route.handler));
         continue;
