@@ -5,10 +5,11 @@ import { cors } from './builtins/cors.js';
 import type { BuiltinName } from './builtins/table.js';
 import { websocketOrigin } from './builtins/websocket-origin.js';
 import { ConfigError } from './config/errors.js';
-import { DEFAULT_IDENTITY_HEADERS, type GatewayConfig } from './config/schema.js';
+import type { GatewayConfig } from './config/schema.js';
 import { GatewayError } from './errors.js';
 import { grpcWebBridge, grpcWebCors } from './grpc/web.js';
 import { compileTrust, type TrustCheck } from './http/client-address.js';
+import { identityHeadersOf } from './http/identity-headers.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { authorize, withAuthorization } from './pipeline/authorize.js';
 import { compose, type Handler } from './pipeline/compose.js';
@@ -74,9 +75,7 @@ export class Runtime {
     const bridgesGrpcWeb = config.routes.some((r) => r.grpcWeb);
     this.cors = cors(bridgesGrpcWeb ? grpcWebCors(config.server.cors) : config.server.cors);
     this.limitBody = bodyLimit(config.server.limits.body);
-    const declared = plugins.flatMap((p) => p.identityHeaders ?? []).map((h) => h.toLowerCase());
-    const configured = config.server.identityHeaders ?? (declared.length > 0 ? [] : DEFAULT_IDENTITY_HEADERS);
-    this.identityHeaders = [...new Set([...configured, ...declared])];
+    this.identityHeaders = identityHeadersOf(config, plugins);
 
     const { limits } = config.server;
     const buffered = bufferBody({
