@@ -15,6 +15,7 @@ import { RequestLifecycle } from './lifecycle/requests.js';
 import { type AccessLog, accessLog } from './observability/access-log.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
+import { type Counter, counterOn } from './observability/series.js';
 import { OpenApiCatalog } from './openapi/catalog.js';
 import { catalogSources } from './openapi/sources.js';
 import type { Handler } from './pipeline/compose.js';
@@ -29,8 +30,9 @@ import {
   drain,
   type GatewayServer,
   listenOn,
-  reloadServerTls,
+  readServerTls,
 } from './server/http-server.js';
+import { checkedServerTls, useServerTls } from './server/tls-reload.js';
 import type {
   CloseOptions,
   ComponentHealth,
@@ -40,6 +42,7 @@ import type {
   ProxyEngine,
   RouteSummary,
 } from './types.js';
+import { TargetRegistry } from './upstream/target-registry.js';
 import { VERSION } from './version.js';
 
 export const METRIC_PREFIX = 'lucid_gateway_';
@@ -97,6 +100,9 @@ class LucidGateway implements Gateway {
   /** The services' OpenAPI documents, merged, behind /openapi.json and /docs. */
   readonly #openapi: OpenApiCatalog;
   readonly #bodyBudget: BodyBudget;
+  /** What is known of each service's targets, kept across reloads that leave the service unchanged. */
+  readonly #targets = new TargetRegistry();
+  readonly #reloadCount: Counter;
   #runtime: Runtime;
   #server: GatewayServer | undefined;
   #started = false;
@@ -123,6 +129,12 @@ class LucidGateway implements Gateway {
     this.#accessLog = accessLog(this.logger);
     this.registry = options.registry ?? new Registry();
     this.#metrics = createMetrics(this.registry, METRIC_PREFIX);
+    this.#reloadCount = counterOn(
+      this.registry,
+      `${METRIC_PREFIX}config_reloads_total`,
+      'Config reloads, by result: success (the new config serves) or failure (the previous one keeps serving).',
+      ['result'],
+    );
     this.#engine =
       options.engine ?? (config.server.engine === 'http-proxy' ? new HttpProxyEngine() : new UndiciEngine());
     this.#makeHttp2 = () => options.http2Engine ?? new Http2Engine();
@@ -152,6 +164,7 @@ class LucidGateway implements Gateway {
       BUILTIN_NAMES.map((name) => [name, BUILTINS[name].handler(deps)]),
     ) as Record<BuiltinName, Handler>;
     this.#runtime = this.#build(config);
+    this.#targets.commit(this.#runtime.targetShares);
     const requests = new RequestLifecycle({
       runtime: () => this.#runtime,
       logger: this.logger,
@@ -178,7 +191,9 @@ class LucidGateway implements Gateway {
     if (this.#draining) return ['draining'];
     if (this.#started) return [];
     const plugins = this.#phases.starting();
-    return this.#checking ? ['health-checks', ...plugins] : plugins;
+    if (this.#checking) return ['health-checks', ...plugins];
+    // Embedded and not started yet: start() (or listen()) is what it waits for.
+    return plugins.length > 0 ? plugins : ['start'];
   }
 
   /** Use as `http.createServer(gateway.handler)`: the per-request entry point. */
@@ -202,6 +217,7 @@ class LucidGateway implements Gateway {
       onTargetsChanged: () => this.#retainLiveTargets(),
       provides: this.#provides,
       bodyBudget: this.#bodyBudget,
+      targets: this.#targets,
     });
   }
 
@@ -289,44 +305,48 @@ class LucidGateway implements Gateway {
 
   async reload(input: GatewayConfigInput): Promise<void> {
     let config: GatewayConfig;
-    let next: Runtime;
+    let next: Runtime | undefined;
+    const previous = this.#runtime;
     try {
       config = this.#parse(input);
+      const { tls: nextTls, ...nextServer } = config.server;
+      const { tls: previousTls, ...previousServer } = previous.config.server;
+      // Certificates are read again on every reload (rotation keeps the paths): read and checked
+      // before anything is built, used once the new config serves; open connections keep theirs.
+      const certificates =
+        this.#server && previousTls && nextTls ? checkedServerTls(readServerTls(nextTls)) : undefined;
       next = this.#build(config);
+      if (
+        JSON.stringify(previousServer) !== JSON.stringify(nextServer) ||
+        (previousTls === undefined) !== (nextTls === undefined)
+      ) {
+        this.logger.warn(
+          'server settings (port, limits, timeouts, TLS on or off) apply on restart, not on reload',
+        );
+      }
+      if (this.#started) await next.start();
+      if (certificates && this.#server) useServerTls(this.#server.server, certificates);
     } catch (err) {
-      this.#reloads.failed(err);
+      // Nothing the attempt started stays behind (watches, checks, holds on target state); the
+      // previous config keeps serving.
+      await next?.stop();
+      this.reloadFailed(err);
       throw err;
     }
-    const previous = this.#runtime;
-    const { tls: nextTls, ...nextServer } = config.server;
-    const { tls: previousTls, ...previousServer } = previous.config.server;
-    if (
-      JSON.stringify(previousServer) !== JSON.stringify(nextServer) ||
-      (previousTls === undefined) !== (nextTls === undefined)
-    ) {
-      this.logger.warn(
-        'server settings (port, limits, timeouts, TLS on or off) apply on restart, not on reload',
-      );
-    }
-    try {
-      // Certificates are read again on every reload (rotation keeps the paths); open connections keep theirs.
-      if (this.#server && previousTls && nextTls) reloadServerTls(this.#server.server, nextTls);
-    } catch (err) {
-      this.#reloads.failed(err);
-      throw err;
-    }
-    if (this.#started) await next.start();
     this.#runtime = next;
+    this.#targets.commit(next.targetShares);
+    this.#reloadCount.labels('success').inc();
     this.#reloads.succeeded(config);
     if (this.#started) void this.#openapi.use(catalogSources(next, this.#plugins));
     this.logger.info({ routes: next.routes.length }, 'config reloaded');
-    // Stops once its last request finished (at once when idle); then engines close the connection
-    // pools of targets that are gone.
+    // Its background work (checks, discovery, timers) stops now; once its last request or tunnel
+    // finished, engines close the connection pools of targets that are gone.
     await previous.retire();
   }
 
   reloadFailed(reason: unknown): void {
     this.#reloads.failed(reason);
+    this.#reloadCount.labels('failure').inc();
   }
 
   routes(): RouteSummary[] {

@@ -22,6 +22,7 @@ import type { GatewayContext, GatewayPlugin, Middleware, ProxyEngine, Route, Tar
 import { admission } from './upstream/admission.js';
 import { UpstreamPool } from './upstream/pool.js';
 import { speaksHttp2 } from './upstream/protocol.js';
+import type { ServiceTargets, TargetRegistry } from './upstream/target-registry.js';
 
 export interface RuntimeDeps {
   plugins: readonly GatewayPlugin[];
@@ -39,6 +40,8 @@ export interface RuntimeDeps {
   provides: ReadonlySet<string>;
   /** Gateway-wide: outlives reloads, as the memory it bounds does. */
   bodyBudget: BodyBudget;
+  /** Gateway-wide: what is known of each service's targets, kept across reloads that leave it unchanged. */
+  targets: TargetRegistry;
 }
 
 /**
@@ -51,6 +54,8 @@ export class Runtime {
   readonly chains = new Map<Route, Handler>();
   readonly upgradeChains = new Map<Route, Handler>();
   readonly pools = new Map<string, UpstreamPool>();
+  /** Each service's target states (shared with other runtimes built with the same settings). */
+  readonly targetShares = new Map<string, ServiceTargets>();
   readonly trust: TrustCheck | undefined;
   readonly checkHost: ((ctx: GatewayContext) => void) | undefined;
   readonly cors: ((ctx: GatewayContext) => boolean) | undefined;
@@ -60,7 +65,9 @@ export class Runtime {
   inFlight = 0;
   #retired = false;
   #stopped: Promise<void> | undefined;
+  #letGoDone = false;
   readonly #unwatch: Array<() => void> = [];
+  readonly #watches: Array<() => () => void> = [];
   readonly #onTargetsChanged: () => void;
 
   constructor(
@@ -77,104 +84,120 @@ export class Runtime {
     this.limitBody = bodyLimit(config.server.limits.body);
     this.identityHeaders = identityHeadersOf(config, plugins);
 
-    const { limits } = config.server;
-    const buffered = bufferBody({
-      max: limits.bufferBody,
-      budget: deps.bodyBudget,
-      minRate: limits.minBodyRate,
-    });
-    // Decided once: without a minimum rate, streamed bodies get no watch at all.
-    const streamedRate = limits.minBodyRate === false ? [] : [streamedBodyRate(limits.minBodyRate)];
-    // What runs between the route's chain and the proxy, per service: body buffering (or the rate
-    // watch of a streamed body), then admission.
-    const beforeProxy = new Map<string, { buffered: Middleware[]; streamed: Middleware[] }>();
-    for (const [name, service] of Object.entries(config.services)) {
-      const pool = new UpstreamPool(name, service, { logger, metrics, healthDefaults: config.health });
-      this.pools.set(name, pool);
-      const admit = service.maxConnections
-        ? [
-            admission({
-              perTarget: service.maxConnections,
-              queueSize: service.queue.size,
-              queueTimeout: service.queue.timeout,
-              targets: () => pool.targets().length,
-            }),
-          ]
-        : [];
-      beforeProxy.set(name, {
-        buffered: limits.bufferBody > 0 ? [buffered, ...admit] : [...streamedRate, ...admit],
-        streamed: [...streamedRate, ...admit],
+    try {
+      const { limits } = config.server;
+      const buffered = bufferBody({
+        max: limits.bufferBody,
+        budget: deps.bodyBudget,
+        minRate: limits.minBodyRate,
       });
-      if (service.discovery === 'static') continue;
-      const provider = plugins.find((p) => p.discovery?.name === service.discovery)?.discovery;
-      if (!provider) {
-        throw new ConfigError([
-          {
-            path: `services.${name}.discovery`,
-            message: `"${service.discovery}" discovery needs the plugin that provides it`,
-          },
-        ]);
+      // Decided once: without a minimum rate, streamed bodies get no watch at all.
+      const streamedRate = limits.minBodyRate === false ? [] : [streamedBodyRate(limits.minBodyRate)];
+      // What runs between the route's chain and the proxy, per service: body buffering (or the rate
+      // watch of a streamed body), then admission.
+      const beforeProxy = new Map<string, { buffered: Middleware[]; streamed: Middleware[] }>();
+      for (const [name, service] of Object.entries(config.services)) {
+        const share = deps.targets.share(name, service);
+        this.targetShares.set(name, share);
+        const pool = new UpstreamPool(name, service, {
+          logger,
+          metrics,
+          healthDefaults: config.health,
+          targets: share,
+        });
+        this.pools.set(name, pool);
+        // One gate per service across runtimes: an old and a new one that overlap share the cap.
+        if (service.maxConnections) {
+          share.admission ??= admission({
+            perTarget: service.maxConnections,
+            queueSize: service.queue.size,
+            queueTimeout: service.queue.timeout,
+            targets: () => share.inRotation(Date.now()),
+          });
+        }
+        const admit = share.admission ? [share.admission] : [];
+        beforeProxy.set(name, {
+          buffered: limits.bufferBody > 0 ? [buffered, ...admit] : [...streamedRate, ...admit],
+          streamed: [...streamedRate, ...admit],
+        });
+        if (service.discovery === 'static') continue;
+        const provider = plugins.find((p) => p.discovery?.name === service.discovery)?.discovery;
+        if (!provider) {
+          throw new ConfigError([
+            {
+              path: `services.${name}.discovery`,
+              message: `"${service.discovery}" discovery needs the plugin that provides it`,
+            },
+          ]);
+        }
+        const onTargets = (targets: Target[]) => {
+          pool.setTargets(targets);
+          deps.onTargetsChanged();
+        };
+        // Watched from start(): a runtime that is built but never goes live starts nothing.
+        this.#watches.push(() => provider.watch(name, onTargets, { service }));
       }
-      const onTargets = (targets: Target[]) => {
-        pool.setTargets(targets);
-        deps.onTargetsChanged();
-      };
-      this.#unwatch.push(provider.watch(name, onTargets, { service }));
-    }
 
-    const webBridge = grpcWebBridge();
-    this.routes = routesOf(config, deps.builtins, deps.provides, logger);
-    const ordered = [...plugins].sort((a, b) => (a.order ?? 500) - (b.order ?? 500));
-    for (const route of this.routes) {
-      const contributed = ordered.flatMap((plugin) => {
-        const middleware = plugin.middleware?.(route);
-        return middleware ? [{ plugin, middleware }] : [];
-      });
-      // Plugins authenticate, core authorizes: its step follows the last authenticator's middleware.
-      const chain = withAuthorization(contributed, authorize(route, plugins));
-      if (route.kind === 'builtin') {
-        this.chains.set(route, compose(chain, route.handler));
-        continue;
-      }
-      const pool = this.pools.get(route.serviceName);
-      if (pool === undefined) throw new Error(`route "${route.id}": no pool for "${route.serviceName}"`);
-      const tlsProvider = plugins.map((p) => p.upstreamTls?.(route.serviceName, route.service)).find(Boolean);
-      const edge = beforeProxy.get(route.serviceName)!;
-      const http2 = speaksHttp2(route.service);
-      const buffering = route.config.requestBuffering ?? route.service.requestBuffering;
-      this.chains.set(
-        route,
-        compose(
-          [
-            ...chain,
-            ...(route.config.grpcWeb ? [webBridge] : []),
-            ...(buffering ? edge.buffered : edge.streamed),
-          ],
-          forwardTo(route, {
-            pool,
-            engine: http2 ? deps.http2Engine() : deps.engine,
-            metrics,
-            tlsProvider,
-            replay: { max: limits.bufferBody, budget: deps.bodyBudget },
-          }),
-        ),
-      );
-      if (route.config.websocket && http2) {
-        // RFC 8441 (WebSocket over HTTP/2) is not spoken to upstreams: refuse the handshake clearly.
-        this.upgradeChains.set(route, refuseWebSocket(route.serviceName));
-      } else if (route.config.websocket) {
-        // The Origin check runs first: a cross-site page must not reach even the plugins' checks.
-        const where = `routes[${config.routes.indexOf(route.config)}]`;
-        this.upgradeChains.set(
+      const webBridge = grpcWebBridge();
+      this.routes = routesOf(config, deps.builtins, deps.provides, logger);
+      const ordered = [...plugins].sort((a, b) => (a.order ?? 500) - (b.order ?? 500));
+      for (const route of this.routes) {
+        const contributed = ordered.flatMap((plugin) => {
+          const middleware = plugin.middleware?.(route);
+          return middleware ? [{ plugin, middleware }] : [];
+        });
+        // Plugins authenticate, core authorizes: its step follows the last authenticator's middleware.
+        const chain = withAuthorization(contributed, authorize(route, plugins));
+        if (route.kind === 'builtin') {
+          this.chains.set(route, compose(chain, route.handler));
+          continue;
+        }
+        const pool = this.pools.get(route.serviceName);
+        if (pool === undefined) throw new Error(`route "${route.id}": no pool for "${route.serviceName}"`);
+        const tlsProvider = plugins
+          .map((p) => p.upstreamTls?.(route.serviceName, route.service))
+          .find(Boolean);
+        const edge = beforeProxy.get(route.serviceName)!;
+        const http2 = speaksHttp2(route.service);
+        const buffering = route.config.requestBuffering ?? route.service.requestBuffering;
+        this.chains.set(
           route,
           compose(
-            [websocketOrigin(route.config, config.server.cors, where), ...chain],
-            upgradeTo(route, { pool, tunnel: deps.tunnel, metrics, tlsProvider }),
+            [
+              ...chain,
+              ...(route.config.grpcWeb ? [webBridge] : []),
+              ...(buffering ? edge.buffered : edge.streamed),
+            ],
+            forwardTo(route, {
+              pool,
+              engine: http2 ? deps.http2Engine() : deps.engine,
+              metrics,
+              tlsProvider,
+              replay: { max: limits.bufferBody, budget: deps.bodyBudget },
+            }),
           ),
         );
+        if (route.config.websocket && http2) {
+          // RFC 8441 (WebSocket over HTTP/2) is not spoken to upstreams: refuse the handshake clearly.
+          this.upgradeChains.set(route, refuseWebSocket(route.serviceName));
+        } else if (route.config.websocket) {
+          // The Origin check runs first: a cross-site page must not reach even the plugins' checks.
+          const where = `routes[${config.routes.indexOf(route.config)}]`;
+          this.upgradeChains.set(
+            route,
+            compose(
+              [websocketOrigin(route.config, config.server.cors, where), ...chain],
+              upgradeTo(route, { pool, tunnel: deps.tunnel, metrics, tlsProvider }),
+            ),
+          );
+        }
       }
+      this.router = new Router(this.routes);
+    } catch (err) {
+      // A runtime that could not be built leaves nothing behind: no watch, no check, no hold on a target.
+      void this.stop();
+      throw err;
     }
-    this.router = new Router(this.routes);
   }
 
   /** Drops the identity headers a client sent: only a verified identity may set them. */
@@ -192,28 +215,40 @@ export class Runtime {
     return into;
   }
 
-  /** Starts the pools' checks; resolves once each has had its first round. */
-  async start(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((pool) => pool.start()));
+  /** Starts watching discovery and the pools' checks; resolves once each pool had its first round. */
+  start(): Promise<void> {
+    // Synchronously: a discovery plugin starting next to this finds its watches there.
+    if (this.#stopped === undefined) for (const watch of this.#watches.splice(0)) this.#unwatch.push(watch());
+    return Promise.all([...this.pools.values()].map((pool) => pool.start())).then(() => {});
   }
 
-  /** Stops background work once the last request that started on this runtime has finished. */
+  /**
+   * Replaced by a newer runtime: its background work (discovery watches, checks, timers) stops at
+   * once; requests and tunnels that started on it finish on it, and once the last one did, engines
+   * may close the connections of targets no runtime uses any more.
+   */
   retire(): Promise<void> {
     this.#retired = true;
-    return this.inFlight === 0 ? this.stop() : Promise.resolve();
+    const stopped = this.stop();
+    if (this.inFlight === 0) this.#letGo();
+    return stopped;
   }
 
   requestDone(): void {
-    if (--this.inFlight === 0 && this.#retired) void this.stop();
+    if (--this.inFlight === 0 && this.#retired) this.#letGo();
   }
 
-  /** Stops watching discovery and the pools' checks; resolves once every pool has stopped. */
+  #letGo(): void {
+    if (this.#letGoDone) return;
+    this.#letGoDone = true;
+    this.#onTargetsChanged();
+  }
+
+  /** Stops watching discovery and the pools' checks and timers; resolves once every pool has stopped. */
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
       for (const unwatch of this.#unwatch.splice(0)) unwatch();
       await Promise.all([...this.pools.values()].map((p) => p.stop()));
-      // Its targets are no longer this runtime's: engines may close the connections of gone ones.
-      this.#onTargetsChanged();
     })();
     return this.#stopped;
   }

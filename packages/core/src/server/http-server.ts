@@ -6,7 +6,7 @@ import {
   type ServerOptions,
   type ServerResponse,
 } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContextOptions } from 'node:tls';
@@ -102,14 +102,6 @@ export function readServerTls(tls: NonNullable<ServerConfig['tls']>): SecureCont
     key: read('key', tls.key),
     ...(tls.passphrase !== undefined && { passphrase: tls.passphrase }),
   };
-}
-
-/**
- * Reads the certificate files again and uses them for new connections (open ones keep theirs).
- * Throws, leaving the old certificate in use, when the files cannot be read or do not match.
- */
-export function reloadServerTls(server: Server, tls: NonNullable<ServerConfig['tls']>): void {
-  (server as unknown as HttpsServer).setSecureContext(readServerTls(tls));
 }
 
 /**
