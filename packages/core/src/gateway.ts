@@ -13,7 +13,7 @@ import { guardConnections } from './http/connection-guard.js';
 import { PluginPhases } from './lifecycle/phases.js';
 import { RequestLifecycle } from './lifecycle/requests.js';
 import { type AccessLog, accessLog } from './observability/access-log.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, releaseLogger } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
 import { type Counter, counterOn } from './observability/series.js';
 import { OpenApiCatalog } from './openapi/catalog.js';
@@ -106,6 +106,7 @@ class LucidGateway implements Gateway {
   #runtime: Runtime;
   #server: GatewayServer | undefined;
   #started = false;
+  readonly #ownLogger: boolean;
   /** True while the first round of health checks is pending in start(). */
   #checking = false;
   #draining = false;
@@ -126,6 +127,7 @@ class LucidGateway implements Gateway {
     );
     const config = this.#parse(input);
     this.logger = options.logger ?? createLogger(config.logging);
+    this.#ownLogger = options.logger === undefined;
     this.#accessLog = accessLog(this.logger);
     this.registry = options.registry ?? new Registry();
     this.#metrics = createMetrics(this.registry, METRIC_PREFIX);
@@ -300,7 +302,9 @@ class LucidGateway implements Gateway {
     // Only now: nothing is left that could need a plugin's store, key set or client.
     await this.#phases.close();
     await Promise.all([this.#engine.close(), this.#http2?.close()]);
-    this.logger.flush?.();
+    // The logger it made ends its flush timer; one handed in belongs to the host.
+    if (this.#ownLogger) releaseLogger(this.logger);
+    else this.logger.flush?.();
   }
 
   async reload(input: GatewayConfigInput): Promise<void> {

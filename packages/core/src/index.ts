@@ -16,7 +16,7 @@ export { requestIdOf, traceparentOf } from './http/request-id.js';
 export { sendJson } from './http/send-json.js';
 export type { AuthChallenge, AuthRefusal, Identity } from './identity.js';
 export { DependencyBreaker, type DependencyBreakerOptions } from './lifecycle/dependency-breaker.js';
-export { createLogger } from './observability/logger.js';
+export { createLogger, releaseLogger } from './observability/logger.js';
 export { createMetrics, type GatewayMetrics } from './observability/metrics.js';
 export {
   Counter,
