@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import { allowedHosts } from './builtins/allowed-hosts.js';
 import { bodyLimit } from './builtins/body-limit.js';
 import { cors } from './builtins/cors.js';
-import type { BuiltinName } from './builtins/table.js';
 import { websocketOrigin } from './builtins/websocket-origin.js';
 import { ConfigError } from './config/errors.js';
 import { DEFAULT_IDENTITY_HEADERS, type GatewayConfig } from './config/schema.js';
@@ -11,12 +10,13 @@ import { grpcWebBridge, grpcWebCors } from './grpc/web.js';
 import { compileTrust, type TrustCheck } from './http/client-address.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { compose, type Handler } from './pipeline/compose.js';
+import type { GatewayPlugin } from './plugin.js';
 import { type BodyBudget, bufferBody, streamedBodyRate } from './proxy/body-buffer.js';
 import { forwardTo, upgradeTo } from './proxy/forward.js';
 import type { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 import { Router } from './routing/router.js';
-import { routesOf } from './routing/routes.js';
-import type { GatewayContext, GatewayPlugin, Middleware, ProxyEngine, Route, Target } from './types.js';
+import { type BuiltinEntry, routesOf } from './routing/routes.js';
+import type { GatewayContext, Middleware, ProxyEngine, Route, Target } from './types.js';
 import { admission } from './upstream/admission.js';
 import { UpstreamPool } from './upstream/pool.js';
 import { speaksHttp2 } from './upstream/protocol.js';
@@ -30,9 +30,12 @@ export interface RuntimeDeps {
   /** The engine for HTTP/2 services (made on first use, so a gateway without them opens none). */
   http2Engine(): ProxyEngine;
   tunnel: WebSocketTunnel;
-  builtins: Readonly<Record<BuiltinName, Handler>>;
+  /** Every built-in config may turn on, with its handler (core's and the plugins'). */
+  builtins: ReadonlyMap<string, BuiltinEntry>;
   /** Called when the set of targets changed (discovery), so engines can let go of gone ones. */
   onTargetsChanged(): void;
+  /** Told when discovery takes targets out of a pool (for observers such as the dashboard). */
+  onTargetsRemoved?(service: string, targets: readonly Target[], at: number): void;
   /** What the plugins provide (`authentication`, ...): built-ins' default access follows from it. */
   provides: ReadonlySet<string>;
   /** Gateway-wide: outlives reloads, as the memory it bounds does. */
@@ -89,7 +92,12 @@ export class Runtime {
     // watch of a streamed body), then admission.
     const beforeProxy = new Map<string, { buffered: Middleware[]; streamed: Middleware[] }>();
     for (const [name, service] of Object.entries(config.services)) {
-      const pool = new UpstreamPool(name, service, { logger, metrics, healthDefaults: config.health });
+      const pool = new UpstreamPool(name, service, {
+        logger,
+        metrics,
+        healthDefaults: config.health,
+        ...(deps.onTargetsRemoved && { onTargetsRemoved: deps.onTargetsRemoved }),
+      });
       this.pools.set(name, pool);
       const admit = service.maxConnections
         ? [
