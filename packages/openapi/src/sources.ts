@@ -1,36 +1,29 @@
-import type { GatewayConfig } from '../config/schema.js';
-import type { Router } from '../routing/router.js';
-import type { GatewayPlugin, Route } from '../types.js';
-import type { UpstreamPool } from '../upstream/pool.js';
-import { staticTls } from '../upstream/tls.js';
+import type { GatewayView, Route, RouteDescription } from '@lucid/gateway-core';
 import type { CatalogSources } from './catalog.js';
 
 /**
- * The catalog's view of one built config: its routes, router and pools, and each service's TLS
- * as its traffic has it (a plugin's, such as a service mesh's, before the service's own files).
+ * The catalog's view of the config in force: its routes, router and pools, each service's TLS as
+ * its traffic has it, and what the plugins' options on a route mean (each plugin describes its own).
  */
-export function catalogSources(
-  built: {
-    config: GatewayConfig;
-    routes: readonly Route[];
-    router: Router;
-    pools: ReadonlyMap<string, UpstreamPool>;
-  },
-  plugins: readonly GatewayPlugin[],
-): CatalogSources {
+export function catalogSources(view: GatewayView): CatalogSources {
+  const described = new Map<Route, RouteDescription[]>();
+  const describers = view.plugins.flatMap((p) => {
+    const describe = p.schema?.describeRoute;
+    return describe ? [describe.bind(p.schema)] : [];
+  });
   return {
-    config: built.config,
-    routes: built.routes,
-    router: built.router,
-    pools: built.pools,
-    tls(service) {
-      const cfg = built.config.services[service];
-      if (!cfg) return undefined;
-      for (const plugin of plugins) {
-        const current = plugin.upstreamTls?.(service, cfg)?.current();
-        if (current) return current;
+    config: view.config(),
+    routes: view.routes(),
+    router: view.router(),
+    pools: view.pools(),
+    tls: (service) => view.tls(service),
+    describe(route) {
+      let out = described.get(route);
+      if (!out) {
+        out = describers.flatMap((d) => d(route.config) ?? []);
+        described.set(route, out);
       }
-      return staticTls(cfg.tls);
+      return out;
     },
   };
 }
