@@ -2,18 +2,20 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig, GatewayConfigInput, RouteConfig, ServiceConfig } from './config/schema.js';
+import type { Identity } from './identity.js';
 
-/** What a verified identity carries; the plugin that authenticates fills it. */
+/** What a verified credential carries (a token's payload); the plugin that authenticates fills it. */
 export interface UserClaims {
   sub?: string;
   [claim: string]: unknown;
 }
 
 export interface GatewayState {
-  /** Verified claims. Only an authentication plugin sets this; never derived from client headers. */
-  user?: UserClaims;
-  /** The caller's tier (plans, quotas), from a verified identity only. */
-  tier?: string;
+  /**
+   * Who calls, as an authenticating plugin verified it; never derived from client headers. Core
+   * authorizes on it: `auth: required` needs one, `scopes` must all be in `identity.scopes`.
+   */
+  identity?: Identity;
   [key: string]: unknown;
 }
 
