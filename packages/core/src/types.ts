@@ -162,7 +162,23 @@ export interface GatewayPlugin {
   discovery?: Discovery;
   /** TLS for upstream connections of a service (e.g. a service mesh's mTLS); asked once per service. */
   upstreamTls?(serviceName: string, service: ServiceConfig): TlsProvider | undefined;
+  /**
+   * Phase 1, at start: get ready (connect a store, fetch keys, register). The gateway is ready, and
+   * `listen()` resolves, once every plugin's `start` resolved; bound it by the plugin's own timeout
+   * and follow its own policy when that passes. A rejection fails the start (or the reload it is in).
+   */
   start?(gateway: Gateway): Promise<void>;
+  /**
+   * Phase 2, at stop, before the drain: leave whatever sends traffic here (deregister from
+   * discovery). Requests in flight are still served, so nothing they need may go yet.
+   */
+  leave?(): Promise<void>;
+  /**
+   * Phase 4, at stop, after the drain (every request has finished or was cut): release what the
+   * plugin holds (store connections, key-set fetches, timers, global registrations).
+   */
+  close?(): Promise<void>;
+  /** @deprecated Use `close()` (and `leave()` for what must happen before the drain); runs where `close()` runs. */
   stop?(): Promise<void>;
   health?(): Promise<ComponentHealth>;
   /** Counters for the dashboard, by name: `{ rejectedByTier: { free: 3 } }` (numbers only, never secrets). */

@@ -143,7 +143,8 @@ export function jwtAuth(input: AuthOptionsInput): GatewayPlugin {
       }
     },
 
-    async stop() {
+    // After the drain: a request in flight may still be waiting on a key-set fetch.
+    async close() {
       keys?.remote?.close();
       cache.clear();
     },

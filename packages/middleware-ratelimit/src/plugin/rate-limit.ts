@@ -214,7 +214,8 @@ export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitE
       }
     },
 
-    async stop() {
+    // After the drain: requests in flight still count in the store.
+    async close() {
       await Promise.all([store.close(), fallback?.close()]);
     },
 
