@@ -63,6 +63,9 @@ const ASSEMBLED: readonly PluginSchema[] = [openapiPluginSchema, dashboardPlugin
 /** Every plugin schema the CLI knows, composed with core's: what a config file may hold. */
 export const cliSchema = composeConfigSchema([...ASSEMBLED, ...WIRING.map((w) => w.schema)]);
 
+/** The names of the plugins every CLI gateway has, whatever its config (the start line lists the others). */
+export const ASSEMBLED_NAMES: ReadonlySet<string> = new Set(ASSEMBLED.map((s) => s.name));
+
 /** The API reference and the dashboard, as every CLI gateway has them. */
 export function assembledPlugins(): [OpenApiPlugin, GatewayPlugin] {
   return [openapi(), dashboard()];
