@@ -54,7 +54,7 @@ export const allowAnyone: GatewayPlugin = Object.freeze({
  * authenticates, `allowAnyone` is added, so protected routes forward as they would behind auth.
  */
 export async function startGateway(
-  config: Record<string, unknown>,
+  config: GatewayConfigInput | Record<string, unknown>,
   plugins: GatewayPlugin[] = [],
   options: Omit<CreateGatewayOptions, 'plugins'> & { failClosed?: boolean } = {},
 ): Promise<RunningGateway> {
