@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import type { BuiltinSpec } from '../builtins/spec.js';
 import { CORE_BUILTINS } from '../builtins/table.js';
+import type {
+  GatewayConfigExtensions,
+  RouteOptionsExtensions,
+  ServiceOptionsExtensions,
+} from './extensions.js';
 import {
   authPolicy,
   bodyRate,
@@ -383,10 +388,16 @@ export const serviceSchema = core.service;
 /** What a plugin added to a route, a service or the config: core does not know its type. */
 type PluginOwned = { readonly [option: string]: unknown };
 
-export type GatewayConfigInput = z.input<typeof gatewayConfigSchema> & {
-  services?: Record<string, z.input<typeof serviceSchema> & PluginOwned>;
-  routes?: Array<z.input<typeof routeSchema> & PluginOwned>;
-} & PluginOwned;
+/**
+ * A config as written: core's keys, and the sections and options of the plugins whose packages are
+ * imported (they declare them on `GatewayConfigExtensions`, `RouteOptionsExtensions` and
+ * `ServiceOptionsExtensions`). Any other key is a compile error naming it. A config from a file
+ * (`unknown`) is checked at run time by the schema instead.
+ */
+export type GatewayConfigInput = Omit<z.input<typeof gatewayConfigSchema>, 'services' | 'routes'> & {
+  services?: Record<string, z.input<typeof serviceSchema> & ServiceOptionsExtensions>;
+  routes?: Array<z.input<typeof routeSchema> & RouteOptionsExtensions>;
+} & GatewayConfigExtensions;
 export type ServiceConfig = z.output<typeof serviceSchema> & PluginOwned;
 export type RouteConfig = z.output<typeof routeSchema> & PluginOwned;
 export type GatewayConfig = Omit<z.output<typeof gatewayConfigSchema>, 'services' | 'routes'> & {
