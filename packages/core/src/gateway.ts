@@ -101,6 +101,8 @@ class LucidGateway implements Gateway {
   #runtime: Runtime;
   #server: GatewayServer | undefined;
   #started = false;
+  /** True while the first round of health checks is pending in start(). */
+  #checking = false;
   #draining = false;
   #closed: Promise<void> | undefined;
 
@@ -155,6 +157,14 @@ class LucidGateway implements Gateway {
     return this.#started && !this.#draining;
   }
 
+  /** What readiness waits on, for /health/ready's 503. */
+  #waiting(): string[] {
+    if (this.#draining) return ['draining'];
+    if (this.#started) return [];
+    const plugins = this.#phases.starting();
+    return this.#checking ? ['health-checks', ...plugins] : plugins;
+  }
+
   /** Use as `http.createServer(gateway.handler)`: the per-request entry point. */
   readonly handler: Gateway['handler'];
   /** Use as `server.on('upgrade', gateway.upgrade)`. */
@@ -193,9 +203,16 @@ class LucidGateway implements Gateway {
   /** Starts plugins and background checks without a server of our own (for embedding). */
   async start(): Promise<void> {
     if (this.#started) return;
-    // Ready only after the first check round: /health never starts out guessing.
-    await this.#runtime.start();
-    await this.#phases.start(this);
+    // Ready only after the first check round and every plugin's start: /health never starts out guessing.
+    this.#checking = true;
+    try {
+      await Promise.all([
+        this.#runtime.start().finally(() => (this.#checking = false)),
+        this.#phases.start(this),
+      ]);
+    } finally {
+      this.#checking = false;
+    }
     this.#started = true;
     this.#observers.emit('configured', this.#runtime.config);
   }
@@ -346,6 +363,7 @@ class LucidGateway implements Gateway {
       services: () => serviceHealth(this.#runtime),
       components: () => this.#componentHealth(),
       ready: () => this.ready,
+      waiting: () => this.#waiting(),
       mounted,
       reference: () => {
         for (const [builtin, entry] of this.#builtins) {

@@ -154,6 +154,8 @@ export interface GatewayView {
   components(): Promise<Record<string, ComponentHealth>>;
   /** False while starting or draining. */
   ready(): boolean;
+  /** While not ready: what the gateway waits on (`health-checks`, a plugin's name, `draining`). */
+  waiting(): string[];
   /** Where a built-in is mounted in the config in force, or undefined when it is off. */
   mounted(builtin: string): string | undefined;
   /** Where the API reference is mounted (a built-in with `reference: true`), if one is on. */

@@ -215,3 +215,16 @@ describe("core's source", () => {
     expect(named).toEqual([]);
   });
 });
+
+// A third-party plugin tells the type system about its keys as the in-repo ones do.
+declare module '@lucid/gateway-core' {
+  interface GatewayConfigExtensions {
+    quota?: { perDay: number };
+  }
+  interface RouteOptionsExtensions {
+    quota?: number;
+  }
+  interface ServiceOptionsExtensions {
+    file?: string;
+  }
+}

@@ -22,6 +22,7 @@ export function coreBuiltinHandlers(view: GatewayView): Record<CoreBuiltinName, 
       services: view.services,
       components: view.components,
       ready: view.ready,
+      waiting: view.waiting,
     }),
     metrics: metricsHandler(view.registry),
   };

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import type { BuiltinSpec } from '../builtins/spec.js';
 import { CORE_BUILTINS } from '../builtins/table.js';
+import type {
+  GatewayConfigExtensions,
+  RouteOptionsExtensions,
+  ServiceOptionsExtensions,
+} from './extensions.js';
 import {
   authPolicy,
   bodyRate,
@@ -10,6 +15,7 @@ import {
   hostPattern,
   method,
   pathPrefix,
+  positiveDuration,
   size,
   upstreamUrl,
 } from './values.js';
@@ -59,9 +65,9 @@ const tls = z.strictObject({
 const serviceShape = {
   targets: z.array(target).default([]),
   /** Time allowed for the upstream's response headers. */
-  timeout: duration.default(30_000),
+  timeout: positiveDuration.default(30_000),
   timeouts: z
-    .strictObject({ connect: duration.default(5_000), idle: duration.default(60_000) })
+    .strictObject({ connect: positiveDuration.default(5_000), idle: positiveDuration.default(60_000) })
     .default({ connect: 5_000, idle: 60_000 }),
   health: z
     .union([
@@ -126,12 +132,14 @@ const routeShape = {
   stripPrefix: z.boolean().default(true),
   /** Fail closed: a route needs a verified identity unless it says `public`. */
   auth: authPolicy.default('required'),
-  /** Scopes the verified identity must hold (checked by the plugin that authenticates). */
+  /** Scopes the verified identity must hold (core checks them: 403 naming the first one missing). */
   scopes: z.array(z.string()).default([]),
   /** Response-header timeout for this route (overrides the service's `timeout`). */
-  timeout: duration.optional(),
+  timeout: positiveDuration.optional(),
   /** Connect and idle timeouts for this route (override the service's `timeouts`). */
-  timeouts: z.strictObject({ connect: duration.optional(), idle: duration.optional() }).optional(),
+  timeouts: z
+    .strictObject({ connect: positiveDuration.optional(), idle: positiveDuration.optional() })
+    .optional(),
   /** WebSocket upgrades on this route; `origins` replaces `server.cors.origins` for their Origin check. */
   websocket: z
     .union([z.boolean(), z.strictObject({ origins: z.array(z.string()).optional() })])
@@ -381,10 +389,16 @@ export const serviceSchema = core.service;
 /** What a plugin added to a route, a service or the config: core does not know its type. */
 type PluginOwned = { readonly [option: string]: unknown };
 
-export type GatewayConfigInput = z.input<typeof gatewayConfigSchema> & {
-  services?: Record<string, z.input<typeof serviceSchema> & PluginOwned>;
-  routes?: Array<z.input<typeof routeSchema> & PluginOwned>;
-} & PluginOwned;
+/**
+ * A config as written: core's keys, and the sections and options of the plugins whose packages are
+ * imported (they declare them on `GatewayConfigExtensions`, `RouteOptionsExtensions` and
+ * `ServiceOptionsExtensions`). Any other key is a compile error naming it. A config from a file
+ * (`unknown`) is checked at run time by the schema instead.
+ */
+export type GatewayConfigInput = Omit<z.input<typeof gatewayConfigSchema>, 'services' | 'routes'> & {
+  services?: Record<string, z.input<typeof serviceSchema> & ServiceOptionsExtensions>;
+  routes?: Array<z.input<typeof routeSchema> & RouteOptionsExtensions>;
+} & GatewayConfigExtensions;
 export type ServiceConfig = z.output<typeof serviceSchema> & PluginOwned;
 export type RouteConfig = z.output<typeof routeSchema> & PluginOwned;
 export type GatewayConfig = Omit<z.output<typeof gatewayConfigSchema>, 'services' | 'routes'> & {

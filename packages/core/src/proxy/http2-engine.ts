@@ -1,7 +1,7 @@
 import type { ForwardResult, GatewayContext, OutgoingRequest, ProxyEngine, Target } from '../types.js';
+import { ClientAbortedError } from './engine-contract.js';
 import { Exchange } from './http2-exchange.js';
 import { SessionPool } from './http2-session-pool.js';
-import { ClientAbortedError } from './undici-engine.js';
 
 export interface Http2EngineOptions {
   /** Most sessions kept to one target; a full session (peer's maxConcurrentStreams) opens another. */
@@ -33,7 +33,7 @@ export class Http2Engine implements ProxyEngine {
     // A session that went away (GOAWAY, closed) between the pick and the stream sent nothing:
     // one more pick opens a new one.
     for (let attempt = 0; ; attempt++) {
-      const session = this.#sessions.pick(target, outgoing.transport);
+      const session = this.#sessions.pick(target, outgoing.transport, outgoing.fresh === true);
       session.active++;
       try {
         await session.ready;

@@ -9,9 +9,9 @@ import {
 } from 'node:http2';
 import { endWithHeaders } from '../http/end-with-headers.js';
 import type { ForwardResult, GatewayContext, OutgoingRequest, Target } from '../types.js';
+import { armed, ClientAbortedError } from './engine-contract.js';
 import { clientResponseHeaders, HTTP2_FORBIDDEN, trailerFields } from './headers.js';
 import { hasRequestBody } from './request-body.js';
-import { ClientAbortedError } from './undici-engine.js';
 import {
   UpstreamDeadlineError,
   UpstreamIdleTimeoutError,
@@ -91,11 +91,13 @@ export class Exchange {
     }
     this.#stream = stream;
     ctx.res.on('close', this.#onClientClose);
-    this.#headersTimer = setTimeout(this.#onHeadersTimeout, outgoing.timeout, outgoing.timeout);
-    if (outgoing.deadline !== undefined && outgoing.deadline > 0) {
+    if (armed(outgoing.timeout)) {
+      this.#headersTimer = setTimeout(this.#onHeadersTimeout, outgoing.timeout, outgoing.timeout);
+    }
+    if (armed(outgoing.deadline)) {
       this.#deadlineTimer = setTimeout(this.#onDeadline, outgoing.deadline, outgoing.deadline);
     }
-    if (outgoing.transport.idleTimeout > 0) {
+    if (armed(outgoing.transport.idleTimeout)) {
       stream.setTimeout(outgoing.transport.idleTimeout, () =>
         this.#fail(new UpstreamIdleTimeoutError(outgoing.transport.idleTimeout)),
       );

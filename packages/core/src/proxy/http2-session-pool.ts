@@ -14,8 +14,11 @@ export class SessionPool {
     private readonly options: SessionOptions,
   ) {}
 
-  /** A session with room for one more stream; a new one while under the cap; else the least busy. */
-  pick(target: Target, transport: TransportOptions): Session {
+  /**
+   * A session with room for one more stream; a new one while under the cap; else the least busy.
+   * `fresh`: a new session (connection) for this stream, which then serves the pool like any other.
+   */
+  pick(target: Target, transport: TransportOptions, fresh = false): Session {
     const key = `${transport.key}|${target.id}`;
     let group = this.#groups.get(key);
     if (group === undefined) {
@@ -23,12 +26,12 @@ export class SessionPool {
       this.#groups.set(key, group);
     }
     let least: Session | undefined;
-    for (const s of group) {
+    for (const s of fresh ? [] : group) {
       if (s.done) continue;
       if (s.active < s.capacity) return s;
       if (least === undefined || s.active < least.active) least = s;
     }
-    if (least !== undefined && group.length >= this.maxSessions) return least;
+    if (!fresh && least !== undefined && group.length >= this.maxSessions) return least;
     const session = openSession(target, transport, this.options, (gone) => {
       const list = this.#groups.get(key);
       if (list === undefined) return;

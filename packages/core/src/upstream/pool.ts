@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import type { Target } from '../types.js';
+import type { Target, TlsProvider } from '../types.js';
 import { ActiveChecks, resolveHealthCheck } from './active-checks.js';
 import { type Balancer, leastRequest, roundRobin } from './balancer.js';
 import { CircuitBreaker } from './breaker.js';
@@ -30,6 +30,11 @@ export interface PoolDeps {
   probe?: Probe;
   /** The top-level `health` section: interval and timeout for checks that set none. */
   healthDefaults?: { interval: number; timeout: number };
+  /**
+   * TLS a plugin provides for this service (a mesh's mTLS): health probes use it as proxying does,
+   * and the service's own `tls` files only without it.
+   */
+  tls?: TlsProvider | undefined;
   /** Told when discovery takes targets out of the pool (the dashboard keeps their history). */
   onTargetsRemoved?(service: string, targets: readonly Target[], at: number): void;
 }
@@ -95,7 +100,9 @@ export class UpstreamPool {
       service.health,
       deps.healthDefaults ?? { interval: 10_000, timeout: 2_000 },
     );
-    const probe = deps.probe ? { probe: deps.probe, close: async () => {} } : probeFor(service, check);
+    const probe = deps.probe
+      ? { probe: deps.probe, close: async () => {} }
+      : probeFor(service, check, deps.tls);
     this.#checks = new ActiveChecks(check, {
       service: name,
       logger: deps.logger,
