@@ -16,7 +16,9 @@ export function versionOf(doc: Record<string, unknown>): OpenApiVersion {
   const v = doc.openapi;
   if (typeof v === 'string' && /^3\.0\.\d+/.test(v)) return '3.0';
   if (typeof v === 'string' && /^3\.1\.\d+/.test(v)) return '3.1';
-  throw new DocumentError(`openapi: version ${JSON.stringify(v)} is not one the validator reads (3.0.x or 3.1.x)`);
+  throw new DocumentError(
+    `openapi: version ${JSON.stringify(v)} is not one the validator reads (3.0.x or 3.1.x)`,
+  );
 }
 
 /**
@@ -30,7 +32,8 @@ export function normalize(doc: Record<string, unknown>, version: OpenApiVersion)
 }
 
 function copy(value: unknown, version: OpenApiVersion, depth: number): unknown {
-  if (depth > MAX_DOCUMENT_DEPTH) throw new DocumentError(`is nested deeper than ${MAX_DOCUMENT_DEPTH} levels`);
+  if (depth > MAX_DOCUMENT_DEPTH)
+    throw new DocumentError(`is nested deeper than ${MAX_DOCUMENT_DEPTH} levels`);
   if (Array.isArray(value)) return value.map((v) => copy(v, version, depth + 1));
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
@@ -86,13 +89,16 @@ export function deref(
   while (isObject(current) && typeof current.$ref === 'string') {
     const ref = current.$ref;
     if (!ref.startsWith('#/') && ref !== '#') {
-      throw new DocumentError(`${at}: $ref ${JSON.stringify(ref)} is not inside the document (only "#/..." refs are read)`);
+      throw new DocumentError(
+        `${at}: $ref ${JSON.stringify(ref)} is not inside the document (only "#/..." refs are read)`,
+      );
     }
     if (seen.has(ref)) throw new DocumentError(`${at}: $ref ${JSON.stringify(ref)} refers to itself`);
     seen.add(ref);
     at = ref.slice(1);
     current = resolvePointer(doc, at);
-    if (current === undefined) throw new DocumentError(`$ref ${JSON.stringify(ref)} names nothing in the document`);
+    if (current === undefined)
+      throw new DocumentError(`$ref ${JSON.stringify(ref)} names nothing in the document`);
   }
   if (!isObject(current)) throw new DocumentError(`${at || '/'}: should be an object`);
   return { value: current, pointer: at };

@@ -11,29 +11,68 @@ export const doc30 = {
       get: {
         parameters: [
           { $ref: '#/components/parameters/limit' },
-          { name: 'status', in: 'query', schema: { type: 'array', items: { type: 'string', enum: ['open', 'paid'] } } },
-          { name: 'ids', in: 'query', style: 'form', explode: false, schema: { type: 'array', items: { type: 'integer' } } },
-          { name: 'tags', in: 'query', style: 'spaceDelimited', explode: false, schema: { type: 'array', items: { type: 'string' } } },
-          { name: 'codes', in: 'query', style: 'pipeDelimited', explode: false, schema: { type: 'array', items: { type: 'string', pattern: '^[A-Z]{3}$' } } },
+          {
+            name: 'status',
+            in: 'query',
+            schema: { type: 'array', items: { type: 'string', enum: ['open', 'paid'] } },
+          },
+          {
+            name: 'ids',
+            in: 'query',
+            style: 'form',
+            explode: false,
+            schema: { type: 'array', items: { type: 'integer' } },
+          },
+          {
+            name: 'tags',
+            in: 'query',
+            style: 'spaceDelimited',
+            explode: false,
+            schema: { type: 'array', items: { type: 'string' } },
+          },
+          {
+            name: 'codes',
+            in: 'query',
+            style: 'pipeDelimited',
+            explode: false,
+            schema: { type: 'array', items: { type: 'string', pattern: '^[A-Z]{3}$' } },
+          },
           {
             name: 'range',
             in: 'query',
             style: 'deepObject',
             explode: true,
-            schema: { type: 'object', properties: { from: { type: 'integer' }, to: { type: 'integer' } }, additionalProperties: false },
+            schema: {
+              type: 'object',
+              properties: { from: { type: 'integer' }, to: { type: 'integer' } },
+              additionalProperties: false,
+            },
           },
           { name: 'x-tenant', in: 'header', required: true, schema: { type: 'string', format: 'uuid' } },
           { name: 'session', in: 'cookie', schema: { type: 'string', minLength: 8 } },
         ],
         responses: {
-          '200': { description: 'ok', content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/Payment' } } } } },
+          '200': {
+            description: 'ok',
+            content: {
+              'application/json': {
+                schema: { type: 'array', items: { $ref: '#/components/schemas/Payment' } },
+              },
+            },
+          },
         },
       },
       post: {
         requestBody: { $ref: '#/components/requestBodies/NewPayment' },
         responses: {
-          '201': { description: 'made', content: { 'application/json': { schema: { $ref: '#/components/schemas/Payment' } } } },
-          '4XX': { description: 'refused', content: { 'application/problem+json': { schema: { type: 'object', required: ['title'] } } } },
+          '201': {
+            description: 'made',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Payment' } } },
+          },
+          '4XX': {
+            description: 'refused',
+            content: { 'application/problem+json': { schema: { type: 'object', required: ['title'] } } },
+          },
         },
       },
     },
@@ -46,7 +85,10 @@ export const doc30 = {
       get: { responses: { '200': { description: 'ok' } } },
     },
     '/files/{name}.json': {
-      get: { parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string', maxLength: 5 } }], responses: { '200': { description: 'ok' } } },
+      get: {
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string', maxLength: 5 } }],
+        responses: { '200': { description: 'ok' } },
+      },
     },
     '/uploads': {
       put: {
@@ -56,7 +98,9 @@ export const doc30 = {
     },
   },
   components: {
-    parameters: { limit: { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100 } } },
+    parameters: {
+      limit: { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100 } },
+    },
     requestBodies: {
       NewPayment: {
         required: true,
@@ -64,7 +108,11 @@ export const doc30 = {
       },
     },
     schemas: {
-      Money: { type: 'object', required: ['amount', 'currency'], properties: { amount: amount30, currency: { type: 'string', enum: ['EUR', 'USD'] } } },
+      Money: {
+        type: 'object',
+        required: ['amount', 'currency'],
+        properties: { amount: amount30, currency: { type: 'string', enum: ['EUR', 'USD'] } },
+      },
       NewPayment: {
         allOf: [
           { $ref: '#/components/schemas/Money' },
@@ -76,11 +124,25 @@ export const doc30 = {
               note: { type: 'string', nullable: true, maxLength: 20 },
               method: {
                 oneOf: [
-                  { type: 'object', required: ['card'], properties: { card: { type: 'string', pattern: '^[0-9]{16}$' } }, additionalProperties: false },
-                  { type: 'object', required: ['iban'], properties: { iban: { type: 'string', minLength: 15 } }, additionalProperties: false },
+                  {
+                    type: 'object',
+                    required: ['card'],
+                    properties: { card: { type: 'string', pattern: '^[0-9]{16}$' } },
+                    additionalProperties: false,
+                  },
+                  {
+                    type: 'object',
+                    required: ['iban'],
+                    properties: { iban: { type: 'string', minLength: 15 } },
+                    additionalProperties: false,
+                  },
                 ],
               },
-              tags: { type: 'array', maxItems: 3, items: { anyOf: [{ type: 'string' }, { type: 'integer' }] } },
+              tags: {
+                type: 'array',
+                maxItems: 3,
+                items: { anyOf: [{ type: 'string' }, { type: 'integer' }] },
+              },
               fee: { type: 'number', minimum: 0, exclusiveMinimum: true },
               due: { type: 'string', format: 'date' },
             },
@@ -107,13 +169,25 @@ export const doc31 = {
           required: true,
           content: { 'application/json': { schema: { $ref: '#/components/schemas/NewPayment' } } },
         },
-        responses: { '201': { description: 'made', content: { 'application/json': { schema: { $ref: '#/components/schemas/Payment' } } } } },
+        responses: {
+          '201': {
+            description: 'made',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Payment' } } },
+          },
+        },
       },
     },
     '/payments/{id}': {
       get: {
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer', exclusiveMinimum: 0 } }],
-        responses: { '200': { description: 'ok', content: { 'application/json': { schema: { $ref: '#/components/schemas/Payment' } } } } },
+        parameters: [
+          { name: 'id', in: 'path', required: true, schema: { type: 'integer', exclusiveMinimum: 0 } },
+        ],
+        responses: {
+          '200': {
+            description: 'ok',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Payment' } } },
+          },
+        },
       },
     },
   },
@@ -132,7 +206,10 @@ export const doc31 = {
         },
         unevaluatedProperties: false,
       },
-      Currency: { $defs: { code: { type: 'string', pattern: '^[A-Z]{3}$' } }, $ref: '#/components/schemas/Currency/$defs/code' },
+      Currency: {
+        $defs: { code: { type: 'string', pattern: '^[A-Z]{3}$' } },
+        $ref: '#/components/schemas/Currency/$defs/code',
+      },
       Payment: { type: 'object', required: ['id'], properties: { id: { type: 'integer' } } },
     },
   },

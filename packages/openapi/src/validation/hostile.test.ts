@@ -21,7 +21,10 @@ const doc = {
       },
     },
     '/tree': {
-      post: { requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Node' } } } }, responses: {} },
+      post: {
+        requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Node' } } } },
+        responses: {},
+      },
     },
   },
   components: {
@@ -59,9 +62,13 @@ const problems = (verdict: Verdict) => (verdict.ok ? [] : verdict.problems);
 describe('hostile requests', () => {
   it('refuses JSON nested deeper than the limit before parsing it, even where the schema recurses', () => {
     const deep = `${'{"child":'.repeat(100_000)}{}${'}'.repeat(100_000)}`;
-    expect(problems(post('/tree', deep))).toEqual([{ location: '/body', message: 'is nested deeper than 64 levels' }]);
+    expect(problems(post('/tree', deep))).toEqual([
+      { location: '/body', message: 'is nested deeper than 64 levels' },
+    ]);
     const arrays = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
-    expect(problems(post('/tree', arrays))).toEqual([{ location: '/body', message: 'is nested deeper than 64 levels' }]);
+    expect(problems(post('/tree', arrays))).toEqual([
+      { location: '/body', message: 'is nested deeper than 64 levels' },
+    ]);
     // Brackets inside strings are text, not nesting.
     expect(post('/tree', JSON.stringify({ child: { child: {} }, note: '['.repeat(1000) })).ok).toBe(true);
     expect(post('/tree', `${'{"child":'.repeat(60)}{}${'}'.repeat(60)}`).ok).toBe(true);
@@ -76,14 +83,23 @@ describe('hostile requests', () => {
   });
 
   it('checks uniqueItems only within the document’s maxItems', () => {
-    const body = JSON.stringify({ constructor: 'x', unique: Array.from({ length: 5000 }, (_, i) => ({ i })) });
-    expect(problems(post('/things', body))).toEqual([{ location: '/body/unique', message: 'should have at most 1000 items' }]);
+    const body = JSON.stringify({
+      constructor: 'x',
+      unique: Array.from({ length: 5000 }, (_, i) => ({ i })),
+    });
+    expect(problems(post('/things', body))).toEqual([
+      { location: '/body/unique', message: 'should have at most 1000 items' },
+    ]);
   });
 
   it('treats __proto__ and constructor as plain keys: no pollution, and inherited ones never satisfy required', () => {
-    expect(problems(post('/things', '{}'))).toEqual([{ location: '/body/constructor', message: 'is required' }]);
+    expect(problems(post('/things', '{}'))).toEqual([
+      { location: '/body/constructor', message: 'is required' },
+    ]);
     const polluting = '{"constructor":"x","__proto__":{"polluted":true}}';
-    expect(problems(post('/things', polluting))).toEqual([{ location: '/body/__proto__', message: 'is a key no request may use' }]);
+    expect(problems(post('/things', polluting))).toEqual([
+      { location: '/body/__proto__', message: 'is a key no request may use' },
+    ]);
     expect(problems(post('/tree', '{"child":{"child":[{"__proto__":{}}]}}'))).toEqual([
       { location: '/body/child/child/0/__proto__', message: 'is a key no request may use' },
     ]);
@@ -103,9 +119,14 @@ describe('hostile requests', () => {
   it('refuses integers beyond 2^53 rather than checking their rounded value', () => {
     expect(post('/things', '{"constructor":"x","count":9007199254740991}').ok).toBe(true);
     expect(problems(post('/things', '{"constructor":"x","count":9007199254740993}'))).toEqual([
-      { location: '/body', message: 'has the number 9007199254740993, beyond what can be checked exactly (2^53)' },
+      {
+        location: '/body',
+        message: 'has the number 9007199254740993, beyond what can be checked exactly (2^53)',
+      },
     ]);
-    expect(problems(post('/things', '{"constructor":"x","count":-123456789012345678901234567890}'))[0]?.location).toBe('/body');
+    expect(
+      problems(post('/things', '{"constructor":"x","count":-123456789012345678901234567890}'))[0]?.location,
+    ).toBe('/body');
     // Long fractions round as any client's would: they are not integers the schema could bound exactly.
     expect(post('/things', '{"constructor":"x","ratio":0.1234567890123456789}').ok).toBe(true);
     // Long digit runs inside strings are text.
@@ -136,14 +157,20 @@ describe('hostile documents', () => {
       paths: {
         '/a': {
           post: {
-            requestBody: { content: { 'application/json': { schema: { type: 'string', pattern: '^(\\w+)\\1$' } } } },
+            requestBody: {
+              content: { 'application/json': { schema: { type: 'string', pattern: '^(\\w+)\\1$' } } },
+            },
             responses: {},
           },
         },
         '/b': {
           post: {
             requestBody: {
-              content: { 'application/json': { schema: { type: 'object', patternProperties: { '^(?!x)': { type: 'string' } } } } },
+              content: {
+                'application/json': {
+                  schema: { type: 'object', patternProperties: { '^(?!x)': { type: 'string' } } },
+                },
+              },
             },
             responses: {},
           },
@@ -165,7 +192,11 @@ describe('hostile documents', () => {
             requestBody: {
               content: {
                 'application/json': {
-                  schema: { type: 'object', required: ['__proto__'], properties: { ['__proto__']: { type: 'integer' } } },
+                  schema: {
+                    type: 'object',
+                    required: ['__proto__'],
+                    properties: { ['__proto__']: { type: 'integer' } },
+                  },
                 },
               },
             },
@@ -175,7 +206,12 @@ describe('hostile documents', () => {
         '/ext': { post: { requestBody: { $ref: 'https://evil.example/body.json' }, responses: {} } },
         '/loop': { post: { requestBody: { $ref: '#/components/requestBodies/a' }, responses: {} } },
       },
-      components: { requestBodies: { a: { $ref: '#/components/requestBodies/b' }, b: { $ref: '#/components/requestBodies/a' } } },
+      components: {
+        requestBodies: {
+          a: { $ref: '#/components/requestBodies/b' },
+          b: { $ref: '#/components/requestBodies/a' },
+        },
+      },
     }).replace('"properties":{}', '"properties":{"__proto__":{"type":"integer"}}');
     const w = OpenApiValidator.compile(JSON.parse(text));
     expect(({} as Record<string, unknown>).type).toBeUndefined();
@@ -198,8 +234,8 @@ describe('hostile documents', () => {
   it('refuses a document nested without end', () => {
     let schema: Record<string, unknown> = { type: 'string' };
     for (let i = 0; i < 1000; i++) schema = { items: schema };
-    expect(() => OpenApiValidator.compile({ openapi: '3.1.0', paths: {}, components: { schemas: { s: schema } } })).toThrow(
-      'nested deeper',
-    );
+    expect(() =>
+      OpenApiValidator.compile({ openapi: '3.1.0', paths: {}, components: { schemas: { s: schema } } }),
+    ).toThrow('nested deeper');
   });
 });

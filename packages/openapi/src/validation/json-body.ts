@@ -47,7 +47,10 @@ export function parseJsonBody(
     if (c === QUOTE) inString = true;
     else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       if (++depth > maxDepth) {
-        return { ok: false, problem: { location: '/body', message: `is nested deeper than ${maxDepth} levels` } };
+        return {
+          ok: false,
+          problem: { location: '/body', message: `is nested deeper than ${maxDepth} levels` },
+        };
       }
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
   }
@@ -55,12 +58,16 @@ export function parseJsonBody(
   const parsed = parseText(text, longNumber);
   if (parsed.ok && text.includes('"__proto__"')) {
     const at = protoKey(parsed.value, '/body', 0);
-    if (at !== undefined) return { ok: false, problem: { location: at, message: 'is a key no request may use' } };
+    if (at !== undefined)
+      return { ok: false, problem: { location: at, message: 'is a key no request may use' } };
   }
   return parsed;
 }
 
-function parseText(text: string, longNumber: boolean): { ok: true; value: unknown } | { ok: false; problem: Problem } {
+function parseText(
+  text: string,
+  longNumber: boolean,
+): { ok: true; value: unknown } | { ok: false; problem: Problem } {
   try {
     if (!longNumber) return { ok: true, value: JSON.parse(text) };
     let inexact: string | undefined;
@@ -71,7 +78,10 @@ function parseText(text: string, longNumber: boolean): { ok: true; value: unknow
     if (inexact !== undefined) {
       return {
         ok: false,
-        problem: { location: '/body', message: `has the number ${inexact}, beyond what can be checked exactly (2^53)` },
+        problem: {
+          location: '/body',
+          message: `has the number ${inexact}, beyond what can be checked exactly (2^53)`,
+        },
       };
     }
     return { ok: true, value };
@@ -92,7 +102,11 @@ function protoKey(value: unknown, at: string, depth: number): string | undefined
   }
   if (Object.hasOwn(value, '__proto__')) return `${at}/__proto__`;
   for (const key of Object.keys(value)) {
-    const found = protoKey((value as Record<string, unknown>)[key], `${at}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, depth + 1);
+    const found = protoKey(
+      (value as Record<string, unknown>)[key],
+      `${at}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+      depth + 1,
+    );
     if (found !== undefined) return found;
   }
   return undefined;

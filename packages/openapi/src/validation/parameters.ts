@@ -26,7 +26,12 @@ export interface ParameterReader {
   schemaPointer: string | undefined;
 }
 
-const DEFAULT_STYLE: Record<ParameterIn, string> = { path: 'simple', query: 'form', header: 'simple', cookie: 'form' };
+const DEFAULT_STYLE: Record<ParameterIn, string> = {
+  path: 'simple',
+  query: 'form',
+  header: 'simple',
+  cookie: 'form',
+};
 const STYLES: Record<ParameterIn, readonly string[]> = {
   path: ['simple', 'label', 'matrix'],
   query: ['form', 'spaceDelimited', 'pipeDelimited', 'deepObject'],
@@ -44,8 +49,10 @@ export function parameterReader(
 ): ParameterReader | undefined {
   const name = param.name;
   const where = param.in as ParameterIn;
-  if (typeof name !== 'string' || name === '') throw new DocumentError(`${pointer}: a parameter needs a name`);
-  if (!(where in DEFAULT_STYLE)) throw new DocumentError(`${pointer}: "in" should be path, query, header or cookie`);
+  if (typeof name !== 'string' || name === '')
+    throw new DocumentError(`${pointer}: a parameter needs a name`);
+  if (!(where in DEFAULT_STYLE))
+    throw new DocumentError(`${pointer}: "in" should be path, query, header or cookie`);
   if (where === 'header' && IGNORED_HEADERS.has(name.toLowerCase())) return undefined;
   const style = typeof param.style === 'string' ? param.style : DEFAULT_STYLE[where];
   if (!STYLES[where].includes(style)) {
@@ -71,7 +78,10 @@ export function parameterReader(
     required: where === 'path' || param.required === true,
     style,
     explode: typeof param.explode === 'boolean' ? param.explode : style === 'form',
-    shape: json || param.schema === undefined ? { type: 'any' } : shapeOf(doc, param.schema, `${pointer}/schema`, 0),
+    shape:
+      json || param.schema === undefined
+        ? { type: 'any' }
+        : shapeOf(doc, param.schema, `${pointer}/schema`, 0),
     json,
     schemaPointer,
   };
@@ -95,7 +105,8 @@ function shapeOf(doc: Record<string, unknown>, schema: unknown, pointer: string,
   if (type === 'object' || (type === undefined && isObject(value.properties))) {
     const properties: Record<string, Shape> = Object.create(null);
     if (isObject(value.properties)) {
-      for (const [k, v] of Object.entries(value.properties)) properties[k] = shapeOf(doc, v, pointer, depth + 1);
+      for (const [k, v] of Object.entries(value.properties))
+        properties[k] = shapeOf(doc, v, pointer, depth + 1);
     }
     return { type: 'object', properties };
   }
@@ -156,7 +167,13 @@ function scalar(text: string, shape: Shape): unknown {
   }
 }
 
-const SEPARATOR: Record<string, string> = { form: ',', spaceDelimited: ' ', pipeDelimited: '|', simple: ',', label: '.' };
+const SEPARATOR: Record<string, string> = {
+  form: ',',
+  spaceDelimited: ' ',
+  pipeDelimited: '|',
+  simple: ',',
+  label: '.',
+};
 
 /**
  * A parameter's value from its raw texts (all the values its name was given), read by its style:
@@ -173,7 +190,10 @@ export function readParameter(
     if (texts === undefined) return undefined;
     const text = texts[0]!;
     if (nestedTooDeep(text)) {
-      problems.push({ location: `${p.in}.${p.name}`, message: `is nested deeper than ${MAX_JSON_DEPTH} levels` });
+      problems.push({
+        location: `${p.in}.${p.name}`,
+        message: `is nested deeper than ${MAX_JSON_DEPTH} levels`,
+      });
       return undefined;
     }
     try {

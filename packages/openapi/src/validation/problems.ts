@@ -12,15 +12,15 @@ export const MAX_PROBLEMS = 20;
 /** How a location is written: the body as a JSON pointer, a parameter as `in.name` with dots below it. */
 export type LocationStyle = { kind: 'body'; root: string } | { kind: 'parameters'; in: string };
 
-const unescape = (s: string) => s.replace(/~1/g, '/').replace(/~0/g, '~');
+const unescapePointer = (s: string) => s.replace(/~1/g, '/').replace(/~0/g, '~');
 
 function locate(style: LocationStyle, pointer: string): string {
   if (style.kind === 'body') return `${style.root}${pointer}`;
   if (pointer === '') return style.in;
-  return `${style.in}.${pointer.slice(1).split('/').map(unescape).join('.')}`;
+  return `${style.in}.${pointer.slice(1).split('/').map(unescapePointer).join('.')}`;
 }
 
-const escape = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+const escapePointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
 const list = (values: unknown) =>
   (Array.isArray(values) ? values : [values]).map((v) => JSON.stringify(v)).join(', ');
@@ -29,7 +29,8 @@ const list = (values: unknown) =>
 export function toProblems(errors: readonly ErrorObject[], style: LocationStyle, into: Problem[]): void {
   const composite: string[] = [];
   for (const e of errors) {
-    if (e.keyword === 'oneOf' || e.keyword === 'anyOf' || e.keyword === 'not') composite.push(`${e.schemaPath}/`);
+    if (e.keyword === 'oneOf' || e.keyword === 'anyOf' || e.keyword === 'not')
+      composite.push(`${e.schemaPath}/`);
   }
   for (const e of errors) {
     if (into.length >= MAX_PROBLEMS) return;
@@ -46,15 +47,21 @@ function describe(e: ErrorObject): { pointer: string; message: string } {
   const at = e.instancePath;
   switch (e.keyword) {
     case 'required':
-      return { pointer: `${at}/${escape(String(p.missingProperty))}`, message: 'is required' };
+      return { pointer: `${at}/${escapePointer(String(p.missingProperty))}`, message: 'is required' };
     case 'additionalProperties':
-      return { pointer: `${at}/${escape(String(p.additionalProperty))}`, message: 'is not allowed here' };
+      return {
+        pointer: `${at}/${escapePointer(String(p.additionalProperty))}`,
+        message: 'is not allowed here',
+      };
     case 'unevaluatedProperties':
-      return { pointer: `${at}/${escape(String(p.unevaluatedProperty))}`, message: 'is not allowed here' };
+      return {
+        pointer: `${at}/${escapePointer(String(p.unevaluatedProperty))}`,
+        message: 'is not allowed here',
+      };
     case 'dependentRequired':
     case 'dependencies':
       return {
-        pointer: `${at}/${escape(String(p.missingProperty))}`,
+        pointer: `${at}/${escapePointer(String(p.missingProperty))}`,
         message: `is required when ${JSON.stringify(p.property)} is present`,
       };
     case 'type':
@@ -71,7 +78,10 @@ function describe(e: ErrorObject): { pointer: string; message: string } {
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return { pointer: at, message: `should be ${COMPARISON[String(p.comparison)] ?? p.comparison} ${p.limit}` };
+      return {
+        pointer: at,
+        message: `should be ${COMPARISON[String(p.comparison)] ?? p.comparison} ${p.limit}`,
+      };
     case 'multipleOf':
       return { pointer: at, message: `should be a multiple of ${p.multipleOf}` };
     case 'minLength':
@@ -101,7 +111,10 @@ function describe(e: ErrorObject): { pointer: string; message: string } {
     case 'not':
       return { pointer: at, message: 'should not match the excluded shape' };
     case 'propertyNames':
-      return { pointer: `${at}/${escape(String(p.propertyName))}`, message: 'is not an allowed property name' };
+      return {
+        pointer: `${at}/${escapePointer(String(p.propertyName))}`,
+        message: 'is not an allowed property name',
+      };
     case 'false schema':
       return { pointer: at, message: 'is not allowed here' };
     default:
@@ -109,7 +122,12 @@ function describe(e: ErrorObject): { pointer: string; message: string } {
   }
 }
 
-const COMPARISON: Record<string, string> = { '>=': 'at least', '<=': 'at most', '>': 'more than', '<': 'less than' };
+const COMPARISON: Record<string, string> = {
+  '>=': 'at least',
+  '<=': 'at most',
+  '>': 'more than',
+  '<': 'less than',
+};
 
 function article(type: string): string {
   return type

@@ -15,7 +15,10 @@ addFormats(oracle);
 const money = {
   type: 'object',
   required: ['amount', 'currency'],
-  properties: { amount: { type: 'integer', minimum: 1, maximum: 1_000_000 }, currency: { enum: ['EUR', 'USD'] } },
+  properties: {
+    amount: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    currency: { enum: ['EUR', 'USD'] },
+  },
 };
 const newPayment30 = oracle.compile({
   allOf: [
@@ -28,8 +31,18 @@ const newPayment30 = oracle.compile({
         note: { type: ['string', 'null'], maxLength: 20 },
         method: {
           oneOf: [
-            { type: 'object', required: ['card'], properties: { card: { type: 'string', pattern: '^[0-9]{16}$' } }, additionalProperties: false },
-            { type: 'object', required: ['iban'], properties: { iban: { type: 'string', minLength: 15 } }, additionalProperties: false },
+            {
+              type: 'object',
+              required: ['card'],
+              properties: { card: { type: 'string', pattern: '^[0-9]{16}$' } },
+              additionalProperties: false,
+            },
+            {
+              type: 'object',
+              required: ['iban'],
+              properties: { iban: { type: 'string', minLength: 15 } },
+              additionalProperties: false,
+            },
           ],
         },
         tags: { type: 'array', maxItems: 3, items: { anyOf: [{ type: 'string' }, { type: 'integer' }] } },
@@ -55,7 +68,13 @@ const newPayment31 = oracle.compile({
 
 // Bodies near the schema's edges, and anything at all.
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
-const scalar = fc.oneof(fc.integer({ min: -3, max: 1_000_003 }), fc.double(), fc.string({ maxLength: 25 }), fc.boolean(), fc.constant(null));
+const scalar = fc.oneof(
+  fc.integer({ min: -3, max: 1_000_003 }),
+  fc.double(),
+  fc.string({ maxLength: 25 }),
+  fc.boolean(),
+  fc.constant(null),
+);
 const nearPayment = fc
   .record({
     amount: maybe(fc.oneof(fc.integer({ min: -3, max: 1_000_003 }), scalar)),
@@ -72,7 +91,12 @@ const nearPayment = fc
     ),
     tags: maybe(fc.array(fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.double()), { maxLength: 4 })),
     fee: maybe(fc.oneof(fc.double({ min: -1, max: 1 }), fc.constant(0), scalar)),
-    due: maybe(fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)), fc.string())),
+    due: maybe(
+      fc.oneof(
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)),
+        fc.string(),
+      ),
+    ),
     kind: maybe(fc.oneof(fc.constant('transfer'), scalar)),
     reference: maybe(fc.oneof(fc.uuid(), fc.string())),
     lines: maybe(fc.array(fc.oneof(fc.string(), fc.integer()), { maxLength: 4 })),
@@ -80,19 +104,21 @@ const nearPayment = fc
   })
   .map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)));
 // Bodies each document accepts, so both answers are exercised.
-const valid30 = fc
-  .record(
-    {
-      amount: fc.integer({ min: 1, max: 1_000_000 }),
-      currency: fc.constantFrom('EUR', 'USD'),
-      payer: fc.constantFrom('ada@example.com', 'b.c@d.example'),
-      method: fc.oneof(fc.record({ card: fc.stringMatching(/^[0-9]{16}$/) }), fc.record({ iban: fc.string({ minLength: 15, maxLength: 30 }) })),
-      note: fc.oneof(fc.string({ maxLength: 20 }), fc.constant(null)),
-      tags: fc.array(fc.oneof(fc.string(), fc.integer()), { maxLength: 3 }),
-      fee: fc.double({ min: 0.001, max: 10, noNaN: true }),
-    },
-    { requiredKeys: ['amount', 'currency', 'payer', 'method'] },
-  );
+const valid30 = fc.record(
+  {
+    amount: fc.integer({ min: 1, max: 1_000_000 }),
+    currency: fc.constantFrom('EUR', 'USD'),
+    payer: fc.constantFrom('ada@example.com', 'b.c@d.example'),
+    method: fc.oneof(
+      fc.record({ card: fc.stringMatching(/^[0-9]{16}$/) }),
+      fc.record({ iban: fc.string({ minLength: 15, maxLength: 30 }) }),
+    ),
+    note: fc.oneof(fc.string({ maxLength: 20 }), fc.constant(null)),
+    tags: fc.array(fc.oneof(fc.string(), fc.integer()), { maxLength: 3 }),
+    fee: fc.double({ min: 0.001, max: 10, noNaN: true }),
+  },
+  { requiredKeys: ['amount', 'currency', 'payer', 'method'] },
+);
 const valid31 = fc.record(
   {
     amount: fc.integer({ min: 1 }),
@@ -165,15 +191,21 @@ describe('what the validator accepts, the schema accepts', () => {
     const op = found.operation;
     const headers = { 'x-tenant': '1b4e28ba-2fa1-11d2-883f-0016d3cca427' };
     fc.assert(
-      fc.property(fc.oneof(fc.integer({ min: -5, max: 105 }).map(String), fc.string({ maxLength: 8 })), (text) => {
-        const verdict = op.check({ path: '/v1/payments', query: `limit=${encodeURIComponent(text)}`, headers, body: undefined }, found.params);
-        if (verdict.ok) {
-          // The text is a plain JSON number, whole, in range.
-          expect(text).toMatch(/^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/);
-          const n = Number(text);
-          expect(Number.isInteger(n) && n >= 1 && n <= 100).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.oneof(fc.integer({ min: -5, max: 105 }).map(String), fc.string({ maxLength: 8 })),
+        (text) => {
+          const verdict = op.check(
+            { path: '/v1/payments', query: `limit=${encodeURIComponent(text)}`, headers, body: undefined },
+            found.params,
+          );
+          if (verdict.ok) {
+            // The text is a plain JSON number, whole, in range.
+            expect(text).toMatch(/^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/);
+            const n = Number(text);
+            expect(Number.isInteger(n) && n >= 1 && n <= 100).toBe(true);
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });

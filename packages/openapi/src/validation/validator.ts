@@ -114,14 +114,18 @@ export class Operation {
   checkResponse(status: number, contentType: string | undefined, body: Buffer | undefined): Problem[] {
     const responses = this.responses;
     if (responses === undefined || responses.size === 0) return [];
-    const spec = responses.get(String(status)) ?? responses.get(`${String(status)[0]}XX`) ?? responses.get('default');
+    const spec =
+      responses.get(String(status)) ?? responses.get(`${String(status)[0]}XX`) ?? responses.get('default');
     if (spec === undefined) return [{ location: 'status', message: `${status} is not a declared answer` }];
     const problems: Problem[] = [];
     if (spec.types.length === 0 || body === undefined || body.length === 0) return problems;
     const type = essence(contentType);
     const declared = type === undefined ? undefined : pickMediaType(spec.types, type);
     if (declared === undefined) {
-      problems.push({ location: 'header.content-type', message: `${JSON.stringify(type ?? '')} is not declared` });
+      problems.push({
+        location: 'header.content-type',
+        message: `${JSON.stringify(type ?? '')} is not declared`,
+      });
     } else if (isJson(type!)) {
       checkJson(body, spec.schemas.get(declared), '/body', problems);
     }
@@ -154,7 +158,8 @@ export class Operation {
     }
     const values: Record<string, unknown> = {};
     const before = problems.length;
-    for (const p of this.readers.query) define(values, p.key, readParameter(p, all.get(p.name), all, problems));
+    for (const p of this.readers.query)
+      define(values, p.key, readParameter(p, all.get(p.name), all, problems));
     validateInto(this.checks.query!, values, 'query', problems, before);
   }
 
@@ -164,7 +169,16 @@ export class Operation {
     for (const p of this.readers.header) {
       const v = headers[p.key];
       const texts = v === undefined ? undefined : Array.isArray(v) ? v : [v];
-      define(values, p.key, readParameter(p, texts?.map((t) => t.trim()), undefined, problems));
+      define(
+        values,
+        p.key,
+        readParameter(
+          p,
+          texts?.map((t) => t.trim()),
+          undefined,
+          problems,
+        ),
+      );
     }
     validateInto(this.checks.header!, values, 'header', problems, before);
   }
@@ -173,7 +187,8 @@ export class Operation {
     const all = parseCookies(header);
     const values: Record<string, unknown> = {};
     const before = problems.length;
-    for (const p of this.readers.cookie) define(values, p.key, readParameter(p, all.get(p.name), undefined, problems));
+    for (const p of this.readers.cookie)
+      define(values, p.key, readParameter(p, all.get(p.name), undefined, problems));
     validateInto(this.checks.cookie!, values, 'cookie', problems, before);
   }
 }
@@ -203,13 +218,19 @@ function validateInto(
   for (const p of found) if (!known.has(p.location)) problems.push(p);
 }
 
-function checkJson(body: Buffer, check: ValidateFunction | undefined, root: string, problems: Problem[]): void {
+function checkJson(
+  body: Buffer,
+  check: ValidateFunction | undefined,
+  root: string,
+  problems: Problem[],
+): void {
   const parsed = parseJsonBody(body);
   if (!parsed.ok) {
     problems.push(parsed.problem);
     return;
   }
-  if (check !== undefined && !check(parsed.value)) toProblems(check.errors ?? [], { kind: 'body', root }, problems);
+  if (check !== undefined && !check(parsed.value))
+    toProblems(check.errors ?? [], { kind: 'body', root }, problems);
 }
 
 /**
@@ -224,7 +245,10 @@ function checkJson(body: Buffer, check: ValidateFunction | undefined, root: stri
  * if (found.kind === 'operation') found.operation.check({ path, query, headers, body }, found.params);
  */
 export class OpenApiValidator {
-  readonly #byLength = new Map<number, Array<{ template: PathTemplate; operations: Map<string, Operation | string> }>>();
+  readonly #byLength = new Map<
+    number,
+    Array<{ template: PathTemplate; operations: Map<string, Operation | string> }>
+  >();
   /** Operations that could not be compiled, by id, with why. */
   readonly unchecked: ReadonlyArray<{ id: string; reason: string }>;
   readonly operations: number;
@@ -266,7 +290,9 @@ export class OpenApiValidator {
     const ajv: Ajv = version === '3.1' ? new Ajv2020(ajvOptions) : new Ajv(ajvOptions);
     addFormats(ajv);
     ajv.addSchema(doc, DOCUMENT_ID);
-    const ref = (pointer: string) => ({ $ref: `${DOCUMENT_ID}#${pointer.split('/').map(encodeURIComponent).join('/')}` });
+    const ref = (pointer: string) => ({
+      $ref: `${DOCUMENT_ID}#${pointer.split('/').map(encodeURIComponent).join('/')}`,
+    });
 
     const paths = isObject(doc.paths) ? doc.paths : {};
     const templates: Array<{ template: PathTemplate; operations: Map<string, Operation | string> }> = [];
@@ -281,7 +307,9 @@ export class OpenApiValidator {
         item = deref(doc, rawItem, itemPointer).value;
         shared = Array.isArray(item.parameters) ? item.parameters : [];
       } catch (err) {
-        for (const m of METHODS) if (isObject(rawItem) && rawItem[m]) unchecked.push({ id: `${m.toUpperCase()} ${template}`, reason: reasonOf(err) });
+        for (const m of METHODS)
+          if (isObject(rawItem) && rawItem[m])
+            unchecked.push({ id: `${m.toUpperCase()} ${template}`, reason: reasonOf(err) });
         continue;
       }
       for (const method of METHODS) {
@@ -327,7 +355,8 @@ export class OpenApiValidator {
           for (const m of operations.keys()) allow.add(m);
           continue;
         }
-        if (typeof op === 'string') return { kind: 'unchecked', id: `${upper} ${template.template}`, reason: op };
+        if (typeof op === 'string')
+          return { kind: 'unchecked', id: `${upper} ${template.template}`, reason: op };
         return { kind: 'operation', operation: op, params };
       }
     }
@@ -435,7 +464,11 @@ function mediaChecks(
     types.push(type);
     const lower = type.toLowerCase();
     const bare = lower.split(';')[0]!.trim();
-    if ((isJson(bare) || bare === '*/*' || bare === 'application/*') && isObject(media) && media.schema !== undefined) {
+    if (
+      (isJson(bare) || bare === '*/*' || bare === 'application/*') &&
+      isObject(media) &&
+      media.schema !== undefined
+    ) {
       schemas.set(type, ajv.compile(ref(`${pointer}/${pointerSegment(type)}/schema`)));
     }
   }
