@@ -16,7 +16,15 @@ import { forwardTo, upgradeTo } from './proxy/forward.js';
 import type { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 import { Router } from './routing/router.js';
 import { routesOf } from './routing/routes.js';
-import type { GatewayContext, GatewayPlugin, Middleware, ProxyEngine, Route, Target } from './types.js';
+import {
+  type GatewayContext,
+  type GatewayPlugin,
+  type Middleware,
+  PLUGIN_ORDER,
+  type ProxyEngine,
+  type Route,
+  type Target,
+} from './types.js';
 import { admission } from './upstream/admission.js';
 import { UpstreamPool } from './upstream/pool.js';
 import { speaksHttp2 } from './upstream/protocol.js';
@@ -86,8 +94,11 @@ export class Runtime {
     // Decided once: without a minimum rate, streamed bodies get no watch at all.
     const streamedRate = limits.minBodyRate === false ? [] : [streamedBodyRate(limits.minBodyRate)];
     // What runs between the route's chain and the proxy, per service: body buffering (or the rate
-    // watch of a streamed body), then admission.
-    const beforeProxy = new Map<string, { buffered: Middleware[]; streamed: Middleware[] }>();
+    // watch of a streamed body), then (after the plugins that read the body) admission.
+    const beforeProxy = new Map<
+      string,
+      { buffered: Middleware[]; streamed: Middleware[]; admit: Middleware[] }
+    >();
     for (const [name, service] of Object.entries(config.services)) {
       const pool = new UpstreamPool(name, service, { logger, metrics, healthDefaults: config.health });
       this.pools.set(name, pool);
@@ -102,8 +113,9 @@ export class Runtime {
           ]
         : [];
       beforeProxy.set(name, {
-        buffered: limits.bufferBody > 0 ? [buffered, ...admit] : [...streamedRate, ...admit],
-        streamed: [...streamedRate, ...admit],
+        buffered: limits.bufferBody > 0 ? [buffered] : streamedRate,
+        streamed: streamedRate,
+        admit,
       });
       if (service.discovery === 'static') continue;
       const provider = plugins.find((p) => p.discovery?.name === service.discovery)?.discovery;
@@ -125,10 +137,14 @@ export class Runtime {
     const webBridge = grpcWebBridge();
     this.routes = routesOf(config, deps.builtins, deps.provides, logger);
     const ordered = [...plugins].sort((a, b) => (a.order ?? 500) - (b.order ?? 500));
+    const afterBody = (p: GatewayPlugin) => (p.order ?? 500) >= PLUGIN_ORDER.afterBody;
+    const early = ordered.filter((p) => !afterBody(p));
+    const late = ordered.filter(afterBody);
     for (const route of this.routes) {
-      const chain = ordered.flatMap((p) => p.middleware?.(route) ?? []);
+      const chain = early.flatMap((p) => p.middleware?.(route) ?? []);
+      const withBody = late.flatMap((p) => p.middleware?.(route) ?? []);
       if (route.kind === 'builtin') {
-        this.chains.set(route, compose(chain, route.handler));
+        this.chains.set(route, compose([...chain, ...withBody], route.handler));
         continue;
       }
       const pool = this.pools.get(route.serviceName);
@@ -144,6 +160,8 @@ export class Runtime {
             ...chain,
             ...(route.config.grpcWeb ? [webBridge] : []),
             ...(buffering ? edge.buffered : edge.streamed),
+            ...withBody,
+            ...edge.admit,
           ],
           forwardTo(route, {
             pool,
