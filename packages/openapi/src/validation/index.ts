@@ -13,3 +13,4 @@ export {
   type ValidatorOptions,
   type Verdict,
 } from './validator.js';
+export { type DocumentFeed, type FetchedDocument, requestValidation } from './plugin.js';
