@@ -239,3 +239,27 @@ describe('hostile documents', () => {
     ).toThrow('nested deeper');
   });
 });
+
+describe('which patterns run on the backtracking engine', () => {
+  it('only those that cannot backtrack for long', async () => {
+    const { boundedBacktracking } = await import('./regexp.js');
+    for (const p of ['^[A-Z]{3}-[0-9]{4}$', '^\\d+$', '^[0-9]{16}$', 'abc', '^[a-z]{1,30}$', '^[\\w.+-]+$']) {
+      expect(boundedBacktracking(p), p).toBe(true);
+    }
+    for (const p of [
+      '^(a+)+$',
+      '(a|a)*',
+      '\\d+\\d+',
+      'a+b',
+      '^a+|b+$',
+      '^a*b*$',
+      '^(?=a)',
+      '(\\w)\\1',
+      '^(ab)*$',
+      '^x{2,}y+$',
+      '^[)]+(a)+$',
+    ]) {
+      expect(boundedBacktracking(p), p).toBe(false);
+    }
+  });
+});

@@ -13,6 +13,7 @@ const ZERO = 0x30;
 const NINE = 0x39;
 const LOWER_E = 0x65;
 const UPPER_E = 0x45;
+const DOT = 0x2e;
 
 /**
  * Parses a request body as JSON, or says why not. Before parsing, one pass over the bytes refuses
@@ -29,6 +30,8 @@ export function parseJsonBody(
   let depth = 0;
   let inString = false;
   let digits = 0;
+  let number = false;
+  let fraction = false;
   let longNumber = false;
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;
@@ -38,12 +41,20 @@ export function parseJsonBody(
       continue;
     }
     if (c >= ZERO && c <= NINE) {
-      if (++digits > 15) longNumber = true;
+      // Only the integer part counts: a long fraction (0.1 + 0.2 printed) is no integer to lose.
+      if (!fraction && ++digits > 15) longNumber = true;
+      number = true;
+      continue;
+    }
+    if (c === DOT && number) {
+      fraction = true;
       continue;
     }
     // An exponent (right after a digit: not the e of `true`) can write a large number in few digits: 1e400.
-    if ((c === LOWER_E || c === UPPER_E) && digits > 0) longNumber = true;
+    if ((c === LOWER_E || c === UPPER_E) && number) longNumber = true;
     digits = 0;
+    number = false;
+    fraction = false;
     if (c === QUOTE) inString = true;
     else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       if (++depth > maxDepth) {

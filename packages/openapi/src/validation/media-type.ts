@@ -11,16 +11,20 @@ export function isJson(type: string): boolean {
   return type === 'application/json' || type.endsWith('+json');
 }
 
-/**
- * The declared media type (as written in the document) a request's type falls under: the exact one
- * first, then `type/*`, then `*\/*`.
- */
-export function pickMediaType(declared: readonly string[], type: string): string | undefined {
-  const lower = declared.map((d) => essence(d) ?? '');
-  let i = lower.indexOf(type);
-  if (i !== -1) return declared[i];
-  i = lower.indexOf(`${type.slice(0, type.indexOf('/'))}/*`);
-  if (i !== -1) return declared[i];
-  i = lower.indexOf('*/*');
-  return i === -1 ? undefined : declared[i];
+/** The declared media types (as written), with their essences worked out once. */
+export class MediaTypes {
+  readonly #lower: string[];
+
+  constructor(readonly declared: readonly string[]) {
+    this.#lower = declared.map((d) => essence(d) ?? '');
+  }
+
+  /** The declared type a request's type falls under: the exact one first, then `type/*`, then `*\/*`. */
+  pick(type: string): string | undefined {
+    const lower = this.#lower;
+    let i = lower.indexOf(type);
+    if (i === -1) i = lower.indexOf(`${type.slice(0, type.indexOf('/'))}/*`);
+    if (i === -1) i = lower.indexOf('*/*');
+    return i === -1 ? undefined : this.declared[i];
+  }
 }

@@ -13,7 +13,7 @@ import {
   versionOf,
 } from './document.js';
 import { parseJsonBody } from './json-body.js';
-import { essence, isJson, pickMediaType } from './media-type.js';
+import { essence, isJson, MediaTypes } from './media-type.js';
 import {
   type ParameterIn,
   type ParameterReader,
@@ -59,14 +59,14 @@ export type Found =
 
 interface BodySpec {
   required: boolean;
-  /** The declared media types, as written. */
-  types: string[];
+  /** The declared media types. */
+  types: MediaTypes;
   /** Per declared JSON media type with a schema: its compiled check. */
   schemas: Map<string, ValidateFunction>;
 }
 
 interface ResponseSpec {
-  types: string[];
+  types: MediaTypes;
   schemas: Map<string, ValidateFunction>;
 }
 
@@ -95,12 +95,12 @@ export class Operation {
         if (this.body.required) problems.push({ location: '/body', message: 'is required' });
       } else {
         const type = essence(parts.headers['content-type']);
-        const declared = type === undefined ? undefined : pickMediaType(this.body.types, type);
+        const declared = type === undefined ? undefined : this.body.types.pick(type);
         if (declared === undefined) {
           status = 415;
           problems.push({
             location: 'header.content-type',
-            message: `should be one of ${this.body.types.map((t) => JSON.stringify(t)).join(', ')}`,
+            message: `should be one of ${this.body.types.declared.map((t) => JSON.stringify(t)).join(', ')}`,
           });
         } else if (isJson(type!)) {
           checkJson(body, this.body.schemas.get(declared), '/body', problems);
@@ -118,9 +118,9 @@ export class Operation {
       responses.get(String(status)) ?? responses.get(`${String(status)[0]}XX`) ?? responses.get('default');
     if (spec === undefined) return [{ location: 'status', message: `${status} is not a declared answer` }];
     const problems: Problem[] = [];
-    if (spec.types.length === 0 || body === undefined || body.length === 0) return problems;
+    if (spec.types.declared.length === 0 || body === undefined || body.length === 0) return problems;
     const type = essence(contentType);
-    const declared = type === undefined ? undefined : pickMediaType(spec.types, type);
+    const declared = type === undefined ? undefined : spec.types.pick(type);
     if (declared === undefined) {
       problems.push({
         location: 'header.content-type',
@@ -456,10 +456,10 @@ function mediaChecks(
   ref: (pointer: string) => object,
   content: unknown,
   pointer: string,
-): { types: string[]; schemas: Map<string, ValidateFunction> } {
+): { types: MediaTypes; schemas: Map<string, ValidateFunction> } {
   const types: string[] = [];
   const schemas = new Map<string, ValidateFunction>();
-  if (!isObject(content)) return { types, schemas };
+  if (!isObject(content)) return { types: new MediaTypes(types), schemas };
   for (const [type, media] of Object.entries(content)) {
     types.push(type);
     const lower = type.toLowerCase();
@@ -472,5 +472,5 @@ function mediaChecks(
       schemas.set(type, ajv.compile(ref(`${pointer}/${pointerSegment(type)}/schema`)));
     }
   }
-  return { types, schemas };
+  return { types: new MediaTypes(types), schemas };
 }
