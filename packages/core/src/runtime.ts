@@ -5,11 +5,13 @@ import { cors } from './builtins/cors.js';
 import type { BuiltinName } from './builtins/table.js';
 import { websocketOrigin } from './builtins/websocket-origin.js';
 import { ConfigError } from './config/errors.js';
-import { DEFAULT_IDENTITY_HEADERS, type GatewayConfig } from './config/schema.js';
+import type { GatewayConfig } from './config/schema.js';
 import { GatewayError } from './errors.js';
 import { grpcWebBridge, grpcWebCors } from './grpc/web.js';
 import { compileTrust, type TrustCheck } from './http/client-address.js';
+import { identityHeadersOf } from './http/identity-headers.js';
 import type { GatewayMetrics } from './observability/metrics.js';
+import { authorize, withAuthorization } from './pipeline/authorize.js';
 import { compose, type Handler } from './pipeline/compose.js';
 import { type BodyBudget, bufferBody, streamedBodyRate } from './proxy/body-buffer.js';
 import { forwardTo, upgradeTo } from './proxy/forward.js';
@@ -81,9 +83,7 @@ export class Runtime {
     const bridgesGrpcWeb = config.routes.some((r) => r.grpcWeb);
     this.cors = cors(bridgesGrpcWeb ? grpcWebCors(config.server.cors) : config.server.cors);
     this.limitBody = bodyLimit(config.server.limits.body);
-    const declared = plugins.flatMap((p) => p.identityHeaders ?? []).map((h) => h.toLowerCase());
-    const configured = config.server.identityHeaders ?? (declared.length > 0 ? [] : DEFAULT_IDENTITY_HEADERS);
-    this.identityHeaders = [...new Set([...configured, ...declared])];
+    this.identityHeaders = identityHeadersOf(config, plugins);
 
     const { limits } = config.server;
     const buffered = bufferBody({
@@ -141,8 +141,15 @@ export class Runtime {
     const early = ordered.filter((p) => !afterBody(p));
     const late = ordered.filter(afterBody);
     for (const route of this.routes) {
-      const chain = early.flatMap((p) => p.middleware?.(route) ?? []);
-      const withBody = late.flatMap((p) => p.middleware?.(route) ?? []);
+      const contribute = (from: readonly GatewayPlugin[]) =>
+        from.flatMap((plugin) => {
+          const middleware = plugin.middleware?.(route);
+          return middleware ? [{ plugin, middleware }] : [];
+        });
+      // Plugins authenticate, core authorizes: its step follows the last authenticator's middleware.
+      const chain = withAuthorization(contribute(early), authorize(route, plugins));
+      // What reads the buffered body runs after it (and after authorization, whatever its order).
+      const withBody = contribute(late).map((c) => c.middleware);
       if (route.kind === 'builtin') {
         this.chains.set(route, compose([...chain, ...withBody], route.handler));
         continue;
