@@ -355,4 +355,63 @@ describe('request validation through the gateway', () => {
     expect(lines[0]).toMatchObject({ route: '/v1', operation: 'GET /payments', status: 200 });
     s30.answer.body = '[]';
   });
+
+  it('keeps a hostile body from the upstream: deep nesting, __proto__ keys, integers beyond 2^53, a huge array', async () => {
+    const post = (body: string) =>
+      send(`${gw.url}/pay31/payments`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+    const before = reached(s31, '/payments');
+    const deep = await post(`${'['.repeat(2000)}${']'.repeat(2000)}`);
+    expect(deep.json()).toMatchObject({
+      status: 400,
+      problems: [{ location: '/body', message: 'is nested deeper than 64 levels' }],
+    });
+    const proto = await post('{"amount":5,"currency":"EUR","kind":"transfer","__proto__":{"isAdmin":true}}');
+    expect(proto.json()).toMatchObject({
+      problems: [{ location: '/body/__proto__', message: 'is a key no request may use' }],
+    });
+    const big = await post('{"amount":9007199254740993,"currency":"EUR","kind":"transfer"}');
+    expect(big.json()).toMatchObject({
+      problems: [{ location: '/body', message: expect.stringContaining('2^53') }],
+    });
+    const many = await post(
+      JSON.stringify({
+        amount: 5,
+        currency: 'EUR',
+        kind: 'transfer',
+        lines: ['h', ...Array(800).fill('x')],
+      }),
+    );
+    const problems = many.json<{ problems: unknown[] }>().problems;
+    expect(problems).toHaveLength(20);
+    expect(problems[0]).toEqual({ location: '/body/lines/1', message: 'should be an integer' });
+    expect(reached(s31, '/payments')).toBe(before);
+  });
+
+  it('shows on the dashboard what each validated route does, and when it cannot', () => {
+    const plugin = requestValidation(() => docs);
+    plugin.setup?.({
+      config: gw.gateway.config,
+      logger: gw.gateway.logger,
+      registry: gw.gateway.registry,
+      metricPrefix: 'x_',
+    });
+    const route = (prefix: string) => {
+      const config = gw.gateway.config.routes.find((r) => r.prefix === prefix)!;
+      return {
+        kind: 'proxy',
+        id: prefix,
+        config,
+        serviceName: config.service,
+        service: gw.gateway.config.services[config.service]!,
+      } as never;
+    };
+    expect(plugin.dashboardRoute?.(route('/v1'))).toEqual({
+      validate: { label: 'validate', value: 'requests, answers reported' },
+    });
+    expect(plugin.dashboardRoute?.(route('/plain'))).toEqual({});
+  });
 });
