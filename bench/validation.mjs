@@ -42,7 +42,10 @@ const DOCUMENT = {
           customer: {
             type: 'object',
             required: ['email', 'name'],
-            properties: { email: { type: 'string', format: 'email' }, name: { type: 'string', maxLength: 100 } },
+            properties: {
+              email: { type: 'string', format: 'email' },
+              name: { type: 'string', maxLength: 100 },
+            },
           },
           lines: {
             type: 'array',
@@ -60,7 +63,11 @@ const DOCUMENT = {
           },
           payment: {
             oneOf: [
-              { type: 'object', required: ['card'], properties: { card: { type: 'string', pattern: '^[0-9]{16}$' } } },
+              {
+                type: 'object',
+                required: ['card'],
+                properties: { card: { type: 'string', pattern: '^[0-9]{16}$' } },
+              },
               { type: 'object', required: ['iban'], properties: { iban: { type: 'string', minLength: 15 } } },
             ],
           },
@@ -75,7 +82,12 @@ const DOCUMENT = {
 function body() {
   const lines = [];
   for (let i = 0; JSON.stringify(lines).length < 760; i++) {
-    lines.push({ sku: `ABC-${String(1000 + i)}`, quantity: 1 + (i % 3), price: 9.99 + i, note: i % 2 ? null : 'gift' });
+    lines.push({
+      sku: `ABC-${String(1000 + i)}`,
+      quantity: 1 + (i % 3),
+      price: 9.99 + i,
+      note: i % 2 ? null : 'gift',
+    });
   }
   return JSON.stringify({
     id: '1b4e28ba-2fa1-11d2-883f-0016d3cca427',
@@ -91,7 +103,12 @@ if (process.argv[2] === '--serve') {
   const { createGateway } = await import('@lucid/gateway-core');
   const { requestValidation } = await import('@lucid/openapi');
   const checked = process.argv[3] === 'validated';
-  const feed = { watch: (on) => (on(new Map([['api', { doc: DOCUMENT }]])), () => {}) };
+  const feed = {
+    watch(on) {
+      on(new Map([['api', { doc: DOCUMENT }]]));
+      return () => {};
+    },
+  };
   const gateway = createGateway(
     {
       logging: { level: 'warn', pretty: false, accessLog: false },
@@ -185,7 +202,9 @@ async function main() {
   console.log(
     `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, autocannon ${CONNECTIONS} connections, ${ROUNDS} rounds x ${SECONDS}s, POST with a ${Buffer.byteLength(payload)}-byte JSON body\n`,
   );
-  console.log('| route | req/CPU-s | vs forwarded | req/s | p99 ms | errors |\n|---|---:|---:|---:|---:|---:|');
+  console.log(
+    '| route | req/CPU-s | vs forwarded | req/s | p99 ms | errors |\n|---|---:|---:|---:|---:|---:|',
+  );
   for (const mode of modes) {
     const rs = runs[mode];
     const perCpu = median(rs.map((r) => r.perCpuSecond));
