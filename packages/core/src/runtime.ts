@@ -26,6 +26,7 @@ import {
   type ProxyEngine,
   type Route,
   type Target,
+  type TlsProvider,
 } from './types.js';
 import { admission } from './upstream/admission.js';
 import { UpstreamPool } from './upstream/pool.js';
@@ -99,8 +100,12 @@ export class Runtime {
       string,
       { buffered: Middleware[]; streamed: Middleware[]; admit: Middleware[] }
     >();
+    const tlsProviders = new Map<string, TlsProvider | undefined>();
     for (const [name, service] of Object.entries(config.services)) {
-      const pool = new UpstreamPool(name, service, { logger, metrics, healthDefaults: config.health });
+      // Asked once per service: proxying, upgrades and health probes all use the plugin's TLS.
+      const tls = plugins.map((p) => p.upstreamTls?.(name, service)).find(Boolean);
+      tlsProviders.set(name, tls);
+      const pool = new UpstreamPool(name, service, { logger, metrics, healthDefaults: config.health, tls });
       this.pools.set(name, pool);
       const admit = service.maxConnections
         ? [
@@ -156,7 +161,7 @@ export class Runtime {
       }
       const pool = this.pools.get(route.serviceName);
       if (pool === undefined) throw new Error(`route "${route.id}": no pool for "${route.serviceName}"`);
-      const tlsProvider = plugins.map((p) => p.upstreamTls?.(route.serviceName, route.service)).find(Boolean);
+      const tlsProvider = tlsProviders.get(route.serviceName);
       const edge = beforeProxy.get(route.serviceName)!;
       const http2 = speaksHttp2(route.service);
       const buffering = route.config.requestBuffering ?? route.service.requestBuffering;
