@@ -5,7 +5,7 @@
 //
 //   node bench/validation.mjs                      3 rounds x 10 s per mode (needs `pnpm build` first)
 //   BENCH_ROUNDS=1 BENCH_SECONDS=5 node bench/validation.mjs
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -121,8 +121,39 @@ if (process.argv[2] === '--serve') {
   await gateway.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
   console.error('ready');
   process.on('SIGTERM', () => gateway.close({ graceMs: 500 }).then(() => process.exit(0)));
+} else if (process.argv[2] === '--check') {
+  await checkAlone();
 } else {
   await main();
+}
+
+/** The check alone, in this process: what one request costs it, and how much of that is JSON.parse. */
+async function checkAlone() {
+  const { OpenApiValidator } = await import('@lucid/openapi');
+  const payload = Buffer.from(body());
+  const validator = OpenApiValidator.compile(DOCUMENT);
+  const found = validator.find('POST', '/orders');
+  const parts = {
+    path: '/orders',
+    query: 'dryRun=false',
+    headers: { 'content-type': 'application/json' },
+    body: payload,
+  };
+  const out = [];
+  for (const [label, fn] of [
+    ['JSON.parse of the body', () => JSON.parse(payload.toString())],
+    [
+      'find + check (parse included)',
+      () => validator.find('POST', '/orders').operation.check(parts, found.params),
+    ],
+  ]) {
+    for (let i = 0; i < 5_000; i++) fn();
+    const n = 50_000;
+    const started = performance.now();
+    for (let i = 0; i < n; i++) fn();
+    out.push({ label, us: ((performance.now() - started) * 1000) / n });
+  }
+  process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
 async function main() {
@@ -192,6 +223,9 @@ async function main() {
   } finally {
     await stop(upstream);
   }
+  const alone = JSON.parse(
+    execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--check'], { encoding: 'utf8' }),
+  );
 
   const median = (xs) => {
     const s = [...xs].sort((a, b) => a - b);
@@ -212,4 +246,6 @@ async function main() {
       `| ${mode} | ${perCpu.toFixed(0)} | ${(perCpu / base).toFixed(2)}x | ${median(rs.map((r) => r.rps)).toFixed(0)} | ${median(rs.map((r) => r.p99)).toFixed(0)} | ${rs.reduce((a, r) => a + r.errors, 0)} |`,
     );
   }
+  console.log('\n| the check alone (in process) | µs per request |\n|---|---:|');
+  for (const r of alone) console.log(`| ${r.label} | ${r.us.toFixed(1)} |`);
 }
