@@ -1,12 +1,8 @@
 import { createHash } from 'node:crypto';
+import { type OpenApiPlugin, openapi, requestValidation } from '@lucid/openapi';
 import { type RunningGateway, send, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doc30, doc31 } from '../../packages/openapi/src/validation/fixtures.js';
-import {
-  type DocumentFeed,
-  type FetchedDocument,
-  requestValidation,
-} from '../../packages/openapi/src/validation/plugin.js';
 
 /**
  * Request validation through a real gateway, against real upstreams that publish a 3.0 and a 3.1
@@ -59,47 +55,20 @@ async function service(
   });
 }
 
-/** Fetches each service's document from its upstream when asked, and tells the watchers (as the catalog does after a round). */
-class Documents implements DocumentFeed {
-  readonly #docs = new Map<string, FetchedDocument>();
-  readonly #watchers = new Set<(docs: ReadonlyMap<string, FetchedDocument>) => void>();
-  constructor(private readonly sources: Record<string, string>) {}
-  async refresh(): Promise<void> {
-    for (const [name, url] of Object.entries(this.sources)) {
-      const res = await send(url);
-      const previous = this.#docs.get(name)?.doc;
-      this.#docs.set(
-        name,
-        res.status === 200 ? { doc: res.json() } : { doc: previous, error: `status ${res.status}` },
-      );
-    }
-    for (const w of this.#watchers) w(this.#docs);
-  }
-  watch(on: (docs: ReadonlyMap<string, FetchedDocument>) => void): () => void {
-    this.#watchers.add(on);
-    on(this.#docs);
-    return () => this.#watchers.delete(on);
-  }
-}
-
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 
 describe('request validation through the gateway', () => {
   let s30: Awaited<ReturnType<typeof service>>;
   let s31: Awaited<ReturnType<typeof service>>;
   let none: Awaited<ReturnType<typeof service>>;
-  let docs: Documents;
+  let docs: OpenApiPlugin;
   let gw: RunningGateway;
   const all = () => [s30, s31, none];
 
   beforeAll(async () => {
     [s30, s31, none] = await Promise.all([service(doc30), service(doc31), service(undefined)]);
-    docs = new Documents({
-      s30: `${s30.url}/openapi.json`,
-      s31: `${s31.url}/openapi.json`,
-      none: `${none.url}/openapi.json`,
-    });
-    await docs.refresh();
+    // The real catalog fetches the documents through each service's pool, as in production.
+    docs = openapi();
     gw = await startGateway(
       {
         logging: LOG,
@@ -117,8 +86,10 @@ describe('request validation through the gateway', () => {
           { prefix: '/plain', service: 's30' },
         ],
       },
-      [requestValidation(() => docs)],
+      [docs, requestValidation(() => docs.catalog)],
     );
+    // The first fetch runs as the gateway starts; wait for a round of it.
+    await docs.document({ refresh: true });
   });
   afterAll(async () => {
     await gw?.close();
@@ -286,14 +257,14 @@ describe('request validation through the gateway', () => {
     const stricter = structuredClone(doc31);
     (stricter.components.schemas.NewPayment.required as string[]).push('reference');
     s31.publish(stricter);
-    await docs.refresh();
+    await docs.document({ refresh: true });
     const refused = await send31();
     expect(refused.status).toBe(400);
     expect(refused.json()).toMatchObject({
       problems: [{ location: '/body/reference', message: 'is required' }],
     });
     s31.publish(doc31);
-    await docs.refresh();
+    await docs.document({ refresh: true });
     expect((await send31()).status).toBe(200);
   });
 
@@ -314,11 +285,11 @@ describe('request validation through the gateway', () => {
     });
     // Once the document arrives, both routes check.
     none.publish(doc31);
-    await docs.refresh();
+    await docs.document({ refresh: true });
     expect((await send(`${gw.url}/closed/anything`)).status).toBe(404);
     expect((await send(`${gw.url}/open/payments/0`)).status).toBe(400);
     none.publish(undefined);
-    await docs.refresh();
+    await docs.document({ refresh: true });
     // A failed refresh keeps the last good document, as the catalog does.
     expect((await send(`${gw.url}/closed/payments/0`)).status).toBe(400);
   });
@@ -392,7 +363,7 @@ describe('request validation through the gateway', () => {
   });
 
   it('shows on the dashboard what each validated route does, and when it cannot', () => {
-    const plugin = requestValidation(() => docs);
+    const plugin = requestValidation(() => docs.catalog);
     plugin.setup?.({
       config: gw.gateway.config,
       logger: gw.gateway.logger,

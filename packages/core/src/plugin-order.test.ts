@@ -1,6 +1,6 @@
 import { type RunningGateway, send, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GatewayPlugin, PLUGIN_ORDER } from './types.js';
+import { type GatewayPlugin, PLUGIN_ORDER } from './plugin.js';
 
 /** Where a plugin's middleware runs: before the body is buffered, or (from `afterBody` on) after it, before admission. */
 describe('plugin order around the buffered body', () => {

@@ -7,8 +7,8 @@ export const DOCUMENT_ID = 'lucid:openapi';
 // A document deeper than this is not one a service meant to write.
 const MAX_DOCUMENT_DEPTH = 256;
 
-export class DocumentError extends Error {
-  override name = 'DocumentError';
+export class ValidationDocumentError extends Error {
+  override name = 'ValidationDocumentError';
 }
 
 /** The document's version, from its `openapi` field. */
@@ -16,7 +16,7 @@ export function versionOf(doc: Record<string, unknown>): OpenApiVersion {
   const v = doc.openapi;
   if (typeof v === 'string' && /^3\.0\.\d+/.test(v)) return '3.0';
   if (typeof v === 'string' && /^3\.1\.\d+/.test(v)) return '3.1';
-  throw new DocumentError(
+  throw new ValidationDocumentError(
     `openapi: version ${JSON.stringify(v)} is not one the validator reads (3.0.x or 3.1.x)`,
   );
 }
@@ -33,7 +33,7 @@ export function normalize(doc: Record<string, unknown>, version: OpenApiVersion)
 
 function copy(value: unknown, version: OpenApiVersion, depth: number): unknown {
   if (depth > MAX_DOCUMENT_DEPTH)
-    throw new DocumentError(`is nested deeper than ${MAX_DOCUMENT_DEPTH} levels`);
+    throw new ValidationDocumentError(`is nested deeper than ${MAX_DOCUMENT_DEPTH} levels`);
   if (Array.isArray(value)) return value.map((v) => copy(v, version, depth + 1));
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
@@ -89,18 +89,19 @@ export function deref(
   while (isObject(current) && typeof current.$ref === 'string') {
     const ref = current.$ref;
     if (!ref.startsWith('#/') && ref !== '#') {
-      throw new DocumentError(
+      throw new ValidationDocumentError(
         `${at}: $ref ${JSON.stringify(ref)} is not inside the document (only "#/..." refs are read)`,
       );
     }
-    if (seen.has(ref)) throw new DocumentError(`${at}: $ref ${JSON.stringify(ref)} refers to itself`);
+    if (seen.has(ref))
+      throw new ValidationDocumentError(`${at}: $ref ${JSON.stringify(ref)} refers to itself`);
     seen.add(ref);
     at = ref.slice(1);
     current = resolvePointer(doc, at);
     if (current === undefined)
-      throw new DocumentError(`$ref ${JSON.stringify(ref)} names nothing in the document`);
+      throw new ValidationDocumentError(`$ref ${JSON.stringify(ref)} names nothing in the document`);
   }
-  if (!isObject(current)) throw new DocumentError(`${at || '/'}: should be an object`);
+  if (!isObject(current)) throw new ValidationDocumentError(`${at || '/'}: should be an object`);
   return { value: current, pointer: at };
 }
 

@@ -1,7 +1,12 @@
-export { DocumentError } from './document.js';
+export { ValidationDocumentError } from './document.js';
 export { MAX_JSON_DEPTH, parseJsonBody } from './json-body.js';
 export { VALIDATION_ERRORS, type ValidateRouteOptions, validateRoute } from './middleware.js';
-export { type DocumentFeed, type FetchedDocument, requestValidation } from './plugin.js';
+export {
+  type DocumentFeed,
+  type FetchedDocument,
+  requestValidation,
+  validationPluginSchema,
+} from './plugin.js';
 export { MAX_PROBLEMS, type Problem } from './problems.js';
 export { ResponseReport, watchAnswer } from './response-report.js';
 export { type ValidateSettings, validateOption, validateSettings } from './route-option.js';

@@ -1,4 +1,4 @@
-import { DocumentError, deref, isObject } from './document.js';
+import { deref, isObject, ValidationDocumentError } from './document.js';
 import { MAX_JSON_DEPTH } from './json-body.js';
 import type { Problem } from './problems.js';
 
@@ -50,13 +50,15 @@ export function parameterReader(
   const name = param.name;
   const where = param.in as ParameterIn;
   if (typeof name !== 'string' || name === '')
-    throw new DocumentError(`${pointer}: a parameter needs a name`);
+    throw new ValidationDocumentError(`${pointer}: a parameter needs a name`);
   if (!(where in DEFAULT_STYLE))
-    throw new DocumentError(`${pointer}: "in" should be path, query, header or cookie`);
+    throw new ValidationDocumentError(`${pointer}: "in" should be path, query, header or cookie`);
   if (where === 'header' && IGNORED_HEADERS.has(name.toLowerCase())) return undefined;
   const style = typeof param.style === 'string' ? param.style : DEFAULT_STYLE[where];
   if (!STYLES[where].includes(style)) {
-    throw new DocumentError(`${pointer}: style "${style}" is not one a ${where} parameter can have`);
+    throw new ValidationDocumentError(
+      `${pointer}: style "${style}" is not one a ${where} parameter can have`,
+    );
   }
   let schemaPointer: string | undefined;
   let json = false;

@@ -1,4 +1,4 @@
-import { DocumentError } from './document.js';
+import { ValidationDocumentError } from './document.js';
 
 /** One segment of a path template: literal text, or text around one `{param}`. */
 type Segment = { literal: string } | { prefix: string; name: string; suffix: string };
@@ -10,7 +10,8 @@ export class PathTemplate {
   readonly rank: number[];
 
   constructor(readonly template: string) {
-    if (!template.startsWith('/')) throw new DocumentError(`paths: "${template}" should start with "/"`);
+    if (!template.startsWith('/'))
+      throw new ValidationDocumentError(`paths: "${template}" should start with "/"`);
     this.segments = template
       .slice(1)
       .split('/')
@@ -19,7 +20,7 @@ export class PathTemplate {
         if (open === -1) return { literal: s };
         const close = s.indexOf('}', open);
         if (close === -1 || s.indexOf('{', open + 1) !== -1) {
-          throw new DocumentError(`paths: "${template}": a segment holds one "{name}" at most`);
+          throw new ValidationDocumentError(`paths: "${template}": a segment holds one "{name}" at most`);
         }
         return { prefix: s.slice(0, open), name: s.slice(open + 1, close), suffix: s.slice(close + 1) };
       });

@@ -1,8 +1,9 @@
 import { composeConfigSchema, validateConfig } from '@lucid/gateway-core';
 import { describe, expect, it } from 'vitest';
-import { requestValidation } from './plugin.js';
+import { openapiPluginSchema } from '../schema.js';
+import { validationPluginSchema } from './plugin.js';
 
-const schema = composeConfigSchema([requestValidation(() => undefined).schema!]);
+const schema = composeConfigSchema([openapiPluginSchema, validationPluginSchema]);
 const check = (input: Record<string, unknown>) =>
   validateConfig(input, { schema, provides: ['authentication'] });
 

@@ -4,6 +4,7 @@ import {
   type DashboardColumn,
   type GatewayPlugin,
   PLUGIN_ORDER,
+  type PluginSchema,
   type PluginSetup,
   type Route,
 } from '@lucid/gateway-core';
@@ -26,6 +27,14 @@ export interface DocumentFeed {
   watch(onDocuments: (docs: ReadonlyMap<string, FetchedDocument>) => void): () => void;
 }
 
+/** The config request validation brings: the route option `validate`, its error codes and checks. */
+export const validationPluginSchema: PluginSchema = {
+  name: 'validation',
+  route: { validate: validateOption },
+  errors: VALIDATION_ERRORS,
+  check: checkValidatedRoutes,
+};
+
 /** The route option as written on a route (typed `unknown` in core's RouteConfig). */
 const settingsOf = (route: { validate?: unknown }): ValidateSettings | undefined =>
   validateSettings(route.validate);
@@ -38,7 +47,7 @@ const settingsOf = (route: { validate?: unknown }): ValidateSettings | undefined
  *
  * @example
  * const docs = openapi();
- * createGateway(config, { plugins: [jwtAuth(config.auth), docs, requestValidation(docs.feed)] });
+ * createGateway(config, { plugins: [jwtAuth(config.auth), docs, requestValidation(() => docs.catalog)] });
  */
 export function requestValidation(feed: () => DocumentFeed | undefined): GatewayPlugin {
   const validators = new ServiceValidators();
@@ -71,12 +80,7 @@ export function requestValidation(feed: () => DocumentFeed | undefined): Gateway
   return {
     name: 'validation',
     order: PLUGIN_ORDER.afterBody,
-    schema: {
-      name: 'validation',
-      route: { validate: validateOption },
-      errors: VALIDATION_ERRORS,
-      check: checkValidatedRoutes,
-    },
+    schema: validationPluginSchema,
     setup(s) {
       setup = s;
       report ??= new ResponseReport(s, s.logger);

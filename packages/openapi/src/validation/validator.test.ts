@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { doc30, doc31 } from './fixtures.js';
-import { DocumentError, OpenApiValidator, type RequestParts, type Verdict } from './index.js';
+import { OpenApiValidator, type RequestParts, ValidationDocumentError, type Verdict } from './index.js';
 
 const TENANT = '1b4e28ba-2fa1-11d2-883f-0016d3cca427';
 
@@ -263,7 +263,7 @@ describe('OpenApiValidator on a 3.1 document', () => {
 
 describe('OpenApiValidator refuses what it cannot check', () => {
   it('names a document that is not OpenAPI 3', () => {
-    expect(() => OpenApiValidator.compile({ swagger: '2.0' })).toThrow(DocumentError);
+    expect(() => OpenApiValidator.compile({ swagger: '2.0' })).toThrow(ValidationDocumentError);
     expect(() => OpenApiValidator.compile([])).toThrow('should be an object');
   });
 

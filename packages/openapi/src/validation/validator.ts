@@ -4,12 +4,12 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import {
   DOCUMENT_ID,
-  DocumentError,
   deref,
   isObject,
   normalize,
   type OpenApiVersion,
   pointerSegment,
+  ValidationDocumentError,
   versionOf,
 } from './document.js';
 import { parseJsonBody } from './json-body.js';
@@ -273,9 +273,9 @@ export class OpenApiValidator {
     this.unchecked = unchecked;
   }
 
-  /** Compiles a document; throws a `DocumentError` when it is not one (no version, no paths). */
+  /** Compiles a document; throws a `ValidationDocumentError` when it is not one (no version, no paths). */
   static compile(document: unknown, options: ValidatorOptions = {}): OpenApiValidator {
-    if (!isObject(document)) throw new DocumentError('the document should be an object');
+    if (!isObject(document)) throw new ValidationDocumentError('the document should be an object');
     const version = versionOf(document);
     const doc = normalize(document, version);
     const ajvOptions = {
