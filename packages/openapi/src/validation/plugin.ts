@@ -1,4 +1,5 @@
 import {
+  type ComponentHealth,
   type ConfigIssue,
   type ConfigView,
   type DashboardColumn,
@@ -100,10 +101,13 @@ export function requestValidation(feed: () => DocumentFeed | undefined): Gateway
         report: settings.responses === 'report' ? report : undefined,
       });
     },
-    async health() {
+    // Only while a route validates: a gateway without any shows no `validation` component.
+    async componentHealth(): Promise<Record<string, ComponentHealth>> {
+      const validated = routes();
+      if (validated.length === 0) return {};
       const detail: Record<string, unknown> = {};
       let healthy = true;
-      for (const { route, settings } of routes()) {
+      for (const { route, settings } of validated) {
         const state = validators.get(route.service);
         // Named as core names a route: its name, else host and prefix.
         const id = route.name ?? (route.host ? `${route.host}${route.prefix}` : route.prefix);
@@ -123,7 +127,7 @@ export function requestValidation(feed: () => DocumentFeed | undefined): Gateway
           if (settings.onMissing === 'closed') healthy = false;
         }
       }
-      return { healthy, detail };
+      return { validation: { healthy, detail } };
     },
     dashboardRoute(route): Record<string, DashboardColumn> {
       const settings = settingsOf(route.config as { validate?: unknown });
