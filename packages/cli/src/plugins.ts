@@ -8,7 +8,13 @@ import {
 import { consulMesh, meshPluginSchema } from '@lucid/mesh-consul';
 import { authPluginSchema, jwtAuth, signDevToken } from '@lucid/middleware-auth';
 import { rateLimitPluginSchema, rateLimitPlugins } from '@lucid/middleware-ratelimit';
-import { type OpenApiPlugin, openapi, openapiPluginSchema } from '@lucid/openapi';
+import {
+  type OpenApiPlugin,
+  openapi,
+  openapiPluginSchema,
+  requestValidation,
+  validationPluginSchema,
+} from '@lucid/openapi';
 
 interface BuildOptions {
   /** False in all but one `--workers` process: they share one port, so one Consul registration. */
@@ -58,7 +64,11 @@ const WIRING: readonly Wiring[] = [
  * The packages the CLI always assembles (their config is core's as it always was: `openapi`,
  * `services.<name>.openapi`, `builtins.openapi`, `builtins.docs`, `builtins.ui`).
  */
-const ASSEMBLED: readonly PluginSchema[] = [openapiPluginSchema, dashboardPluginSchema];
+const ASSEMBLED: readonly PluginSchema[] = [
+  openapiPluginSchema,
+  validationPluginSchema,
+  dashboardPluginSchema,
+];
 
 /** Every plugin schema the CLI knows, composed with core's: what a config file may hold. */
 export const cliSchema = composeConfigSchema([...ASSEMBLED, ...WIRING.map((w) => w.schema)]);
@@ -66,9 +76,10 @@ export const cliSchema = composeConfigSchema([...ASSEMBLED, ...WIRING.map((w) =>
 /** The names of the plugins every CLI gateway has, whatever its config (the start line lists the others). */
 export const ASSEMBLED_NAMES: ReadonlySet<string> = new Set(ASSEMBLED.map((s) => s.name));
 
-/** The API reference and the dashboard, as every CLI gateway has them. */
-export function assembledPlugins(): [OpenApiPlugin, GatewayPlugin] {
-  return [openapi(), dashboard()];
+/** The API reference (with request validation over its documents) and the dashboard, as every CLI gateway has them. */
+export function assembledPlugins(): [OpenApiPlugin, ...GatewayPlugin[]] {
+  const docs = openapi();
+  return [docs, requestValidation(() => docs.catalog), dashboard()];
 }
 
 /** What the plugins a config turns on will provide (`authentication` when it has an `auth` section). */

@@ -105,12 +105,17 @@ export interface DashboardColumn {
   value: string | Record<string, string>;
 }
 
-/** Where in a route's chain a plugin runs: before authentication, authentication, limits on the identity, the rest. */
+/**
+ * Where in a route's chain a plugin runs: before authentication, authentication, limits on the
+ * identity, the rest; from `afterBody` on, after the request body was buffered (`ctx.heldBody`),
+ * just before the proxy takes an upstream connection.
+ */
 export const PLUGIN_ORDER = {
   beforeAuthentication: 50,
   authentication: 100,
   limits: 200,
   user: 500,
+  afterBody: 1000,
 } as const;
 
 /** What happens in a gateway that packages built over it may follow (see `GatewayView.observe`). */
