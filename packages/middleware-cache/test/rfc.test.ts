@@ -4,7 +4,7 @@ import { type CachedGateway, cachedGateway, scriptedUpstream } from './support.j
 
 const NOW = () => new Date().toUTCString();
 
-describe('RFC 9111 shared cache (memory store)', () => {
+describe.each(['undici', 'http-proxy'] as const)('RFC 9111 shared cache (memory store, %s engine)', (engine) => {
   let up: Awaited<ReturnType<typeof scriptedUpstream>>;
   let gw: CachedGateway;
 
@@ -39,7 +39,11 @@ describe('RFC 9111 shared cache (memory store)', () => {
       '/head': (_r, n) => ({ headers: { 'cache-control': 'max-age=60' }, body: `head ${n}` }),
       '/big': () => ({ headers: { 'cache-control': 'max-age=60' }, body: Buffer.alloc(5000, 97) }),
     });
-    gw = await cachedGateway(up, { cache: { maxEntry: '4kb', maxSize: '1mb' }, route: { ttl: '30s' } });
+    gw = await cachedGateway(up, {
+      cache: { maxEntry: '4kb', maxSize: '1mb' },
+      route: { ttl: '30s' },
+      server: { engine },
+    });
   });
   afterAll(async () => {
     await gw.close();
