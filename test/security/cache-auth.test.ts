@@ -44,14 +44,16 @@ describe('a cached answer never skips auth or the rate limit', () => {
     const again = await send(`${gw.url}/shared/x`, { headers: as('bob') });
     expect(again.headers['cache-status']).toMatch(/hit/);
     expect((await send(`${gw.url}/shared/x`)).status).toBe(401);
-    expect((await send(`${gw.url}/shared/x`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
+    expect((await send(`${gw.url}/shared/x`, { headers: { authorization: 'Bearer nope' } })).status).toBe(
+      401,
+    );
   });
 
   it('a stored answer still needs the route scope', async () => {
     expect((await send(`${gw.url}/admin/panel`, { headers: as('root', 'admin') })).status).toBe(200);
-    expect((await send(`${gw.url}/admin/panel`, { headers: as('root', 'admin') })).headers['cache-status']).toMatch(
-      /hit/,
-    );
+    expect(
+      (await send(`${gw.url}/admin/panel`, { headers: as('root', 'admin') })).headers['cache-status'],
+    ).toMatch(/hit/);
     expect((await send(`${gw.url}/admin/panel`, { headers: as('eve') })).status).toBe(403);
   });
 

@@ -6,6 +6,7 @@ import {
 } from '@lucid/gateway-core';
 import { consulMesh, meshPluginSchema } from '@lucid/mesh-consul';
 import { authPluginSchema, jwtAuth, signDevToken } from '@lucid/middleware-auth';
+import { cachePluginSchema, responseCache } from '@lucid/middleware-cache';
 import { rateLimitPluginSchema, rateLimitPlugins } from '@lucid/middleware-ratelimit';
 
 interface BuildOptions {
@@ -19,7 +20,8 @@ interface Wiring {
   schema: PluginSchema;
   /** What the plugins built from the section provide (see `GatewayPlugin.provides`). */
   provides: readonly string[];
-  build(section: unknown, opts: BuildOptions): GatewayPlugin[];
+  /** `input` is the whole config as written, for a plugin that reuses another section's settings. */
+  build(section: unknown, opts: BuildOptions, input: Record<string, unknown>): GatewayPlugin[];
 }
 
 /** The one place where config meets plugins: each package owns its schema; the CLI only connects them. */
@@ -36,6 +38,17 @@ const WIRING: readonly Wiring[] = [
     provides: [],
     // The pre-auth limiter (when `preAuth` is set) comes with it, ordered before authentication.
     build: (section) => rateLimitPlugins(section as Parameters<typeof rateLimitPlugins>[0]),
+  },
+  {
+    section: 'cache',
+    schema: cachePluginSchema,
+    provides: [],
+    // Redis left out of `cache:` means the rate limiter's connection settings.
+    build: (section, _opts, input) => [
+      responseCache(section as Parameters<typeof responseCache>[0], {
+        redis: (input.rateLimit as { redis?: { url?: string } } | undefined)?.redis,
+      }),
+    ],
   },
   {
     section: 'mesh',
@@ -67,7 +80,9 @@ export function providedBy(input: Record<string, unknown>): string[] {
  * @example const gateway = createGateway(input, { plugins: buildPlugins(input) })
  */
 export function buildPlugins(input: Record<string, unknown>, opts: BuildOptions = {}): GatewayPlugin[] {
-  return WIRING.filter((w) => input[w.section] !== undefined).flatMap((w) => w.build(input[w.section], opts));
+  return WIRING.filter((w) => input[w.section] !== undefined).flatMap((w) =>
+    w.build(input[w.section], opts, input),
+  );
 }
 
 /**

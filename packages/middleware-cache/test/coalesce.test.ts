@@ -31,7 +31,10 @@ describe('request coalescing (memory store)', () => {
   it('100 concurrent misses for one key send one request upstream', async () => {
     const replies = Array.from({ length: 100 }, () => send(`${gw.url}/api/slow`));
     // Every request is in the gateway (99 waiting on the first) before the upstream answers.
-    await until(() => inFlight(gw), (n) => n >= 100);
+    await until(
+      () => inFlight(gw),
+      (n) => n >= 100,
+    );
     expect(up.hits('/slow')).toBe(1);
     const body = 'block 42';
     held[0]!.writeHead(200, { 'cache-control': 'max-age=60', 'content-length': body.length });

@@ -28,7 +28,10 @@ describe('the Redis store, shared by two gateways', () => {
         held.push(res);
         return undefined;
       },
-      '/shared': (_r, n) => ({ headers: { 'cache-control': 'max-age=60', etag: '"s"' }, body: `shared ${n}` }),
+      '/shared': (_r, n) => ({
+        headers: { 'cache-control': 'max-age=60', etag: '"s"' },
+        body: `shared ${n}`,
+      }),
       '/cut': (_r, n, res) => {
         if (n > 1) return { headers: { 'cache-control': 'max-age=60' }, body: 'whole' };
         res.writeHead(200, { 'cache-control': 'max-age=60', 'content-length': 100 });
@@ -72,8 +75,14 @@ describe('the Redis store, shared by two gateways', () => {
       ...Array.from({ length: 50 }, () => get(`${a.url}/api/slow`)),
       ...Array.from({ length: 50 }, () => get(`${b.url}/api/slow`)),
     ];
-    await until(() => inFlight(a), (n) => n >= 50);
-    await until(() => inFlight(b), (n) => n >= 50);
+    await until(
+      () => inFlight(a),
+      (n) => n >= 50,
+    );
+    await until(
+      () => inFlight(b),
+      (n) => n >= 50,
+    );
     expect(up.hits('/slow')).toBe(1);
     held[0]!.writeHead(200, { 'cache-control': 'max-age=60', 'content-length': 6 });
     held[0]!.end('latest');

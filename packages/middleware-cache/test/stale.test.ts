@@ -9,20 +9,27 @@ describe.each(['undici', 'http-proxy'] as const)('stale answers, RFC 5861 (%s en
 
   beforeAll(async () => {
     up = await scriptedUpstream({
-      '/swr': (_r, n) => ({ headers: { 'cache-control': 'max-age=10, stale-while-revalidate=60', age: '20' }, body: `swr ${n}` }),
+      '/swr': (_r, n) => ({
+        headers: { 'cache-control': 'max-age=10, stale-while-revalidate=60', age: '20' },
+        body: `swr ${n}`,
+      }),
       '/route-swr': (_r, n) => ({ headers: { 'cache-control': 'max-age=10', age: '20' }, body: `rs ${n}` }),
       '/sie': (_r, n) =>
         n === 1
           ? { headers: { 'cache-control': 'max-age=10, stale-if-error=60', age: '20' }, body: 'sie 1' }
           : { status: 500, body: 'broken' },
       '/sie-reset': (_r, n, res) => {
-        if (n === 1) return { headers: { 'cache-control': 'max-age=10, stale-if-error=60', age: '20' }, body: 'sr 1' };
+        if (n === 1)
+          return { headers: { 'cache-control': 'max-age=10, stale-if-error=60', age: '20' }, body: 'sr 1' };
         res.socket?.destroy();
         return undefined;
       },
       '/sie-strict': (_r, n) =>
         n === 1
-          ? { headers: { 'cache-control': 'max-age=10, stale-if-error=60, must-revalidate', age: '20' }, body: 'ss 1' }
+          ? {
+              headers: { 'cache-control': 'max-age=10, stale-if-error=60, must-revalidate', age: '20' },
+              body: 'ss 1',
+            }
           : { status: 500, body: 'broken' },
       '/stale-miss': (_r, n) => ({ headers: { 'cache-control': 'max-age=10', age: '20' }, body: `sm ${n}` }),
     });
@@ -44,8 +51,14 @@ describe.each(['undici', 'http-proxy'] as const)('stale answers, RFC 5861 (%s en
     const b = await send(`${gw.url}/api/swr`);
     expect(b.text).toBe('swr 1');
     expect(b.headers['cache-status']).toBe('lucid; hit; detail=stale-while-revalidate');
-    await until(async () => up.hits('/swr'), (n) => n === 2);
-    await until(async () => (await send(`${gw.url}/api/swr`)).text, (t) => t === 'swr 2');
+    await until(
+      async () => up.hits('/swr'),
+      (n) => n === 2,
+    );
+    await until(
+      async () => (await send(`${gw.url}/api/swr`)).text,
+      (t) => t === 'swr 2',
+    );
   });
 
   it("the route's staleWhileRevalidate applies when the upstream says nothing of it", async () => {

@@ -1,6 +1,12 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { GatewayPlugin } from '@lucid/gateway-core';
-import { type RunningGateway, type SeenRequest, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
+import {
+  type RunningGateway,
+  type SeenRequest,
+  startGateway,
+  startUpstream,
+  type Upstream,
+} from '@lucid/test-kit';
 import { type CacheConfigInput, type ResponseCachePlugin, responseCache } from '../src/index.js';
 
 export interface Answer {
@@ -10,7 +16,10 @@ export interface Answer {
 }
 
 /** Paths the test upstream answers, each with a function of the request (and how many times it was asked). */
-export type Script = Record<string, (req: IncomingMessage, n: number, res: ServerResponse) => Answer | undefined>;
+export type Script = Record<
+  string,
+  (req: IncomingMessage, n: number, res: ServerResponse) => Answer | undefined
+>;
 
 /** A loopback upstream that answers by `script` (by path without query), counting requests per path. */
 export async function scriptedUpstream(script: Script): Promise<Upstream & { hits(path: string): number }> {

@@ -82,8 +82,10 @@ export function captureResponse(res: ServerResponse, observer: ResponseObserver)
 
   r.write = function capturedWrite(this: ServerResponse, chunk: unknown, encoding?: unknown, cb?: unknown) {
     if (!seen) onHead([]);
-    if (chunk != null && (chunk as { length?: number }).length !== 0) observer.data(toBuffer(chunk, encoding));
-    if (replacement === undefined) return (write as (...a: unknown[]) => boolean).call(this, chunk, encoding, cb);
+    if (chunk != null && (chunk as { length?: number }).length !== 0)
+      observer.data(toBuffer(chunk, encoding));
+    if (replacement === undefined)
+      return (write as (...a: unknown[]) => boolean).call(this, chunk, encoding, cb);
     const done = (typeof encoding === 'function' ? encoding : cb) as Callback | undefined;
     if (done) process.nextTick(done);
     return true;
@@ -98,10 +100,12 @@ export function captureResponse(res: ServerResponse, observer: ResponseObserver)
       encoding = undefined;
     }
     if (!seen) onHead([]);
-    if (chunk != null && (chunk as { length?: number }).length !== 0) observer.data(toBuffer(chunk, encoding));
+    if (chunk != null && (chunk as { length?: number }).length !== 0)
+      observer.data(toBuffer(chunk, encoding));
     observer.end();
     release();
-    if (replacement === undefined) return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, encoding, cb);
+    if (replacement === undefined)
+      return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, encoding, cb);
     // What was set before writeHead (http-proxy-3 sets the upstream's headers one by one) is not the replacement's.
     if (!this.headersSent) for (const name of this.getHeaderNames()) this.removeHeader(name);
     this.writeHead(replacement.status, replacement.headers);

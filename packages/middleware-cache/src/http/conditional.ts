@@ -28,10 +28,7 @@ const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
  * RFC 9110 §13.1.2 and §13.2.2: If-None-Match (weak comparison) decides when present, else
  * If-Modified-Since against Last-Modified. True: the client's copy is current (answer 304).
  */
-export function notModified(
-  cond: ClientConditions,
-  headers: Readonly<Record<string, unknown>>,
-): boolean {
+export function notModified(cond: ClientConditions, headers: Readonly<Record<string, unknown>>): boolean {
   const etag = headers.etag === undefined ? undefined : String(headers.etag);
   if (cond.ifNoneMatch !== undefined) {
     if (cond.ifNoneMatch.trim() === '*') return etag !== undefined;
@@ -46,7 +43,17 @@ export function notModified(
 }
 
 /** RFC 9110 §15.4.5: what a 304 carries of the stored answer's headers. */
-const KEPT_ON_304 = ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'last-modified', 'age', 'cache-status'];
+const KEPT_ON_304 = [
+  'cache-control',
+  'content-location',
+  'date',
+  'etag',
+  'expires',
+  'vary',
+  'last-modified',
+  'age',
+  'cache-status',
+];
 
 export function notModifiedHeaders(headers: Readonly<Record<string, unknown>>): Record<string, string> {
   const out: Record<string, string> = {};

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { GatewayContext } from '@lucid/gateway-core';
-import CachePolicy from 'http-cache-semantics';
+import type CachePolicy from 'http-cache-semantics';
 import type { RouteCacheOptions } from '../config/schema.js';
 
 export const POLICY_OPTIONS = { shared: true, cacheHeuristic: 0.1, immutableMinTimeToLive: 24 * 3600 * 1000 };
@@ -28,7 +28,15 @@ export function directives(value: unknown): Directives {
     const eq = part.indexOf('=');
     const name = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
     if (name === '') continue;
-    out.set(name, eq === -1 ? true : part.slice(eq + 1).trim().replace(/^"|"$/g, ''));
+    out.set(
+      name,
+      eq === -1
+        ? true
+        : part
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"|"$/g, ''),
+    );
   }
   return out;
 }
@@ -72,7 +80,9 @@ const digest = (v: string) => createHash('sha256').update(v).digest('base64url')
 export function keptView(view: CachePolicy.Request, vary: readonly string[]): CachePolicy.Request {
   const headers: Record<string, string> = { host: view.headers.host as string };
   if (view.headers.authorization !== undefined)
-    headers.authorization = vary.includes('authorization') ? (view.headers.authorization as string) : 'credentials';
+    headers.authorization = vary.includes('authorization')
+      ? (view.headers.authorization as string)
+      : 'credentials';
   for (const name of vary) {
     const v = view.headers[name];
     if (v !== undefined) headers[name] = v as string;

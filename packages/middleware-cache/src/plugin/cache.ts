@@ -3,8 +3,8 @@ import {
   Counter,
   counterOn,
   type DashboardColumn,
-  Gauge,
   type GatewayPlugin,
+  Gauge,
   gaugeOn,
   type Middleware,
   type PluginSetup,
@@ -24,8 +24,7 @@ import { MemoryCacheStore } from '../store/memory-store.js';
 import { RedisCacheStore } from '../store/redis-store.js';
 import type { CacheStore } from '../store/types.js';
 import { type CacheDeps, type CacheResult, routeCache } from './route-cache.js';
-import { routeCacheOf } from './schema.js';
-import { cachePluginSchema } from './schema.js';
+import { cachePluginSchema, routeCacheOf } from './schema.js';
 
 export const CACHE_RESULTS: readonly CacheResult[] = ['hit', 'miss', 'stale', 'bypass', 'revalidated'];
 
@@ -36,7 +35,9 @@ export interface ResponseCacheExtras {
   /** A store to use instead of the one the config describes. */
   store?: CacheStore;
   /** Redis settings to reuse when `cache.redis` is left out (the CLI passes `rateLimit.redis`). */
-  redis?: { url?: string | undefined; username?: string | undefined; password?: string | undefined } | undefined;
+  redis?:
+    | { url?: string | undefined; username?: string | undefined; password?: string | undefined }
+    | undefined;
 }
 
 export interface ResponseCachePlugin extends GatewayPlugin {
@@ -63,7 +64,10 @@ function storeFor(cfg: CacheConfig, extras: ResponseCacheExtras, onCorrupt: () =
   const url = r?.url ?? extras.redis?.url;
   if (url === undefined) {
     throw new ConfigError([
-      { path: 'cache.redis', message: 'store "redis" needs cache.redis.url (or rateLimit.redis.url, which it reuses)' },
+      {
+        path: 'cache.redis',
+        message: 'store "redis" needs cache.redis.url (or rateLimit.redis.url, which it reuses)',
+      },
     ]);
   }
   return new RedisCacheStore({
@@ -88,15 +92,23 @@ export function routeOptions(route: Route): RouteCacheOptions | undefined {
 function metricsOn(registry: PluginSetup['registry'] | undefined, prefix: string) {
   const counter = (name: string, help: string, labels: string[]) =>
     registry ? counterOn(registry, name, help, labels) : new Counter(name, help, labels);
-  const gauge = (name: string, help: string) => (registry ? gaugeOn(registry, name, help) : new Gauge(name, help));
+  const gauge = (name: string, help: string) =>
+    registry ? gaugeOn(registry, name, help) : new Gauge(name, help);
   return {
     requests: counter(
       `${prefix}cache_requests_total`,
       'Requests on cached routes, by route and result (hit, miss, stale, bypass, revalidated).',
       ['route', 'result'],
     ),
-    storedBytes: gauge(`${prefix}cache_stored_bytes`, 'Bytes the memory cache store holds now (bodies and headers).'),
-    written: counter(`${prefix}cache_written_bytes_total`, 'Bytes of answers written to the cache store.', []),
+    storedBytes: gauge(
+      `${prefix}cache_stored_bytes`,
+      'Bytes the memory cache store holds now (bodies and headers).',
+    ),
+    written: counter(
+      `${prefix}cache_written_bytes_total`,
+      'Bytes of answers written to the cache store.',
+      [],
+    ),
     storeErrors: counter(
       `${prefix}cache_store_errors_total`,
       'Cache store calls that failed or timed out (the request was then served uncached), and records dropped as unreadable, by kind.',
@@ -114,7 +126,10 @@ function metricsOn(registry: PluginSetup['registry'] | undefined, prefix: string
  * @example
  * createGateway(config, { plugins: [jwtAuth(config.auth), responseCache({ store: 'memory', maxSize: '64mb' })] });
  */
-export function responseCache(options: CacheConfigInput = {}, extras: ResponseCacheExtras = {}): ResponseCachePlugin {
+export function responseCache(
+  options: CacheConfigInput = {},
+  extras: ResponseCacheExtras = {},
+): ResponseCachePlugin {
   const cfg = parseCacheConfig(options);
   let metrics = metricsOn(undefined, '');
   let logger: PluginSetup['logger'] | undefined;

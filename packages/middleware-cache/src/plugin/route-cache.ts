@@ -207,10 +207,13 @@ export function routeCache(route: ProxyRoute, opts: RouteCacheOptions, deps: Cac
       head(status, headers) {
         const stored = storedHeaders(headers, perRequest);
         if (stale !== undefined && status === 304) {
-          const revalidated = stale.policy.revalidatedPolicy(keptView(view, varyNames(stale.policy.responseHeaders().vary)), {
-            status: 304,
-            headers: stored,
-          });
+          const revalidated = stale.policy.revalidatedPolicy(
+            keptView(view, varyNames(stale.policy.responseHeaders().vary)),
+            {
+              status: 304,
+              headers: stored,
+            },
+          );
           if (!revalidated.modified) {
             result = 'revalidated';
             refreshed = { ...stale, policy: revalidated.policy };
@@ -220,7 +223,12 @@ export function routeCache(route: ProxyRoute, opts: RouteCacheOptions, deps: Cac
         }
         if (stale !== undefined && status >= 500 && staleIfErrorAllowed(stale.policy, staleCc)) {
           result = 'stale';
-          replaced = answerFor(ctx, stale, cond, `lucid; fwd=stale; fwd-status=${status}; detail=stale-if-error`);
+          replaced = answerFor(
+            ctx,
+            stale,
+            cond,
+            `lucid; fwd=stale; fwd-status=${status}; detail=stale-if-error`,
+          );
           return replaced;
         }
         let cacheStatus = `lucid; fwd=${stale ? 'stale' : found.varyMiss ? 'vary-miss' : 'uri-miss'}; fwd-status=${status}`;

@@ -2,9 +2,11 @@ import type { ConfigIssue, PluginSchema, RouteConfig } from '@lucid/gateway-core
 import { cacheConfigSchema, type RouteCache, routeCacheSchema } from '../config/schema.js';
 
 /** The route's `cache`, as the schema checked it. */
-export const routeCacheOf = (route: RouteConfig): RouteCache => (route as RouteConfig & { cache?: RouteCache }).cache;
+export const routeCacheOf = (route: RouteConfig): RouteCache =>
+  (route as RouteConfig & { cache?: RouteCache }).cache;
 
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**
  * What the cache adds to the config: the `cache` section, a route's `cache`, and checks that a
@@ -32,11 +34,13 @@ export const cachePluginSchema: PluginSchema = {
     }
     if (section?.store === 'redis') {
       const own = isObj(section.redis) ? section.redis.url : undefined;
-      const rl = isObj(config.rateLimit) && isObj(config.rateLimit.redis) ? config.rateLimit.redis.url : undefined;
+      const rl =
+        isObj(config.rateLimit) && isObj(config.rateLimit.redis) ? config.rateLimit.redis.url : undefined;
       if (own === undefined && rl === undefined) {
         issues.push({
           path: 'cache.redis',
-          message: 'store "redis" needs a connection: set cache.redis.url (or rateLimit.redis.url, which it reuses)',
+          message:
+            'store "redis" needs a connection: set cache.redis.url (or rateLimit.redis.url, which it reuses)',
           fix: 'cache: { store: redis, redis: { url: "redis://127.0.0.1:6379" } }',
         });
       }

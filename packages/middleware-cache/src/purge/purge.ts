@@ -1,4 +1,4 @@
-import { GatewayError, type GatewayContext, normalizePath, sendJson } from '@lucid/gateway-core';
+import { type GatewayContext, GatewayError, normalizePath, sendJson } from '@lucid/gateway-core';
 import type { CacheStore } from '../store/types.js';
 
 /** What a purge asked for, checked: exactly one of `key` (a path) and `prefix`, each a normalized path. */
@@ -8,11 +8,13 @@ export function purgeTarget(search: string): { key: string } | { prefix: string 
   const prefix = params.getAll('prefix');
   if (key.length + prefix.length !== 1) {
     throw new GatewayError('GW_BAD_REQUEST', {
-      detail: 'give exactly one of ?key=<path> (one path, all its variants) and ?prefix=<path> (every path under it)',
+      detail:
+        'give exactly one of ?key=<path> (one path, all its variants) and ?prefix=<path> (every path under it)',
     });
   }
   const raw = key[0] ?? prefix[0]!;
-  if (raw.includes('?')) throw new GatewayError('GW_BAD_REQUEST', { detail: 'a purge names a path, without a query' });
+  if (raw.includes('?'))
+    throw new GatewayError('GW_BAD_REQUEST', { detail: 'a purge names a path, without a query' });
   // The same normalization as requests, so `/nodes//list` and `/nodes/./list` name the stored `/nodes/list`.
   const { path } = normalizePath(raw);
   return key.length === 1 ? { key: path } : { prefix: path };
@@ -38,7 +40,9 @@ export function purgeHandler(store: CacheStore) {
     try {
       purged = 'key' in target ? await store.purgePath(target.key) : await store.purgePrefix(target.prefix);
     } catch {
-      throw new GatewayError('GW_UPSTREAM_UNAVAILABLE', { detail: 'the cache store is unavailable; nothing was purged' });
+      throw new GatewayError('GW_UPSTREAM_UNAVAILABLE', {
+        detail: 'the cache store is unavailable; nothing was purged',
+      });
     }
     ctx.log.info({ ...target, purged }, 'cache purged');
     sendJson(ctx.res, 200, { ...target, purged }, { requestId: ctx.requestId, headers: ctx.responseHeaders });

@@ -58,7 +58,8 @@ export function decodeRecord(bytes: Buffer): CacheRecord {
     return { kind: 'vary', names: meta.v as string[] };
   }
   const body = bytes.subarray(8 + jsonLength);
-  if (typeof meta.n !== 'number' || meta.n !== body.length) throw new CorruptRecordError('body length differs');
+  if (typeof meta.n !== 'number' || meta.n !== body.length)
+    throw new CorruptRecordError('body length differs');
   if (meta.p === null || typeof meta.p !== 'object') throw new CorruptRecordError('no policy');
   let policy: CachePolicy;
   try {
@@ -66,7 +67,13 @@ export function decodeRecord(bytes: Buffer): CacheRecord {
   } catch {
     throw new CorruptRecordError('unreadable policy');
   }
-  return { kind: 'answer', policy, status: (meta.p as { st: number }).st, body, cacheControl: typeof meta.c === 'string' ? meta.c : undefined };
+  return {
+    kind: 'answer',
+    policy,
+    status: (meta.p as { st: number }).st,
+    body,
+    cacheControl: typeof meta.c === 'string' ? meta.c : undefined,
+  };
 }
 
 /** Roughly what a record holds in memory: its body and its headers. */

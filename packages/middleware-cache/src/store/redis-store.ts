@@ -167,7 +167,10 @@ export class RedisCacheStore implements CacheStore {
       await this.#run(() => this.client.ping());
       return { healthy: true, detail: { store: this.name, status: this.client.status } };
     } catch (err) {
-      return { healthy: false, detail: { store: this.name, status: this.client.status, error: this.describeError(err) } };
+      return {
+        healthy: false,
+        detail: { store: this.name, status: this.client.status, error: this.describeError(err) },
+      };
     }
   }
 
