@@ -20,6 +20,7 @@ export {
   type ResponseObserver,
 } from './http/response-capture.js';
 export { sendJson } from './http/send-json.js';
+export type { AuthChallenge, AuthRefusal, Identity } from './identity.js';
 export { createLogger } from './observability/logger.js';
 export { createMetrics, type GatewayMetrics } from './observability/metrics.js';
 export {
