@@ -13,7 +13,9 @@ describe('a cached answer never skips auth or the rate limit', () => {
   beforeAll(async () => {
     up = await startUpstream((req, res) => {
       const body = JSON.stringify({ url: req.url, user: req.headers['x-user-id'] ?? null });
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=60' });
+      // `/…/own…` answers are for the caller only in spirit: no `public`, so never shared (RFC 9111 §3.5).
+      const cc = req.url?.includes('/own') ? 'max-age=60' : 'public, max-age=60';
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': cc });
       res.end(body);
     });
     gw = await startGateway(
@@ -64,6 +66,22 @@ describe('a cached answer never skips auth or the rate limit', () => {
     expect(second.headers['cache-status']).toMatch(/hit/);
     expect(second.headers['ratelimit-policy'] ?? second.headers['x-ratelimit-limit']).toBeDefined();
     expect((await send(`${gw.url}/limited/a`, { headers: h })).status).toBe(429);
+  });
+
+  it('an answer to a credentialed request without public is not shared', async () => {
+    await send(`${gw.url}/shared/own`, { headers: as('alice') });
+    const bob = await send(`${gw.url}/shared/own`, { headers: as('bob') });
+    expect(bob.headers['cache-status']).not.toMatch(/hit|stored/);
+  });
+
+  it('perUser keeps each user apart, and stores their own answers', async () => {
+    await send(`${gw.url}/mine/own`, { headers: as('alice') });
+    expect((await send(`${gw.url}/mine/own`, { headers: as('bob') })).headers['cache-status']).not.toMatch(
+      /hit/,
+    );
+    expect((await send(`${gw.url}/mine/own`, { headers: as('alice') })).headers['cache-status']).toMatch(
+      /hit/,
+    );
   });
 
   it('perUser keeps each user apart', async () => {

@@ -36,8 +36,8 @@ describe.each(['undici', 'http-proxy'] as const)('stale answers, RFC 5861 (%s en
     gw = await cachedGateway(up, {
       server: { engine },
       routes: [
-        { prefix: '/api', service: 'api', cache: true },
-        { prefix: '/swr-route', service: 'api', cache: { staleWhileRevalidate: '60s' }, stripPrefix: true },
+        { prefix: '/api', service: 'api', auth: 'public', cache: true },
+        { prefix: '/swr-route', service: 'api', auth: 'public', cache: { staleWhileRevalidate: '60s' } },
       ],
     });
   });

@@ -59,7 +59,7 @@ export async function cachedGateway(
     {
       ...(opts.server && { server: opts.server }),
       services: { api: { targets: [upstream.url], retry: { attempts: 0 } } },
-      routes: opts.routes ?? [{ prefix: '/api', service: 'api', cache: opts.route ?? true }],
+      routes: opts.routes ?? [{ prefix: '/api', service: 'api', auth: 'public', cache: opts.route ?? true }],
       cache: opts.cache ?? {},
       ...opts.extra,
     },

@@ -211,7 +211,7 @@ export function responseCache(
       }
     },
 
-    async stop() {
+    async close() {
       await store.close();
     },
 

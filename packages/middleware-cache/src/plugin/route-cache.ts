@@ -425,9 +425,8 @@ export function routeCache(route: ProxyRoute, opts: RouteCacheOptions, deps: Cac
     }
     const headers = ctx.req.headers;
     if (ctx.grpc !== undefined || headers.range !== undefined) return bypass(ctx, next, 'range');
-    const state = ctx.state as { identity?: { sub?: unknown }; user?: { sub?: unknown } };
-    const identity = state.identity ?? state.user;
-    const sub = opts.perUser ? (typeof identity?.sub === 'string' ? identity.sub : '') : undefined;
+    const identity = ctx.state.identity;
+    const sub = opts.perUser ? (identity?.sub ?? '') : undefined;
     const credentialed =
       !opts.perUser &&
       (identity !== undefined || headers.authorization !== undefined || headers.cookie !== undefined);
