@@ -46,6 +46,17 @@ export interface CacheDeps {
   storeFailed(err: unknown): void;
 }
 
+/** `promise`, or nothing after `ms`: a waiter's bound, its timer cleared as soon as the promise settles. */
+function within(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** No freshness but a validator: kept this long so each use can be revalidated with a 304. */
 const VALIDATOR_ONLY_TTL = 60_000;
 
@@ -327,7 +338,7 @@ export function routeCache(route: ProxyRoute, opts: RouteCacheOptions, deps: Cac
     const id = `${ctx.path}\0${found.field}`;
     const pending = inflight.get(id);
     if (pending !== undefined) {
-      await Promise.race([pending, sleep(waitMs)]);
+      await within(pending, waitMs);
       try {
         const again = await lookup(ctx, found.base);
         if (freshHit(again.record, view)) {
@@ -424,7 +435,10 @@ export function routeCache(route: ProxyRoute, opts: RouteCacheOptions, deps: Cac
       return;
     }
     const headers = ctx.req.headers;
-    if (ctx.grpc !== undefined || headers.range !== undefined) return bypass(ctx, next, 'range');
+    // A WebSocket handshake is not a GET for a representation: it is never answered from the store.
+    if (headers.upgrade !== undefined) return next();
+    if (ctx.grpc !== undefined) return bypass(ctx, next, 'grpc');
+    if (headers.range !== undefined) return bypass(ctx, next, 'range');
     const identity = ctx.state.identity;
     const sub = opts.perUser ? (identity?.sub ?? '') : undefined;
     const credentialed =
