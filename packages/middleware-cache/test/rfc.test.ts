@@ -1,4 +1,4 @@
-import { send } from '@lucid/test-kit';
+import { h2Request, send } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CachedGateway, cachedGateway, scriptedUpstream } from './support.js';
 
@@ -50,6 +50,7 @@ describe.each(['undici', 'http-proxy'] as const)(
           headers: { 'cache-control': 'max-age=60' },
           body: `host ${r.headers['x-forwarded-host']}`,
         }),
+        '/h2': (_r, n) => ({ headers: { 'cache-control': 'max-age=60' }, body: `h2 ${n}` }),
         '/head': (_r, n) => ({ headers: { 'cache-control': 'max-age=60' }, body: `head ${n}` }),
         '/big': () => ({ headers: { 'cache-control': 'max-age=60' }, body: Buffer.alloc(5000, 97) }),
       });
@@ -209,6 +210,41 @@ describe.each(['undici', 'http-proxy'] as const)(
       const n = up.hits('/fresh');
       await get('/fresh', { 'cache-control': 'no-cache', pragma: 'no-cache' });
       expect(up.hits('/fresh')).toBe(n);
+    });
+
+    // The http-proxy engine does not serve HTTP/2 clients (502 with or without a cache).
+    it.runIf(engine === 'undici')(
+      'HTTP/2 clients (h2c) get stored answers, misses and revalidated answers alike',
+      async () => {
+        const miss = await h2Request(`${gw.url}/api/h2`);
+        expect(miss.body.toString()).toBe('h2 1');
+        const hit = await h2Request(`${gw.url}/api/h2`);
+        expect(hit.body.toString()).toBe('h2 1');
+        expect(hit.headers['cache-status']).toMatch(/^lucid; hit/);
+        await get('/etag');
+        const revalidated = await h2Request(`${gw.url}/api/etag`);
+        expect(revalidated.status).toBe(200);
+        expect(revalidated.body.toString()).toBe('etag 1');
+        expect(revalidated.headers['cache-status']).toBe('lucid; fwd=stale; fwd-status=304');
+      },
+    );
+
+    it('a huge query is served uncached rather than kept as a key', async () => {
+      const q = `/q?${'a'.repeat(5000)}=1`;
+      const r = await get(q);
+      expect(r.status).toBe(200);
+      expect(r.headers['cache-status']).toBe('lucid; fwd=bypass; detail=key-too-long');
+    });
+
+    it('a Range request passes through uncached', async () => {
+      const r = await get('/fresh', { range: 'bytes=0-1' });
+      expect(r.headers['cache-status']).toBe('lucid; fwd=bypass; detail=range');
+    });
+
+    it('an unkeyed request header the upstream names in Vary cannot poison others', async () => {
+      await get('/vary', { 'accept-language': '<script>' });
+      const clean = await get('/vary', { 'accept-language': 'fr' });
+      expect(clean.text).not.toContain('<script>');
     });
 
     it('counts results in lucid_gateway_cache_requests_total', async () => {

@@ -46,11 +46,17 @@ export function headerValues(ctx: GatewayContext, names: readonly string[]): str
  * to another (cache poisoning through Host).
  */
 export function fieldOf(ctx: GatewayContext, vary: readonly string[], sub: string | undefined): string {
-  const host = (ctx.forwarded.host ?? '').toLowerCase();
+  const host = hostOf(ctx);
   let field = `${ctx.protocol}\n${host}\n${sortedQuery(ctx.search)}`;
   if (sub !== undefined) field += `\nu:${sub}`;
   if (vary.length > 0) field += headerValues(ctx, vary);
   return field;
+}
+
+/** The host the client named: `Host`, or HTTP/2's `:authority`, lower-cased. */
+export function hostOf(ctx: GatewayContext): string {
+  const host = ctx.forwarded.host ?? ctx.req.headers[':authority'];
+  return typeof host === 'string' ? host.toLowerCase() : '';
 }
 
 /** The names in a `Vary` value, lower-cased and sorted; `['*']` for `Vary: *`. */

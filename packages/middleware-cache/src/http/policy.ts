@@ -3,6 +3,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { GatewayContext } from '@lucid/gateway-core';
 import type CachePolicy from 'http-cache-semantics';
 import type { RouteCacheOptions } from '../config/schema.js';
+import { hostOf } from './key.js';
 
 export const POLICY_OPTIONS = { shared: true, cacheHeuristic: 0.1, immutableMinTimeToLive: 24 * 3600 * 1000 };
 
@@ -55,7 +56,7 @@ export function requestView(
   const headers: Record<string, string> = {};
   const incoming = ctx.req.headers;
   for (const name in incoming) {
-    if (name === 'cache-control' || name === 'pragma') continue;
+    if (name === 'cache-control' || name === 'pragma' || name.charCodeAt(0) === 58 /* : */) continue;
     const v = incoming[name];
     if (v !== undefined) headers[name] = Array.isArray(v) ? v.join(', ') : v;
   }
@@ -64,7 +65,7 @@ export function requestView(
     const v = added[name];
     if (v !== undefined) headers[name] = Array.isArray(v) ? v.join(', ') : String(v);
   }
-  headers.host = (ctx.forwarded.host ?? '').toLowerCase();
+  headers.host = hostOf(ctx);
   // Credentials only as digests: a policy keeps the request headers its answer varies on, and a
   // store must never hold a token or a session cookie.
   for (const name of SECRET) if (headers[name] !== undefined) headers[name] = digest(headers[name]);
