@@ -56,7 +56,7 @@ export function requestView(
   const headers: Record<string, string> = {};
   const incoming = ctx.req.headers;
   for (const name in incoming) {
-    if (name === 'cache-control' || name === 'pragma' || name.charCodeAt(0) === 58 /* : */) continue;
+    if (NOT_VIEWED.has(name) || name.charCodeAt(0) === 58 /* : */) continue;
     const v = incoming[name];
     if (v !== undefined) headers[name] = Array.isArray(v) ? v.join(', ') : v;
   }
@@ -73,6 +73,17 @@ export function requestView(
   else delete headers.authorization;
   return { url, method: 'GET', headers };
 }
+
+/** The client's cache directives and validators: the cache answers them itself; its own go upstream. */
+const NOT_VIEWED = new Set([
+  'cache-control',
+  'pragma',
+  'if-none-match',
+  'if-modified-since',
+  'if-match',
+  'if-unmodified-since',
+  'if-range',
+]);
 
 const SECRET = ['authorization', 'cookie', 'proxy-authorization', 'x-api-key'];
 const digest = (v: string) => createHash('sha256').update(v).digest('base64url');
