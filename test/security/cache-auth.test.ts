@@ -30,6 +30,7 @@ describe('a cached answer never skips auth or the rate limit', () => {
         auth: AUTH,
         rateLimit: {},
         cache: {},
+        builtins: { cache: true },
       },
       [jwtAuth(AUTH), rateLimit({}), responseCache({})],
     );
@@ -82,6 +83,20 @@ describe('a cached answer never skips auth or the rate limit', () => {
     expect((await send(`${gw.url}/mine/own`, { headers: as('alice') })).headers['cache-status']).toMatch(
       /hit/,
     );
+  });
+
+  it('/cache purges only with the admin scope', async () => {
+    await send(`${gw.url}/shared/p`, { headers: as('alice') });
+    expect((await send(`${gw.url}/cache?key=/shared/p`, { method: 'DELETE' })).status).toBe(401);
+    expect(
+      (await send(`${gw.url}/cache?key=/shared/p`, { method: 'DELETE', headers: as('eve') })).status,
+    ).toBe(403);
+    const ok = await send(`${gw.url}/cache?key=/shared/p`, {
+      method: 'DELETE',
+      headers: as('root', 'admin'),
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.json()).toEqual({ key: '/shared/p', purged: 1 });
   });
 
   it('perUser keeps each user apart', async () => {

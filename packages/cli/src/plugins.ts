@@ -1,3 +1,4 @@
+import { dashboard, dashboardPluginSchema } from '@lucid/dashboard';
 import {
   AUTHENTICATION,
   composeConfigSchema,
@@ -8,6 +9,7 @@ import { consulMesh, meshPluginSchema } from '@lucid/mesh-consul';
 import { authPluginSchema, jwtAuth, signDevToken } from '@lucid/middleware-auth';
 import { cachePluginSchema, responseCache } from '@lucid/middleware-cache';
 import { rateLimitPluginSchema, rateLimitPlugins } from '@lucid/middleware-ratelimit';
+import { type OpenApiPlugin, openapi, openapiPluginSchema } from '@lucid/openapi';
 
 interface BuildOptions {
   /** False in all but one `--workers` process: they share one port, so one Consul registration. */
@@ -20,6 +22,8 @@ interface Wiring {
   schema: PluginSchema;
   /** What the plugins built from the section provide (see `GatewayPlugin.provides`). */
   provides: readonly string[];
+  /** Built whether or not its section is written (with the section's defaults then). */
+  always?: boolean;
   /** `input` is the whole config as written, for a plugin that reuses another section's settings. */
   build(section: unknown, opts: BuildOptions, input: Record<string, unknown>): GatewayPlugin[];
 }
@@ -43,6 +47,8 @@ const WIRING: readonly Wiring[] = [
     section: 'cache',
     schema: cachePluginSchema,
     provides: [],
+    // Always there: a route's `cache: true` works with the memory store's defaults, no section needed.
+    always: true,
     // Redis left out of `cache:` means the rate limiter's connection settings.
     build: (section, _opts, input) => [
       responseCache(section as Parameters<typeof responseCache>[0], {
@@ -65,8 +71,19 @@ const WIRING: readonly Wiring[] = [
   },
 ];
 
+/**
+ * The packages the CLI always assembles (their config is core's as it always was: `openapi`,
+ * `services.<name>.openapi`, `builtins.openapi`, `builtins.docs`, `builtins.ui`).
+ */
+const ASSEMBLED: readonly PluginSchema[] = [openapiPluginSchema, dashboardPluginSchema];
+
 /** Every plugin schema the CLI knows, composed with core's: what a config file may hold. */
-export const cliSchema = composeConfigSchema(WIRING.map((w) => w.schema));
+export const cliSchema = composeConfigSchema([...ASSEMBLED, ...WIRING.map((w) => w.schema)]);
+
+/** The API reference and the dashboard, as every CLI gateway has them. */
+export function assembledPlugins(): [OpenApiPlugin, GatewayPlugin] {
+  return [openapi(), dashboard()];
+}
 
 /** What the plugins a config turns on will provide (`authentication` when it has an `auth` section). */
 export function providedBy(input: Record<string, unknown>): string[] {
@@ -80,9 +97,12 @@ export function providedBy(input: Record<string, unknown>): string[] {
  * @example const gateway = createGateway(input, { plugins: buildPlugins(input) })
  */
 export function buildPlugins(input: Record<string, unknown>, opts: BuildOptions = {}): GatewayPlugin[] {
-  return WIRING.filter((w) => input[w.section] !== undefined).flatMap((w) =>
-    w.build(input[w.section], opts, input),
-  );
+  return [
+    ...assembledPlugins(),
+    ...WIRING.filter((w) => w.always || input[w.section] !== undefined).flatMap((w) =>
+      w.build(input[w.section], opts, input),
+    ),
+  ];
 }
 
 /**
@@ -99,7 +119,11 @@ export function standInPlugins(input: Record<string, unknown>): GatewayPlugin[] 
     name: `${kind} discovery (stand-in)`,
     discovery: { name: kind, watch: () => () => {} },
   }));
-  return [...declaring, ...discovering];
+  const assembled: GatewayPlugin[] = ASSEMBLED.map((schema) => ({
+    name: `${schema.name} (stand-in)`,
+    schema,
+  }));
+  return [...assembled, ...declaring, ...discovering];
 }
 
 /** The sections whose changes only a restart applies (plugins are built once per process). */

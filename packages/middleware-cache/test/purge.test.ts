@@ -1,7 +1,6 @@
-import type { GatewayPlugin, Route } from '@lucid/gateway-core';
-import { send } from '@lucid/test-kit';
+import { send, startGateway } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { purgeTarget } from '../src/index.js';
+import { purgeTarget, responseCache } from '../src/index.js';
 import { type CachedGateway, cachedGateway, scriptedUpstream } from './support.js';
 
 describe('purgeTarget', () => {
@@ -21,7 +20,7 @@ describe('purgeTarget', () => {
   });
 });
 
-describe('purge through a mounted handler (memory store)', () => {
+describe('the /cache built-in (memory store)', () => {
   let up: Awaited<ReturnType<typeof scriptedUpstream>>;
   let gw: CachedGateway;
 
@@ -31,25 +30,10 @@ describe('purge through a mounted handler (memory store)', () => {
       '/nodes/one': (_r, n) => ({ headers: { 'cache-control': 'max-age=60' }, body: `one ${n}` }),
       '/other': (_r, n) => ({ headers: { 'cache-control': 'max-age=60' }, body: `other ${n}` }),
     });
-    // Until the gateway mounts plugin built-ins, a route of its own carries the handler here.
-    let purge: ((ctx: never) => Promise<void>) | undefined;
-    const mount: GatewayPlugin = {
-      name: 'purge-mount (test)',
-      middleware(route: Route) {
-        if (route.id !== 'purge') return undefined;
-        return async function purgeRoute(ctx) {
-          await purge!(ctx as never);
-        };
-      },
-    };
     gw = await cachedGateway(up, {
-      plugins: [mount],
-      routes: [
-        { prefix: '/', service: 'api', auth: 'public', cache: true, stripPrefix: false },
-        { prefix: '/cache', name: 'purge', service: 'api', auth: 'public' },
-      ],
+      routes: [{ prefix: '/', service: 'api', auth: 'public', cache: true, stripPrefix: false }],
+      extra: { builtins: { cache: true } },
     });
-    purge = gw.cache.purge as never;
   });
   afterAll(async () => {
     await gw.close();
@@ -71,8 +55,33 @@ describe('purge through a mounted handler (memory store)', () => {
     expect((await send(`${gw.url}/other`)).headers['cache-status']).toMatch(/hit/);
   });
 
-  it('refuses other methods and unclear targets', async () => {
-    expect((await send(`${gw.url}/cache?key=/x`)).status).toBe(405);
+  it('fails closed: without a plugin that authenticates, a purge is refused (401) unless the config says public', async () => {
+    const config = {
+      services: { api: { targets: [up.url] } },
+      routes: [{ prefix: '/api', service: 'api', auth: 'public' }],
+      cache: {},
+    };
+    const closed = await startGateway({ ...config, builtins: { cache: true } }, [responseCache()], {
+      failClosed: true,
+    });
+    const open = await startGateway(
+      { ...config, builtins: { cache: { auth: 'public' } } },
+      [responseCache()],
+      {
+        failClosed: true,
+      },
+    );
+    const off = await startGateway(config, [responseCache()], { failClosed: true });
+    try {
+      expect((await send(`${closed.url}/cache?key=/api/x`, { method: 'DELETE' })).status).toBe(401);
+      expect((await send(`${open.url}/cache?key=/api/x`, { method: 'DELETE' })).status).toBe(200);
+      expect((await send(`${off.url}/cache?key=/api/x`, { method: 'DELETE' })).status).toBe(404);
+    } finally {
+      await Promise.all([closed.close(), open.close(), off.close()]);
+    }
+  });
+
+  it('refuses an unclear target', async () => {
     expect((await send(`${gw.url}/cache`, { method: 'DELETE' })).status).toBe(400);
   });
 

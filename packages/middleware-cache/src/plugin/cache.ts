@@ -194,6 +194,10 @@ export function responseCache(
       logger = setup.logger;
     },
 
+    builtins() {
+      return { cache: purgeHandler(store) };
+    },
+
     middleware(route: Route): Middleware | undefined {
       const opts = routeOptions(route);
       if (opts === undefined) return undefined;
