@@ -10,6 +10,7 @@ export default defineConfig({
       '@lucid/gateway-core': src('core'),
       '@lucid/middleware-auth': src('middleware-auth'),
       '@lucid/middleware-ratelimit': src('middleware-ratelimit'),
+      '@lucid/middleware-cache': src('middleware-cache'),
       '@lucid/mesh-consul': src('mesh-consul'),
       '@lucid/openapi': src('openapi'),
       '@lucid/dashboard': src('dashboard'),

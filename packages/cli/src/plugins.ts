@@ -7,6 +7,7 @@ import {
 } from '@lucid/gateway-core';
 import { consulMesh, meshPluginSchema } from '@lucid/mesh-consul';
 import { authPluginSchema, jwtAuth, signDevToken } from '@lucid/middleware-auth';
+import { cachePluginSchema, responseCache } from '@lucid/middleware-cache';
 import { rateLimitPluginSchema, rateLimitPlugins } from '@lucid/middleware-ratelimit';
 import {
   type OpenApiPlugin,
@@ -27,7 +28,10 @@ interface Wiring {
   schema: PluginSchema;
   /** What the plugins built from the section provide (see `GatewayPlugin.provides`). */
   provides: readonly string[];
-  build(section: unknown, opts: BuildOptions): GatewayPlugin[];
+  /** Built whether or not its section is written (with the section's defaults then). */
+  always?: boolean;
+  /** `input` is the whole config as written, for a plugin that reuses another section's settings. */
+  build(section: unknown, opts: BuildOptions, input: Record<string, unknown>): GatewayPlugin[];
 }
 
 /** The one place where config meets plugins: each package owns its schema; the CLI only connects them. */
@@ -44,6 +48,19 @@ const WIRING: readonly Wiring[] = [
     provides: [],
     // The pre-auth limiter (when `preAuth` is set) comes with it, ordered before authentication.
     build: (section) => rateLimitPlugins(section as Parameters<typeof rateLimitPlugins>[0]),
+  },
+  {
+    section: 'cache',
+    schema: cachePluginSchema,
+    provides: [],
+    // Always there: a route's `cache: true` works with the memory store's defaults, no section needed.
+    always: true,
+    // Redis left out of `cache:` means the rate limiter's connection settings.
+    build: (section, _opts, input) => [
+      responseCache(section as Parameters<typeof responseCache>[0], {
+        redis: (input.rateLimit as { redis?: { url?: string } } | undefined)?.redis,
+      }),
+    ],
   },
   {
     section: 'mesh',
@@ -96,7 +113,9 @@ export function providedBy(input: Record<string, unknown>): string[] {
 export function buildPlugins(input: Record<string, unknown>, opts: BuildOptions = {}): GatewayPlugin[] {
   return [
     ...assembledPlugins(),
-    ...WIRING.filter((w) => input[w.section] !== undefined).flatMap((w) => w.build(input[w.section], opts)),
+    ...WIRING.filter((w) => w.always || input[w.section] !== undefined).flatMap((w) =>
+      w.build(input[w.section], opts, input),
+    ),
   ];
 }
 

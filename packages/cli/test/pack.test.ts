@@ -12,6 +12,7 @@ const PACKAGES = [
   'core',
   'middleware-auth',
   'middleware-ratelimit',
+  'middleware-cache',
   'mesh-consul',
   'openapi',
   'dashboard',
