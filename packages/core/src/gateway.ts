@@ -23,6 +23,7 @@ import { Http2Engine } from './proxy/http2-engine.js';
 import { UndiciEngine } from './proxy/undici-engine.js';
 import { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 import { Runtime } from './runtime.js';
+import { openAcmePlainPort } from './server/acme-ports.js';
 import {
   createGatewayServer,
   drain,
@@ -97,6 +98,8 @@ class LucidGateway implements Gateway {
   readonly #bodyBudget: BodyBudget;
   #runtime: Runtime;
   #server: GatewayServer | undefined;
+  /** The plain port beside an ACME-fed HTTPS port (challenges, /health/live, redirects). */
+  #plain: Server | undefined;
   #started = false;
   #draining = false;
   #closed: Promise<void> | undefined;
@@ -210,10 +213,26 @@ class LucidGateway implements Gateway {
 
   async listen(opts: { port?: number; host?: string } = {}): Promise<{ port: number; host: string }> {
     const { server: cfg } = this.#runtime.config;
-    const listening = createGatewayServer(cfg, this);
+    const certificates = this.#plugins.find((p) => p.certificates)?.certificates;
+    const listening = createGatewayServer(cfg, this, certificates);
     this.guard(listening.server);
     this.#server = listening;
     const bound = await listenOn(listening.server, opts.port ?? cfg.port, opts.host ?? cfg.host);
+    if (cfg.tls?.acme && certificates) {
+      const { headers } = cfg.limits;
+      this.#plain = await openAcmePlainPort({
+        https: listening.server,
+        tls: cfg.tls,
+        acme: cfg.tls.acme,
+        source: certificates,
+        host: opts.host ?? cfg.host,
+        limits: { headers, headersTimeout: cfg.timeouts.headers },
+        guard: (s) => this.guard(s),
+      }).catch(async (err: unknown) => {
+        await new Promise((resolve) => listening.server.close(resolve));
+        throw err;
+      });
+    }
     await this.start();
     this.logger.info(
       { port: bound.port, host: bound.host, routes: this.#runtime.routes.length },
@@ -250,6 +269,10 @@ class LucidGateway implements Gateway {
       await plugin
         .stop?.()
         .catch((err: unknown) => this.#warnWithoutStack(err, { plugin: plugin.name }, 'plugin stop failed'));
+    }
+    if (this.#plain) {
+      this.#plain.close();
+      this.#plain.closeAllConnections();
     }
     if (this.#server) await drain(this.#server, graceMs, this.#upgraded);
     this.#tunnel.close();

@@ -152,6 +152,8 @@ export interface GatewayPlugin {
   setup?(setup: PluginSetup): void;
   middleware?(route: Route): Middleware | undefined;
   discovery?: Discovery;
+  /** Certificates for the HTTPS port (`server.tls.acme`); a plugin with them provides `certificates`. */
+  certificates?: import('./server/certificate-source.js').CertificateSource;
   /** TLS for upstream connections of a service (e.g. a service mesh's mTLS); asked once per service. */
   upstreamTls?(serviceName: string, service: ServiceConfig): TlsProvider | undefined;
   start?(gateway: Gateway): Promise<void>;

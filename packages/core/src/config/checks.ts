@@ -5,6 +5,8 @@ import type { ConfigView } from './view.js';
 
 /** What a plugin declares (`GatewayPlugin.provides`) when it verifies who is calling. */
 export const AUTHENTICATION = 'authentication';
+/** What a plugin declares when it brings the HTTPS port's certificates (`GatewayPlugin.certificates`). */
+export const CERTIFICATES = 'certificates';
 
 /**
  * Core's own checks across settings: routes that can never match, every route names a known
@@ -15,6 +17,7 @@ export function coreChecks(view: ConfigView): ConfigIssue[] {
   return [
     ...shadowedRoutes(view),
     ...unauthenticated(view),
+    ...uncertified(view),
     ...unknownServices(view),
     ...serviceDoubts(view),
   ];
@@ -123,6 +126,19 @@ function unknownServices({ config, routePath, invalidServices }: ConfigView): Co
     });
   }
   return issues;
+}
+
+/** `server.tls.acme` needs the engine that orders certificates (a plugin, loaded only when it is configured). */
+function uncertified({ config, provides }: ConfigView): ConfigIssue[] {
+  if (!config.server.tls?.acme || provides.has(CERTIFICATES)) return [];
+  return [
+    {
+      path: 'server.tls.acme',
+      message:
+        'no plugin brings ACME certificates (the lucid-gateway CLI loads @lucid/acme for this section)',
+      fix: 'run it with the lucid-gateway CLI, or pass acmeCertificates(config.server.tls.acme) from @lucid/acme as a plugin',
+    },
+  ];
 }
 
 function unauthenticated({ config, routePath, provides }: ConfigView): ConfigIssue[] {

@@ -1,4 +1,4 @@
-export { AUTHENTICATION } from './checks.js';
+export { AUTHENTICATION, CERTIFICATES } from './checks.js';
 export * from './errors.js';
 export * from './plugin-schema.js';
 export { configJsonSchema, configReference, SCHEMA_ID } from './reference.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BUILTINS, type BuiltinName, type BuiltinSpec } from '../builtins/table.js';
+import { serverTls } from './server-tls.js';
 import {
   authPolicy,
   bodyRate,
@@ -13,6 +14,7 @@ import {
   upstreamUrl,
 } from './values.js';
 
+export * from './server-tls.js';
 export * from './values.js';
 
 const target = z.union([
@@ -190,16 +192,6 @@ export const openapiSchema = z.strictObject({
   publicUrl: z.url({ protocol: /^https?$/, message: 'expected an http:// or https:// URL' }).optional(),
   title: z.string().default('Lucid API'),
   version: z.string().default('1.0.0'),
-});
-
-/** HTTPS on the gateway's port: PEM files, read at start and again on every reload (certificate rotation). */
-const serverTls = z.strictObject({
-  cert: z.string().min(1, { message: 'the path of a PEM certificate (chain) file' }),
-  key: z.string().min(1, { message: 'the path of a PEM private key file' }),
-  /** Passphrase of an encrypted key. */
-  passphrase: z.string().optional(),
-  /** Oldest TLS version accepted. */
-  minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
 });
 
 /** HTTP/2 on the client side: over TLS by ALPN, in cleartext (h2c) by prior knowledge. */
