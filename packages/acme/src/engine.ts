@@ -80,7 +80,11 @@ export class AcmeEngine implements CertificateSource {
 
   /** Uses a stored certificate at once when it is still good, then orders or renews in the background. */
   async start(): Promise<void> {
-    await this.#storage.init();
+    await this.#storage.init().catch((err: NodeJS.ErrnoException) => {
+      throw new Error(
+        `server.tls.acme.storage: cannot use "${this.#config.storage}" (${err.code ?? err.message}); it needs a folder the gateway may write (in the image: the volume /data/acme)`,
+      );
+    });
     await this.#loadStored();
     this.#run();
   }
