@@ -32,7 +32,7 @@ export function acmeCertificates(): GatewayPlugin {
       engine = new AcmeEngine(acme, setup);
     },
     start: () => source().start(),
-    stop: async () => engine?.stop(),
+    close: async () => engine?.stop(),
     health: async () => source().health(),
   };
 }

@@ -10,6 +10,7 @@ import { parseConfig } from './config/validate.js';
 import { ReloadLog } from './dashboard/reload-log.js';
 import { componentHealth, serviceHealth } from './health/aggregate.js';
 import { guardConnections } from './http/connection-guard.js';
+import { PluginPhases } from './lifecycle/phases.js';
 import { RequestLifecycle } from './lifecycle/requests.js';
 import { type AccessLog, accessLog } from './observability/access-log.js';
 import { createLogger } from './observability/logger.js';
@@ -82,6 +83,7 @@ class LucidGateway implements Gateway {
   readonly #accessLog: AccessLog;
   readonly #metrics: GatewayMetrics;
   readonly #plugins: GatewayPlugin[];
+  readonly #phases: PluginPhases;
   readonly #schema: ComposedSchema;
   readonly #provides: Set<string>;
   readonly #engine: ProxyEngine;
@@ -101,11 +103,16 @@ class LucidGateway implements Gateway {
   /** The plain port beside an ACME-fed HTTPS port (challenges, /health/live, redirects). */
   #plain: Server | undefined;
   #started = false;
+  /** True while the first round of health checks is pending in start(). */
+  #checking = false;
   #draining = false;
   #closed: Promise<void> | undefined;
 
   constructor(input: GatewayConfigInput, options: CreateGatewayOptions) {
     this.#plugins = options.plugins ?? [];
+    this.#phases = new PluginPhases(this.#plugins, (err, fields, msg) =>
+      this.#warnWithoutStack(err, fields, msg),
+    );
     this.#schema = composeConfigSchema(this.#plugins.flatMap((p) => schemaOf(p) ?? []));
     // A plugin with discovery provides its kind (`discovery:<kind>`), so checks can tell it is there.
     this.#provides = new Set(
@@ -142,6 +149,7 @@ class LucidGateway implements Gateway {
       services: () => serviceHealth(this.#runtime),
       components: () => this.#componentHealth(),
       ready: () => this.ready,
+      waiting: () => this.#waiting(),
     };
     this.#builtins = Object.fromEntries(
       BUILTIN_NAMES.map((name) => [name, BUILTINS[name].handler(deps)]),
@@ -166,6 +174,14 @@ class LucidGateway implements Gateway {
 
   get ready(): boolean {
     return this.#started && !this.#draining;
+  }
+
+  /** What readiness waits on, for /health/ready's 503. */
+  #waiting(): string[] {
+    if (this.#draining) return ['draining'];
+    if (this.#started) return [];
+    const plugins = this.#phases.starting();
+    return this.#checking ? ['health-checks', ...plugins] : plugins;
   }
 
   /** Use as `http.createServer(gateway.handler)`: the per-request entry point. */
@@ -204,9 +220,16 @@ class LucidGateway implements Gateway {
   /** Starts plugins and background checks without a server of our own (for embedding). */
   async start(): Promise<void> {
     if (this.#started) return;
-    // Ready only after the first check round: /health never starts out guessing.
-    await this.#runtime.start();
-    for (const plugin of this.#plugins) await plugin.start?.(this);
+    // Ready only after the first check round and every plugin's start: /health never starts out guessing.
+    this.#checking = true;
+    try {
+      await Promise.all([
+        this.#runtime.start().finally(() => (this.#checking = false)),
+        this.#phases.start(this),
+      ]);
+    } finally {
+      this.#checking = false;
+    }
     this.#started = true;
     void this.#openapi.use(catalogSources(this.#runtime, this.#plugins));
   }
@@ -218,22 +241,25 @@ class LucidGateway implements Gateway {
     this.guard(listening.server);
     this.#server = listening;
     const bound = await listenOn(listening.server, opts.port ?? cfg.port, opts.host ?? cfg.host);
-    if (cfg.tls?.acme && certificates) {
-      const { headers } = cfg.limits;
-      this.#plain = await openAcmePlainPort({
-        https: listening.server,
-        tls: cfg.tls,
-        acme: cfg.tls.acme,
-        source: certificates,
-        host: opts.host ?? cfg.host,
-        limits: { headers, headersTimeout: cfg.timeouts.headers },
-        guard: (s) => this.guard(s),
-      }).catch(async (err: unknown) => {
-        await new Promise((resolve) => listening.server.close(resolve));
-        throw err;
-      });
+    try {
+      if (cfg.tls?.acme && certificates) {
+        const { headers } = cfg.limits;
+        this.#plain = await openAcmePlainPort({
+          https: listening.server,
+          tls: cfg.tls,
+          acme: cfg.tls.acme,
+          source: certificates,
+          host: opts.host ?? cfg.host,
+          limits: { headers, headersTimeout: cfg.timeouts.headers },
+          guard: (s) => this.guard(s),
+        });
+      }
+      await this.start();
+    } catch (err) {
+      // Nothing stays behind a start that failed: no listener, no plugin half started.
+      await this.close({ graceMs: 0 });
+      throw err;
     }
-    await this.start();
     this.logger.info(
       { port: bound.port, host: bound.host, routes: this.#runtime.routes.length },
       'gateway listening',
@@ -265,19 +291,18 @@ class LucidGateway implements Gateway {
   async #close(graceMs: number): Promise<void> {
     this.#draining = true;
     // Leave service discovery first, so no new traffic is sent here while we drain.
-    for (const plugin of [...this.#plugins].reverse()) {
-      await plugin
-        .stop?.()
-        .catch((err: unknown) => this.#warnWithoutStack(err, { plugin: plugin.name }, 'plugin stop failed'));
-    }
+    await this.#phases.leave();
     if (this.#plain) {
       this.#plain.close();
       this.#plain.closeAllConnections();
     }
+    // Stop accepting; in-flight requests finish with every plugin still there (keys, stores).
     if (this.#server) await drain(this.#server, graceMs, this.#upgraded);
     this.#tunnel.close();
     await this.#runtime.stop();
     this.#openapi.stop();
+    // Only now: nothing is left that could need a plugin's store, key set or client.
+    await this.#phases.close();
     await Promise.all([this.#engine.close(), this.#http2?.close()]);
     this.logger.flush?.();
   }

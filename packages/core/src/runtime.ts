@@ -5,18 +5,28 @@ import { cors } from './builtins/cors.js';
 import type { BuiltinName } from './builtins/table.js';
 import { websocketOrigin } from './builtins/websocket-origin.js';
 import { ConfigError } from './config/errors.js';
-import { DEFAULT_IDENTITY_HEADERS, type GatewayConfig } from './config/schema.js';
+import type { GatewayConfig } from './config/schema.js';
 import { GatewayError } from './errors.js';
 import { grpcWebBridge, grpcWebCors } from './grpc/web.js';
 import { compileTrust, type TrustCheck } from './http/client-address.js';
+import { identityHeadersOf } from './http/identity-headers.js';
 import type { GatewayMetrics } from './observability/metrics.js';
+import { authorize, withAuthorization } from './pipeline/authorize.js';
 import { compose, type Handler } from './pipeline/compose.js';
 import { type BodyBudget, bufferBody, streamedBodyRate } from './proxy/body-buffer.js';
 import { forwardTo, upgradeTo } from './proxy/forward.js';
 import type { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 import { Router } from './routing/router.js';
 import { routesOf } from './routing/routes.js';
-import type { GatewayContext, GatewayPlugin, Middleware, ProxyEngine, Route, Target } from './types.js';
+import type {
+  GatewayContext,
+  GatewayPlugin,
+  Middleware,
+  ProxyEngine,
+  Route,
+  Target,
+  TlsProvider,
+} from './types.js';
 import { admission } from './upstream/admission.js';
 import { UpstreamPool } from './upstream/pool.js';
 import { speaksHttp2 } from './upstream/protocol.js';
@@ -73,9 +83,7 @@ export class Runtime {
     const bridgesGrpcWeb = config.routes.some((r) => r.grpcWeb);
     this.cors = cors(bridgesGrpcWeb ? grpcWebCors(config.server.cors) : config.server.cors);
     this.limitBody = bodyLimit(config.server.limits.body);
-    const declared = plugins.flatMap((p) => p.identityHeaders ?? []).map((h) => h.toLowerCase());
-    const configured = config.server.identityHeaders ?? (declared.length > 0 ? [] : DEFAULT_IDENTITY_HEADERS);
-    this.identityHeaders = [...new Set([...configured, ...declared])];
+    this.identityHeaders = identityHeadersOf(config, plugins);
 
     const { limits } = config.server;
     const buffered = bufferBody({
@@ -88,8 +96,12 @@ export class Runtime {
     // What runs between the route's chain and the proxy, per service: body buffering (or the rate
     // watch of a streamed body), then admission.
     const beforeProxy = new Map<string, { buffered: Middleware[]; streamed: Middleware[] }>();
+    const tlsProviders = new Map<string, TlsProvider | undefined>();
     for (const [name, service] of Object.entries(config.services)) {
-      const pool = new UpstreamPool(name, service, { logger, metrics, healthDefaults: config.health });
+      // Asked once per service: proxying, upgrades and health probes all use the plugin's TLS.
+      const tls = plugins.map((p) => p.upstreamTls?.(name, service)).find(Boolean);
+      tlsProviders.set(name, tls);
+      const pool = new UpstreamPool(name, service, { logger, metrics, healthDefaults: config.health, tls });
       this.pools.set(name, pool);
       const admit = service.maxConnections
         ? [
@@ -126,14 +138,19 @@ export class Runtime {
     this.routes = routesOf(config, deps.builtins, deps.provides, logger);
     const ordered = [...plugins].sort((a, b) => (a.order ?? 500) - (b.order ?? 500));
     for (const route of this.routes) {
-      const chain = ordered.flatMap((p) => p.middleware?.(route) ?? []);
+      const contributed = ordered.flatMap((plugin) => {
+        const middleware = plugin.middleware?.(route);
+        return middleware ? [{ plugin, middleware }] : [];
+      });
+      // Plugins authenticate, core authorizes: its step follows the last authenticator's middleware.
+      const chain = withAuthorization(contributed, authorize(route, plugins));
       if (route.kind === 'builtin') {
         this.chains.set(route, compose(chain, route.handler));
         continue;
       }
       const pool = this.pools.get(route.serviceName);
       if (pool === undefined) throw new Error(`route "${route.id}": no pool for "${route.serviceName}"`);
-      const tlsProvider = plugins.map((p) => p.upstreamTls?.(route.serviceName, route.service)).find(Boolean);
+      const tlsProvider = tlsProviders.get(route.serviceName);
       const edge = beforeProxy.get(route.serviceName)!;
       const http2 = speaksHttp2(route.service);
       const buffering = route.config.requestBuffering ?? route.service.requestBuffering;

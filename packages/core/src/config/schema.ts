@@ -10,6 +10,7 @@ import {
   hostPattern,
   method,
   pathPrefix,
+  positiveDuration,
   size,
   upstreamUrl,
 } from './values.js';
@@ -82,9 +83,9 @@ const openapiSource = z.union([
 const serviceShape = {
   targets: z.array(target).default([]),
   /** Time allowed for the upstream's response headers. */
-  timeout: duration.default(30_000),
+  timeout: positiveDuration.default(30_000),
   timeouts: z
-    .strictObject({ connect: duration.default(5_000), idle: duration.default(60_000) })
+    .strictObject({ connect: positiveDuration.default(5_000), idle: positiveDuration.default(60_000) })
     .default({ connect: 5_000, idle: 60_000 }),
   health: z
     .union([
@@ -151,12 +152,14 @@ const routeShape = {
   stripPrefix: z.boolean().default(true),
   /** Fail closed: a route needs a verified identity unless it says `public`. */
   auth: authPolicy.default('required'),
-  /** Scopes the verified identity must hold (checked by the plugin that authenticates). */
+  /** Scopes the verified identity must hold (core checks them: 403 naming the first one missing). */
   scopes: z.array(z.string()).default([]),
   /** Response-header timeout for this route (overrides the service's `timeout`). */
-  timeout: duration.optional(),
+  timeout: positiveDuration.optional(),
   /** Connect and idle timeouts for this route (override the service's `timeouts`). */
-  timeouts: z.strictObject({ connect: duration.optional(), idle: duration.optional() }).optional(),
+  timeouts: z
+    .strictObject({ connect: positiveDuration.optional(), idle: positiveDuration.optional() })
+    .optional(),
   /** WebSocket upgrades on this route; `origins` replaces `server.cors.origins` for their Origin check. */
   websocket: z
     .union([z.boolean(), z.strictObject({ origins: z.array(z.string()).optional() })])
@@ -294,9 +297,9 @@ export const serverSchema = z.strictObject({
     .optional(),
   allowedHosts: z.array(hostPattern).default(['*']),
   /**
-   * Headers that carry a verified identity upstream; a client's own copies are dropped on every route,
-   * with or without a plugin. Plugins add the ones they set; when neither this nor a plugin names
-   * any, the default is `x-user-id`, `x-user-tier`, `x-user-scopes`.
+   * More headers that carry a verified identity upstream. A client's own copies of these, of the
+   * defaults (`x-user-id`, `x-user-tier`, `x-user-scopes`) and of every header a plugin forwards
+   * (`auth.forward`) are dropped on every route and upgrade: this list only adds to that set.
    */
   identityHeaders: z.array(headerName).optional(),
   /** Which engine forwards plain HTTP (WebSockets have their own tunnel). */

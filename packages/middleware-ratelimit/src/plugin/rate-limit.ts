@@ -87,7 +87,7 @@ export function metricsOn(registry: PluginSetup['registry'] | undefined, prefix:
 /**
  * Tiered rate limiting: each request spends one unit of its tier's budget (GCRA), counted by
  * the verified user (else the client ip, IPv6 by /64) or by a configured header. The tier comes
- * only from `ctx.state.tier`, which the auth plugin sets from verified claims. Limited routes
+ * only from `ctx.state.identity.tier`, which an authenticating plugin sets from verified claims. Limited routes
  * answer with `RateLimit-Policy`, `RateLimit` and `X-RateLimit-*`; a refusal is a 429 problem
  * with `Retry-After`, and never reaches the upstream.
  *
@@ -173,7 +173,7 @@ export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitE
       const storeErrors = metrics.storeErrors.labels(store.name);
 
       return async function rateLimiter(ctx, next) {
-        const tier = ctx.state.tier;
+        const tier = ctx.state.identity?.tier;
         const policy = (tier !== undefined && byTier.get(tier)) || defaultPolicy;
         const key = `${prefix}${identity(ctx)}}`;
         let result: ConsumeResult;
@@ -201,20 +201,33 @@ export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitE
       };
     },
 
+    // Ready once the store answers, so the first requests are counted where every instance counts;
+    // bounded by the store's connect timeout, after which requests follow onStoreError.
     async start() {
+      if (!store.connect) return;
+      const wait = cfg.redis?.connectTimeout ?? 2_000;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await store.connect?.();
+        await Promise.race([
+          store.connect(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer within ${wait} ms`)), wait);
+          }),
+        ]);
       } catch (err) {
         // Not fatal: the client keeps reconnecting, and requests meanwhile follow onStoreError.
         logger?.debug({ err, store: store.name }, 'rate-limit store error');
         logger?.warn(
-          { reason: reasonOf(err), store: store.name },
-          'rate-limit store not reachable at start; retrying in the background',
+          { reason: reasonOf(err), store: store.name, onStoreError: cfg.onStoreError },
+          'rate-limit store not ready at start; requests follow onStoreError until it is, retrying in the background',
         );
+      } finally {
+        clearTimeout(timer);
       }
     },
 
-    async stop() {
+    // After the drain: requests in flight still count in the store.
+    async close() {
       await Promise.all([store.close(), fallback?.close()]);
     },
 
