@@ -209,11 +209,12 @@ expect_status() {
   [ "$got" = "$want" ] || { echo "answered $got, expected $want"; return 1; }
 }
 
-# Everything under / that the image's user could write to, but its own home and the sticky, world-writable
-# temp folders every image has (/tmp, /var/tmp): the gateway's code and config must be out of its reach.
+# Everything under / that the image's user could write to, but its own home, the ACME storage volume
+# (/data/acme, server.tls.acme.storage) and the sticky, world-writable temp folders every image has (/tmp,
+# /var/tmp): the gateway's code and config must be out of its reach.
 WRITABLE_JS='
 const fs = require("node:fs");
-const skip = new Set(["/proc", "/sys", "/dev", "/run", "/home/nonroot", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"]);
+const skip = new Set(["/proc", "/sys", "/dev", "/run", "/home/nonroot", "/data/acme", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"]);
 const found = [];
 (function walk(p) {
   let st; try { st = fs.lstatSync(p); } catch { return; }
