@@ -12,6 +12,8 @@ export default defineConfig({
       '@lucid/middleware-ratelimit': src('middleware-ratelimit'),
       '@lucid/mesh-consul': src('mesh-consul'),
       '@lucid/acme': src('acme'),
+      '@lucid/openapi': src('openapi'),
+      '@lucid/dashboard': src('dashboard'),
     },
   },
   test: {
