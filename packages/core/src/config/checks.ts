@@ -133,8 +133,8 @@ function uncertified({ config, provides }: ConfigView): ConfigIssue[] {
     {
       path: 'server.tls.acme',
       message:
-        'no plugin brings ACME certificates (the lucid-gateway CLI loads @lucid/acme for this section)',
-      fix: 'run it with the lucid-gateway CLI, or pass acmeCertificates(config.server.tls.acme) from @lucid/acme as a plugin',
+        'no plugin brings the certificates (one that provides "certificates"; the lucid-gateway CLI adds the ACME engine for this section)',
+      fix: "run it with the lucid-gateway CLI, or add the ACME plugin to the gateway's plugins (docs/deploying.md)",
     },
   ];
 }

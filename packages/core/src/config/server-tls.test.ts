@@ -58,7 +58,7 @@ describe('server.tls.acme and server.tls.hsts', () => {
 
   it('refuses acme with no plugin to bring the certificates (fail closed, not plain HTTP)', () => {
     expect(issues({ tls: { acme } }, [])).toEqual([
-      'server.tls.acme: no plugin brings ACME certificates (the lucid-gateway CLI loads @lucid/acme for this section)',
+      'server.tls.acme: no plugin brings the certificates (one that provides "certificates"; the lucid-gateway CLI adds the ACME engine for this section)',
     ]);
     expect(() => createGateway({ server: { tls: { acme } } })).toThrow(ConfigError);
   });
