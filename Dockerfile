@@ -56,13 +56,14 @@ COPY --from=builder --chown=0:0 /out /app
 # The :nonroot base already says USER 65532, and WORKDIR creates its folder as the current user: as root
 # here, so the gateway cannot write its own config folder.
 USER 0:0
-WORKDIR /etc/lucid-gateway
-
 # server.tls.acme's storage (account key, certificates, the lock of instances that share it): the one
-# folder the gateway writes, owned by its user. Mount a volume here so certificates survive a new
-# container (and a read-only root filesystem), and set `storage: /data/acme`.
+# folder the gateway writes, owned by its user, in a /data that stays root's (WORKDIR makes it as root).
+# Mount a volume here so certificates survive a new container (and a read-only root filesystem), and
+# set `storage: /data/acme`.
+WORKDIR /data
 COPY --from=builder --chown=65532:65532 /data/acme /data/acme
 VOLUME ["/data/acme"]
+WORKDIR /etc/lucid-gateway
 # 65532 is distroless's "nonroot"; numeric, so Kubernetes' runAsNonRoot can verify it.
 USER 65532:65532
 # 8080: the gateway's port, or with server.tls.acme the plain port (httpPort: 8080: ACME http-01,
