@@ -1,6 +1,7 @@
 import { dashboard, dashboardPluginSchema } from '@lucid/dashboard';
 import {
   AUTHENTICATION,
+  CERTIFICATES,
   composeConfigSchema,
   type GatewayPlugin,
   type PluginSchema,
@@ -99,9 +100,28 @@ export function assembledPlugins(): [OpenApiPlugin, ...GatewayPlugin[]] {
   return [docs, requestValidation(() => docs.catalog), dashboard()];
 }
 
+/** Whether the config asks for ACME certificates (`server.tls.acme`). */
+function wantsAcme(input: Record<string, unknown>): boolean {
+  const server = input.server as { tls?: { acme?: unknown } } | undefined;
+  return server?.tls?.acme !== undefined;
+}
+
 /** What the plugins a config turns on will provide (`authentication` when it has an `auth` section). */
 export function providedBy(input: Record<string, unknown>): string[] {
-  return WIRING.filter((w) => input[w.section] !== undefined).flatMap((w) => w.provides);
+  return [
+    ...WIRING.filter((w) => input[w.section] !== undefined).flatMap((w) => w.provides),
+    ...(wantsAcme(input) ? [CERTIFICATES] : []),
+  ];
+}
+
+/**
+ * The ACME engine when the config has `server.tls.acme`: imported only then, so a gateway without it
+ * never loads acme-client and what it brings (axios, node-forge).
+ */
+export async function certificatePlugins(input: Record<string, unknown>): Promise<GatewayPlugin[]> {
+  if (!wantsAcme(input)) return [];
+  const { acmeCertificates } = await import('@lucid/acme');
+  return [acmeCertificates()];
 }
 
 /**
@@ -129,6 +149,7 @@ export function standInPlugins(input: Record<string, unknown>): GatewayPlugin[] 
     schema: w.schema,
     provides: input[w.section] !== undefined ? w.provides : [],
   }));
+  if (wantsAcme(input)) declaring.push({ name: 'acme (stand-in)', provides: [CERTIFICATES] });
   const discovering: GatewayPlugin[] = WIRING.flatMap((w) => w.schema.discovery ?? []).map((kind) => ({
     name: `${kind} discovery (stand-in)`,
     discovery: { name: kind, watch: () => () => {} },

@@ -16,6 +16,7 @@ const PACKAGES = [
   'mesh-consul',
   'openapi',
   'dashboard',
+  'acme',
   'cli',
 ];
 
