@@ -12,9 +12,11 @@ const PACKAGES = [
   'core',
   'middleware-auth',
   'middleware-ratelimit',
+  'middleware-cache',
   'mesh-consul',
   'openapi',
   'dashboard',
+  'acme',
   'cli',
 ];
 
