@@ -207,7 +207,8 @@ describe("core's source", () => {
         /rateLimit/,
         // The auth plugin's route option; the `Identity` type core defines has a `readonly claims` field.
         /(?<!readonly )\bclaims:/,
-        /@lucid\/(middleware|mesh)/,
+        /@lucid\/(middleware|mesh|acme)/,
+        /acme-client/,
       ]) {
         if (word.test(text)) named.push(`${file.slice(src.length)}: ${word}`);
       }

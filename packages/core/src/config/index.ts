@@ -1,4 +1,4 @@
-export { AUTHENTICATION } from './checks.js';
+export { AUTHENTICATION, CERTIFICATES } from './checks.js';
 export * from './errors.js';
 export type {
   GatewayConfigExtensions,

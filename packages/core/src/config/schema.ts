@@ -6,6 +6,7 @@ import type {
   RouteOptionsExtensions,
   ServiceOptionsExtensions,
 } from './extensions.js';
+import { serverTls } from './server-tls.js';
 import {
   authPolicy,
   bodyRate,
@@ -20,6 +21,7 @@ import {
   upstreamUrl,
 } from './values.js';
 
+export * from './server-tls.js';
 export * from './values.js';
 
 const target = z.union([
@@ -162,16 +164,6 @@ const headerName = z
   .string()
   .toLowerCase()
   .regex(/^[!#$%&'*+.^_`|~0-9a-z-]+$/, { message: 'expected a header name like "x-user-id"' });
-
-/** HTTPS on the gateway's port: PEM files, read at start and again on every reload (certificate rotation). */
-const serverTls = z.strictObject({
-  cert: z.string().min(1, { message: 'the path of a PEM certificate (chain) file' }),
-  key: z.string().min(1, { message: 'the path of a PEM private key file' }),
-  /** Passphrase of an encrypted key. */
-  passphrase: z.string().optional(),
-  /** Oldest TLS version accepted. */
-  minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
-});
 
 /** HTTP/2 on the client side: over TLS by ALPN, in cleartext (h2c) by prior knowledge. */
 const serverHttp2 = z.strictObject({
