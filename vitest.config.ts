@@ -12,6 +12,7 @@ export default defineConfig({
       '@lucid/middleware-ratelimit': src('middleware-ratelimit'),
       '@lucid/middleware-cache': src('middleware-cache'),
       '@lucid/mesh-consul': src('mesh-consul'),
+      '@lucid/acme': src('acme'),
       '@lucid/openapi': src('openapi'),
       '@lucid/dashboard': src('dashboard'),
     },

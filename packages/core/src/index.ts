@@ -48,6 +48,7 @@ export { Http2Engine, type Http2EngineOptions } from './proxy/http2-engine.js';
 export { UndiciEngine } from './proxy/undici-engine.js';
 export { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 export { isRouteMiss, type RouteMiss, Router } from './routing/router.js';
+export type { CertificatePort, CertificateSource, ServerCertificate } from './server/certificate-source.js';
 export * from './types.js';
 export { type RequestOutcome, type ServiceStatus, targetFromUrl, UpstreamPool } from './upstream/pool.js';
 export { speaksHttp2 } from './upstream/protocol.js';
