@@ -10,7 +10,11 @@ export default defineConfig({
       '@lucid/gateway-core': src('core'),
       '@lucid/middleware-auth': src('middleware-auth'),
       '@lucid/middleware-ratelimit': src('middleware-ratelimit'),
+      '@lucid/middleware-cache': src('middleware-cache'),
       '@lucid/mesh-consul': src('mesh-consul'),
+      '@lucid/acme': src('acme'),
+      '@lucid/openapi': src('openapi'),
+      '@lucid/dashboard': src('dashboard'),
     },
   },
   test: {

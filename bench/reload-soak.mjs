@@ -5,7 +5,7 @@
 //   node bench/reload-soak.mjs                        200 reloads, 16 clients
 //   BENCH_RELOADS=50 BENCH_CONNECTIONS=8              a short look
 import { spawn } from 'node:child_process';
-import { readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

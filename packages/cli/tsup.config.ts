@@ -5,10 +5,17 @@ import { MALLOC_ENV, SEMI_SPACE_MB } from './src/run/v8-flags.js';
 
 /**
  * Loaded at run time by name (`createRequire(...)(name)`), never bundled: each only when its feature is
- * configured (http-proxy-3, ioredis, consul), is read from disk as files (swagger-ui-dist's assets), or is
+ * configured (http-proxy-3, ioredis, consul), is read from disk as files (Swagger UI's assets in @fastify/swagger-ui), or is
  * optional (pino-pretty, typescript). They are the CLI's own dependencies, so they resolve from dist/bin.js.
  */
-const LOADED_BY_NAME = ['http-proxy-3', 'ioredis', 'consul', 'swagger-ui-dist', 'pino-pretty', 'typescript'];
+const LOADED_BY_NAME = [
+  'http-proxy-3',
+  'ioredis',
+  'consul',
+  '@fastify/swagger-ui',
+  'pino-pretty',
+  'typescript',
+];
 const bundled = new RegExp(`^(?!(?:${LOADED_BY_NAME.join('|')})(?:/|$))`);
 
 // Two builds: the library (ESM + CJS with types) and the executable (ESM only, with a shebang).

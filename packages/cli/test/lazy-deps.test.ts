@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpsServer } from 'node:https';
 import * as nodeModule from 'node:module';
@@ -9,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startUpstream, type Upstream } from '@lucid/test-kit';
+import { ensureBuilt } from '@lucid/test-kit/cli';
 import { createPki } from '@lucid/test-kit/consul';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 
@@ -30,9 +30,10 @@ const packageOf = (url: string) => /.*node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec
 
 // A small device holds only what its config uses: these load with the feature, not with the CLI.
 // The hook needs module.registerHooks (Node 22.15+).
-describe.skipIf(!existsSync(bin) || !('registerHooks' in nodeModule))(
+describe.skipIf(!('registerHooks' in nodeModule))(
   'lucid-gateway start loads heavy dependencies only when used',
   () => {
+    beforeAll(ensureBuilt, 300_000);
     let dir: string;
     let upstream: Upstream;
     let child: ChildProcess | undefined;
@@ -87,7 +88,11 @@ describe.skipIf(!existsSync(bin) || !('registerHooks' in nodeModule))(
       const packages = new Set(urls.map(packageOf).filter((p) => p !== undefined));
       // Node's own modules, by their internal names (e.g. "NativeModule internal/deps/undici/undici").
       const builtins = (await readFile(`${modules}.node`, 'utf8')).split('\n');
-      return { packages, builtins, bin: urls.some((u) => u.endsWith('/dist/bin.js')) };
+      // The CLI's own chunks are bundles: what they hold is read from the files.
+      const chunks = urls.filter((u) => u.startsWith('file:') && u.includes('/cli/dist/'));
+      const texts = await Promise.all(chunks.map((u) => readFile(fileURLToPath(u), 'utf8')));
+      const bundled = (name: string) => texts.some((t) => t.includes(name));
+      return { packages, builtins, bundled, bin: urls.some((u) => u.endsWith('/dist/bin.js')) };
     }
 
     it('the embedded default (JWT, memory rate limit) loads no http-proxy-3, ioredis or consul', async () => {
@@ -100,6 +105,15 @@ describe.skipIf(!existsSync(bin) || !('registerHooks' in nodeModule))(
       expect(packages).not.toContain('http-proxy-3');
       expect(packages).not.toContain('ioredis');
       expect(packages).not.toContain('consul');
+    });
+
+    it('without server.tls.acme the ACME engine (acme-client, axios, node-forge) is never loaded', async () => {
+      const { bundled, bin } = await packagesLoaded(['--host', '127.0.0.1'], {
+        JWT_SECRET_KEY: 'a-secret-of-at-least-32-characters-long',
+        AUTH_SERVICE_URL: upstream.url,
+      });
+      expect(bin).toBe(true);
+      expect(bundled('acme-client')).toBe(false);
     });
 
     it("the embedded default loads neither Node's own copy of undici nor its web streams", async () => {

@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import { allowedHosts } from './builtins/allowed-hosts.js';
 import { bodyLimit } from './builtins/body-limit.js';
 import { cors } from './builtins/cors.js';
-import type { BuiltinName } from './builtins/table.js';
 import { websocketOrigin } from './builtins/websocket-origin.js';
 import { ConfigError } from './config/errors.js';
 import type { GatewayConfig } from './config/schema.js';
@@ -13,12 +12,13 @@ import { identityHeadersOf } from './http/identity-headers.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { authorize, withAuthorization } from './pipeline/authorize.js';
 import { compose, type Handler } from './pipeline/compose.js';
+import { type GatewayPlugin, PLUGIN_ORDER } from './plugin.js';
 import { type BodyBudget, bufferBody, streamedBodyRate } from './proxy/body-buffer.js';
 import { forwardTo, upgradeTo } from './proxy/forward.js';
 import type { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 import { Router } from './routing/router.js';
-import { routesOf } from './routing/routes.js';
-import type { GatewayContext, GatewayPlugin, Middleware, ProxyEngine, Route, Target } from './types.js';
+import { type BuiltinEntry, routesOf } from './routing/routes.js';
+import type { GatewayContext, Middleware, ProxyEngine, Route, Target, TlsProvider } from './types.js';
 import { admission } from './upstream/admission.js';
 import { UpstreamPool } from './upstream/pool.js';
 import { speaksHttp2 } from './upstream/protocol.js';
@@ -33,9 +33,12 @@ export interface RuntimeDeps {
   /** The engine for HTTP/2 services (made on first use, so a gateway without them opens none). */
   http2Engine(): ProxyEngine;
   tunnel: WebSocketTunnel;
-  builtins: Readonly<Record<BuiltinName, Handler>>;
+  /** Every built-in config may turn on, with its handler (core's and the plugins'). */
+  builtins: ReadonlyMap<string, BuiltinEntry>;
   /** Called when the set of targets changed (discovery), so engines can let go of gone ones. */
   onTargetsChanged(): void;
+  /** Told when discovery takes targets out of a pool (for observers such as the dashboard). */
+  onTargetsRemoved?(service: string, targets: readonly Target[], at: number): void;
   /** What the plugins provide (`authentication`, ...): built-ins' default access follows from it. */
   provides: ReadonlySet<string>;
   /** Gateway-wide: outlives reloads, as the memory it bounds does. */
@@ -65,9 +68,9 @@ export class Runtime {
   inFlight = 0;
   #retired = false;
   #stopped: Promise<void> | undefined;
-  #letGoDone = false;
   readonly #unwatch: Array<() => void> = [];
   readonly #watches: Array<() => () => void> = [];
+  #letGoDone = false;
   readonly #onTargetsChanged: () => void;
 
   constructor(
@@ -84,120 +87,130 @@ export class Runtime {
     this.limitBody = bodyLimit(config.server.limits.body);
     this.identityHeaders = identityHeadersOf(config, plugins);
 
-    try {
-      const { limits } = config.server;
-      const buffered = bufferBody({
-        max: limits.bufferBody,
-        budget: deps.bodyBudget,
-        minRate: limits.minBodyRate,
+    const { limits } = config.server;
+    const buffered = bufferBody({
+      max: limits.bufferBody,
+      budget: deps.bodyBudget,
+      minRate: limits.minBodyRate,
+    });
+    // Decided once: without a minimum rate, streamed bodies get no watch at all.
+    const streamedRate = limits.minBodyRate === false ? [] : [streamedBodyRate(limits.minBodyRate)];
+    // What runs between the route's chain and the proxy, per service: body buffering (or the rate
+    // watch of a streamed body), then (after the plugins that read the body) admission.
+    const beforeProxy = new Map<
+      string,
+      { buffered: Middleware[]; streamed: Middleware[]; admit: Middleware[] }
+    >();
+    const tlsProviders = new Map<string, TlsProvider | undefined>();
+    for (const [name, service] of Object.entries(config.services)) {
+      // Asked once per service: proxying, upgrades and health probes all use the plugin's TLS.
+      const tls = plugins.map((p) => p.upstreamTls?.(name, service)).find(Boolean);
+      tlsProviders.set(name, tls);
+      const share = deps.targets.share(name, service);
+      this.targetShares.set(name, share);
+      const pool = new UpstreamPool(name, service, {
+        logger,
+        metrics,
+        healthDefaults: config.health,
+        targets: share,
+        tls,
+        ...(deps.onTargetsRemoved && { onTargetsRemoved: deps.onTargetsRemoved }),
       });
-      // Decided once: without a minimum rate, streamed bodies get no watch at all.
-      const streamedRate = limits.minBodyRate === false ? [] : [streamedBodyRate(limits.minBodyRate)];
-      // What runs between the route's chain and the proxy, per service: body buffering (or the rate
-      // watch of a streamed body), then admission.
-      const beforeProxy = new Map<string, { buffered: Middleware[]; streamed: Middleware[] }>();
-      for (const [name, service] of Object.entries(config.services)) {
-        const share = deps.targets.share(name, service);
-        this.targetShares.set(name, share);
-        const pool = new UpstreamPool(name, service, {
-          logger,
-          metrics,
-          healthDefaults: config.health,
-          targets: share,
+      this.pools.set(name, pool);
+      // One gate per service across runtimes: an old and a new one that overlap share the cap.
+      if (service.maxConnections) {
+        share.admission ??= admission({
+          perTarget: service.maxConnections,
+          queueSize: service.queue.size,
+          queueTimeout: service.queue.timeout,
+          targets: () => share.inRotation(Date.now()),
         });
-        this.pools.set(name, pool);
-        // One gate per service across runtimes: an old and a new one that overlap share the cap.
-        if (service.maxConnections) {
-          share.admission ??= admission({
-            perTarget: service.maxConnections,
-            queueSize: service.queue.size,
-            queueTimeout: service.queue.timeout,
-            targets: () => share.inRotation(Date.now()),
-          });
-        }
-        const admit = share.admission ? [share.admission] : [];
-        beforeProxy.set(name, {
-          buffered: limits.bufferBody > 0 ? [buffered, ...admit] : [...streamedRate, ...admit],
-          streamed: [...streamedRate, ...admit],
-        });
-        if (service.discovery === 'static') continue;
-        const provider = plugins.find((p) => p.discovery?.name === service.discovery)?.discovery;
-        if (!provider) {
-          throw new ConfigError([
-            {
-              path: `services.${name}.discovery`,
-              message: `"${service.discovery}" discovery needs the plugin that provides it`,
-            },
-          ]);
-        }
-        const onTargets = (targets: Target[]) => {
-          pool.setTargets(targets);
-          deps.onTargetsChanged();
-        };
-        // Watched from start(): a runtime that is built but never goes live starts nothing.
-        this.#watches.push(() => provider.watch(name, onTargets, { service }));
       }
+      const admit = share.admission ? [share.admission] : [];
+      beforeProxy.set(name, {
+        buffered: limits.bufferBody > 0 ? [buffered] : streamedRate,
+        streamed: streamedRate,
+        admit,
+      });
+      if (service.discovery === 'static') continue;
+      const provider = plugins.find((p) => p.discovery?.name === service.discovery)?.discovery;
+      if (!provider) {
+        throw new ConfigError([
+          {
+            path: `services.${name}.discovery`,
+            message: `"${service.discovery}" discovery needs the plugin that provides it`,
+          },
+        ]);
+      }
+      const onTargets = (targets: Target[]) => {
+        pool.setTargets(targets);
+        deps.onTargetsChanged();
+      };
+      // Watched from start(): a runtime that is built but never goes live starts nothing.
+      this.#watches.push(() => provider.watch(name, onTargets, { service }));
+    }
 
-      const webBridge = grpcWebBridge();
-      this.routes = routesOf(config, deps.builtins, deps.provides, logger);
-      const ordered = [...plugins].sort((a, b) => (a.order ?? 500) - (b.order ?? 500));
-      for (const route of this.routes) {
-        const contributed = ordered.flatMap((plugin) => {
+    const webBridge = grpcWebBridge();
+    this.routes = routesOf(config, deps.builtins, deps.provides, logger);
+    const ordered = [...plugins].sort((a, b) => (a.order ?? 500) - (b.order ?? 500));
+    const afterBody = (p: GatewayPlugin) => (p.order ?? 500) >= PLUGIN_ORDER.afterBody;
+    const early = ordered.filter((p) => !afterBody(p));
+    const late = ordered.filter(afterBody);
+    for (const route of this.routes) {
+      const contribute = (from: readonly GatewayPlugin[]) =>
+        from.flatMap((plugin) => {
           const middleware = plugin.middleware?.(route);
           return middleware ? [{ plugin, middleware }] : [];
         });
-        // Plugins authenticate, core authorizes: its step follows the last authenticator's middleware.
-        const chain = withAuthorization(contributed, authorize(route, plugins));
-        if (route.kind === 'builtin') {
-          this.chains.set(route, compose(chain, route.handler));
-          continue;
-        }
-        const pool = this.pools.get(route.serviceName);
-        if (pool === undefined) throw new Error(`route "${route.id}": no pool for "${route.serviceName}"`);
-        const tlsProvider = plugins
-          .map((p) => p.upstreamTls?.(route.serviceName, route.service))
-          .find(Boolean);
-        const edge = beforeProxy.get(route.serviceName)!;
-        const http2 = speaksHttp2(route.service);
-        const buffering = route.config.requestBuffering ?? route.service.requestBuffering;
-        this.chains.set(
+      // Plugins authenticate, core authorizes: its step follows the last authenticator's middleware.
+      const chain = withAuthorization(contribute(early), authorize(route, plugins));
+      // What reads the buffered body runs after it (and after authorization, whatever its order).
+      const withBody = contribute(late).map((c) => c.middleware);
+      if (route.kind === 'builtin') {
+        this.chains.set(route, compose([...chain, ...withBody], route.handler));
+        continue;
+      }
+      const pool = this.pools.get(route.serviceName);
+      if (pool === undefined) throw new Error(`route "${route.id}": no pool for "${route.serviceName}"`);
+      const tlsProvider = tlsProviders.get(route.serviceName);
+      const edge = beforeProxy.get(route.serviceName)!;
+      const http2 = speaksHttp2(route.service);
+      const buffering = route.config.requestBuffering ?? route.service.requestBuffering;
+      this.chains.set(
+        route,
+        compose(
+          [
+            ...chain,
+            ...(route.config.grpcWeb ? [webBridge] : []),
+            ...(buffering ? edge.buffered : edge.streamed),
+            ...withBody,
+            ...edge.admit,
+          ],
+          forwardTo(route, {
+            pool,
+            engine: http2 ? deps.http2Engine() : deps.engine,
+            metrics,
+            tlsProvider,
+            replay: { max: limits.bufferBody, budget: deps.bodyBudget },
+          }),
+        ),
+      );
+      if (route.config.websocket && http2) {
+        // RFC 8441 (WebSocket over HTTP/2) is not spoken to upstreams: refuse the handshake clearly.
+        this.upgradeChains.set(route, refuseWebSocket(route.serviceName));
+      } else if (route.config.websocket) {
+        // The Origin check runs first: a cross-site page must not reach even the plugins' checks.
+        const where = `routes[${config.routes.indexOf(route.config)}]`;
+        this.upgradeChains.set(
           route,
           compose(
-            [
-              ...chain,
-              ...(route.config.grpcWeb ? [webBridge] : []),
-              ...(buffering ? edge.buffered : edge.streamed),
-            ],
-            forwardTo(route, {
-              pool,
-              engine: http2 ? deps.http2Engine() : deps.engine,
-              metrics,
-              tlsProvider,
-              replay: { max: limits.bufferBody, budget: deps.bodyBudget },
-            }),
+            [websocketOrigin(route.config, config.server.cors, where), ...chain],
+            upgradeTo(route, { pool, tunnel: deps.tunnel, metrics, tlsProvider }),
           ),
         );
-        if (route.config.websocket && http2) {
-          // RFC 8441 (WebSocket over HTTP/2) is not spoken to upstreams: refuse the handshake clearly.
-          this.upgradeChains.set(route, refuseWebSocket(route.serviceName));
-        } else if (route.config.websocket) {
-          // The Origin check runs first: a cross-site page must not reach even the plugins' checks.
-          const where = `routes[${config.routes.indexOf(route.config)}]`;
-          this.upgradeChains.set(
-            route,
-            compose(
-              [websocketOrigin(route.config, config.server.cors, where), ...chain],
-              upgradeTo(route, { pool, tunnel: deps.tunnel, metrics, tlsProvider }),
-            ),
-          );
-        }
       }
-      this.router = new Router(this.routes);
-    } catch (err) {
-      // A runtime that could not be built leaves nothing behind: no watch, no check, no hold on a target.
-      void this.stop();
-      throw err;
     }
+    this.router = new Router(this.routes);
   }
 
   /** Drops the identity headers a client sent: only a verified identity may set them. */

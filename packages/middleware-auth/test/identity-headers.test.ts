@@ -131,7 +131,7 @@ describe('identity headers on a WebSocket upgrade', () => {
 });
 
 describe('forged identity headers whatever auth.forward says', () => {
-  const forwards = [undefined, { 'x-subject': 'sub' }, {}];
+  const forwards: (Record<string, string> | undefined)[] = [undefined, { 'x-subject': 'sub' }, {}];
 
   it.each(forwards.map((f) => [JSON.stringify(f), f] as const))(
     "never reach an HTTP/2 client's upstream, HTTP/1.1 or h2c (forward %s)",

@@ -1,10 +1,11 @@
-import { BUILTIN_NAMES } from '../builtins/table.js';
 import type { ConfigIssue } from './errors.js';
 import { didYouMean } from './suggest.js';
 import type { ConfigView } from './view.js';
 
 /** What a plugin declares (`GatewayPlugin.provides`) when it verifies who is calling. */
 export const AUTHENTICATION = 'authentication';
+/** What a plugin declares when it brings the HTTPS port's certificates (`GatewayPlugin.certificates`). */
+export const CERTIFICATES = 'certificates';
 
 /**
  * Core's own checks across settings: routes that can never match, every route names a known
@@ -15,6 +16,7 @@ export function coreChecks(view: ConfigView): ConfigIssue[] {
   return [
     ...shadowedRoutes(view),
     ...unauthenticated(view),
+    ...uncertified(view),
     ...unknownServices(view),
     ...serviceDoubts(view),
   ];
@@ -42,8 +44,7 @@ function shadowedRoutes({ config, routePath }: ConfigView): ConfigIssue[] {
       });
       break;
     }
-    for (const name of BUILTIN_NAMES) {
-      const builtin = config.builtins[name];
+    for (const [name, builtin] of Object.entries(config.builtins)) {
       if (builtin === false || route.host !== undefined || shapeOf(builtin.path) !== shape) continue;
       issues.push({
         path: `${at}.prefix`,
@@ -125,6 +126,19 @@ function unknownServices({ config, routePath, invalidServices }: ConfigView): Co
   return issues;
 }
 
+/** `server.tls.acme` needs the engine that orders certificates (a plugin, loaded only when it is configured). */
+function uncertified({ config, provides }: ConfigView): ConfigIssue[] {
+  if (!config.server.tls?.acme || provides.has(CERTIFICATES)) return [];
+  return [
+    {
+      path: 'server.tls.acme',
+      message:
+        'no plugin brings the certificates (one that provides "certificates"; the lucid-gateway CLI adds the ACME engine for this section)',
+      fix: "run it with the lucid-gateway CLI, or add the ACME plugin to the gateway's plugins (docs/deploying.md)",
+    },
+  ];
+}
+
 function unauthenticated({ config, routePath, provides }: ConfigView): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const authenticates = provides.has(AUTHENTICATION);
@@ -147,8 +161,7 @@ function unauthenticated({ config, routePath, provides }: ConfigView): ConfigIss
     }
   }
   if (!authenticates) {
-    for (const name of BUILTIN_NAMES) {
-      const builtin = config.builtins[name];
+    for (const [name, builtin] of Object.entries(config.builtins)) {
       if (builtin === false || builtin.auth !== 'required') continue;
       issues.push({
         path: `builtins.${name}.auth`,

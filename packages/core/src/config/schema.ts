@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { BUILTINS, type BuiltinName, type BuiltinSpec } from '../builtins/table.js';
+import type { BuiltinSpec } from '../builtins/spec.js';
+import { CORE_BUILTINS } from '../builtins/table.js';
+import type {
+  GatewayConfigExtensions,
+  RouteOptionsExtensions,
+  ServiceOptionsExtensions,
+} from './extensions.js';
+import { serverTls } from './server-tls.js';
 import {
   authPolicy,
   bodyRate,
@@ -9,10 +16,12 @@ import {
   hostPattern,
   method,
   pathPrefix,
+  positiveDuration,
   size,
   upstreamUrl,
 } from './values.js';
 
+export * from './server-tls.js';
 export * from './values.js';
 
 const target = z.union([
@@ -54,35 +63,13 @@ const tls = z.strictObject({
   rejectUnauthorized: z.boolean().default(true),
 });
 
-/** Where a service's OpenAPI document lives: a path on its targets, or a local file (JSON or YAML). */
-const openapiSource = z.union([
-  z
-    .string()
-    .startsWith('/', { message: 'a path on the service, like "/openapi.json" (or { file: ./auth.yaml })' })
-    .transform((path): { path: string } | { file: string } => ({ path })),
-  z
-    .strictObject({
-      /** A path on the service's targets, fetched through its pool. */
-      path: z.string().startsWith('/').optional(),
-      /** A local JSON or YAML file (relative to the working folder). */
-      file: z.string().min(1).optional(),
-    })
-    .transform((v, ctx): { path: string } | { file: string } => {
-      if ((v.path === undefined) === (v.file === undefined)) {
-        ctx.addIssue({ code: 'custom', message: 'give either "path" or "file", not both' });
-        return z.NEVER;
-      }
-      return v.file !== undefined ? { file: v.file } : { path: v.path! };
-    }),
-]);
-
 /** Core's settings of a service; plugins add theirs (`ConfigParts.service`). */
 const serviceShape = {
   targets: z.array(target).default([]),
   /** Time allowed for the upstream's response headers. */
-  timeout: duration.default(30_000),
+  timeout: positiveDuration.default(30_000),
   timeouts: z
-    .strictObject({ connect: duration.default(5_000), idle: duration.default(60_000) })
+    .strictObject({ connect: positiveDuration.default(5_000), idle: positiveDuration.default(60_000) })
     .default({ connect: 5_000, idle: 60_000 }),
   health: z
     .union([
@@ -123,8 +110,6 @@ const serviceShape = {
   http2: z.boolean().optional(),
   /** Forward the client's Host header instead of the target's. */
   preserveHost: z.boolean().default(false),
-  /** Where this service's OpenAPI document comes from (merged behind builtins.openapi and builtins.docs). */
-  openapi: openapiSource.optional(),
   /** `false` streams request bodies always; by default small ones are read whole first. */
   requestBuffering: z.boolean().default(true),
   /**
@@ -152,12 +137,14 @@ const routeShape = {
   stripPrefix: z.boolean().default(true),
   /** Fail closed: a route needs a verified identity unless it says `public`. */
   auth: authPolicy.default('required'),
-  /** Scopes the verified identity must hold (checked by the plugin that authenticates). */
+  /** Scopes the verified identity must hold (core checks them: 403 naming the first one missing). */
   scopes: z.array(z.string()).default([]),
   /** Response-header timeout for this route (overrides the service's `timeout`). */
-  timeout: duration.optional(),
+  timeout: positiveDuration.optional(),
   /** Connect and idle timeouts for this route (override the service's `timeouts`). */
-  timeouts: z.strictObject({ connect: duration.optional(), idle: duration.optional() }).optional(),
+  timeouts: z
+    .strictObject({ connect: positiveDuration.optional(), idle: positiveDuration.optional() })
+    .optional(),
   /** WebSocket upgrades on this route; `origins` replaces `server.cors.origins` for their Origin check. */
   websocket: z
     .union([z.boolean(), z.strictObject({ origins: z.array(z.string()).optional() })])
@@ -180,30 +167,6 @@ const headerName = z
   .string()
   .toLowerCase()
   .regex(/^[!#$%&'*+.^_`|~0-9a-z-]+$/, { message: 'expected a header name like "x-user-id"' });
-
-/** How the services' OpenAPI documents are fetched and merged (served by builtins.openapi and builtins.docs). */
-export const openapiSchema = z.strictObject({
-  /** How often each service's document is fetched again (it is also fetched at start and on reload). */
-  refresh: duration.default(300_000),
-  /** Time allowed for one document's fetch, headers and body. */
-  timeout: duration.default(10_000),
-  /** Largest document accepted; a bigger one counts as a failed fetch. */
-  maxSize: size.default(5 * 1024 ** 2),
-  /** The gateway's public origin for `servers` (default: the origin the client used, from trusted headers). */
-  publicUrl: z.url({ protocol: /^https?$/, message: 'expected an http:// or https:// URL' }).optional(),
-  title: z.string().default('Lucid API'),
-  version: z.string().default('1.0.0'),
-});
-
-/** HTTPS on the gateway's port: PEM files, read at start and again on every reload (certificate rotation). */
-const serverTls = z.strictObject({
-  cert: z.string().min(1, { message: 'the path of a PEM certificate (chain) file' }),
-  key: z.string().min(1, { message: 'the path of a PEM private key file' }),
-  /** Passphrase of an encrypted key. */
-  passphrase: z.string().optional(),
-  /** Oldest TLS version accepted. */
-  minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
-});
 
 /** HTTP/2 on the client side: over TLS by ALPN, in cleartext (h2c) by prior knowledge. */
 const serverHttp2 = z.strictObject({
@@ -318,8 +281,9 @@ export const serverSchema = z.strictObject({
 const builtin = (spec: BuiltinSpec) => {
   const settings = z.strictObject({
     path: pathPrefix.default(spec.path),
-    auth: authPolicy.default('public'),
-    scopes: z.array(z.string()).default([]),
+    // With `access`, what is left out is the built-in's to decide (given what the plugins provide).
+    auth: spec.access ? authPolicy.optional() : authPolicy.default('public'),
+    scopes: spec.access ? z.array(z.string()).optional() : z.array(z.string()).default([]),
     ...spec.options,
   });
   type Settings = z.output<typeof settings>;
@@ -329,13 +293,19 @@ const builtin = (spec: BuiltinSpec) => {
   return z.union([z.literal(false), on, settings]).default(false);
 };
 
-const builtinsSchema = z
-  .strictObject(
-    Object.fromEntries(
-      Object.entries(BUILTINS).map(([name, spec]) => [name, builtin(spec as BuiltinSpec)]),
-    ) as Record<BuiltinName, ReturnType<typeof builtin>>,
-  )
-  .prefault({});
+/** `builtins`: core's own, then each plugin's, by name. */
+const builtinsSchema = (plugins: Readonly<Record<string, BuiltinSpec>>) =>
+  z
+    .strictObject(
+      Object.fromEntries(
+        Object.entries({ ...CORE_BUILTINS, ...plugins }).map(([name, spec]) => [
+          name,
+          builtin(spec as BuiltinSpec),
+        ]),
+      ) as Record<keyof typeof CORE_BUILTINS, ReturnType<typeof builtin>> &
+        Record<string, ReturnType<typeof builtin>>,
+    )
+    .prefault({});
 
 /** What plugins add to the config: extra keys on a route or a service, top-level sections, discovery kinds. */
 export interface ConfigParts {
@@ -344,6 +314,8 @@ export interface ConfigParts {
   sections: z.ZodRawShape;
   /** Discovery kinds besides `static`. */
   discovery: readonly string[];
+  /** Built-ins besides core's, by name. */
+  builtins?: Readonly<Record<string, BuiltinSpec>>;
 }
 
 const NO_PARTS: ConfigParts = { route: {}, service: {}, sections: {}, discovery: [] };
@@ -384,8 +356,7 @@ export function buildConfigSchema(parts: ConfigParts = NO_PARTS) {
         accessLog: z.boolean().default(true),
       })
       .default({ level: 'info', pretty: 'auto', accessLog: true }),
-    builtins: builtinsSchema,
-    openapi: openapiSchema.default(openapiSchema.parse({})),
+    builtins: builtinsSchema(parts.builtins ?? {}),
     /** Defaults for every service's background checks (those that feed /health and pick targets). */
     health: z
       .strictObject({ interval: duration.default(10_000), timeout: duration.default(2_000) })
@@ -413,10 +384,16 @@ export const serviceSchema = core.service;
 /** What a plugin added to a route, a service or the config: core does not know its type. */
 type PluginOwned = { readonly [option: string]: unknown };
 
-export type GatewayConfigInput = z.input<typeof gatewayConfigSchema> & {
-  services?: Record<string, z.input<typeof serviceSchema> & PluginOwned>;
-  routes?: Array<z.input<typeof routeSchema> & PluginOwned>;
-} & PluginOwned;
+/**
+ * A config as written: core's keys, and the sections and options of the plugins whose packages are
+ * imported (they declare them on `GatewayConfigExtensions`, `RouteOptionsExtensions` and
+ * `ServiceOptionsExtensions`). Any other key is a compile error naming it. A config from a file
+ * (`unknown`) is checked at run time by the schema instead.
+ */
+export type GatewayConfigInput = Omit<z.input<typeof gatewayConfigSchema>, 'services' | 'routes'> & {
+  services?: Record<string, z.input<typeof serviceSchema> & ServiceOptionsExtensions>;
+  routes?: Array<z.input<typeof routeSchema> & RouteOptionsExtensions>;
+} & GatewayConfigExtensions;
 export type ServiceConfig = z.output<typeof serviceSchema> & PluginOwned;
 export type RouteConfig = z.output<typeof routeSchema> & PluginOwned;
 export type GatewayConfig = Omit<z.output<typeof gatewayConfigSchema>, 'services' | 'routes'> & {
@@ -424,8 +401,5 @@ export type GatewayConfig = Omit<z.output<typeof gatewayConfigSchema>, 'services
   routes: RouteConfig[];
 } & PluginOwned;
 export type ServerConfig = z.output<typeof serverSchema>;
-export type OpenApiConfig = z.output<typeof openapiSchema>;
-export type OpenApiSource = z.output<typeof openapiSource>;
 export type HealthCheckConfig = z.output<typeof healthCheck>;
-export type UiConfig = Exclude<GatewayConfig['builtins']['ui'], false>;
-export type BuiltinConfig = Exclude<GatewayConfig['builtins'][BuiltinName], false>;
+export type BuiltinConfig = Exclude<GatewayConfig['builtins'][string], false>;
