@@ -10,13 +10,13 @@ export interface DependencyBreakerOptions {
 }
 
 /**
- * A breaker for a dependency that can hang (a stopped Redis, a key-set endpoint that never
+ * A breaker for a dependency that can hang (a stopped store, a key-set endpoint that never
  * answers): after `failures` timeouts in a row it opens, and callers fail fast to their own policy
  * instead of each waiting the full timeout. While open, one probe at a time tests the dependency in
  * the background every `cooldown`; the first that succeeds closes it.
  *
  * @example
- * const breaker = new DependencyBreaker({ failures: 3, cooldown: 5_000, probe: () => redis.ping() });
+ * const breaker = new DependencyBreaker({ failures: 3, cooldown: 5_000, probe: () => store.ping() });
  * if (!breaker.allows()) throw new Unavailable('circuit open');
  * try { const r = await withTimeout(call()); breaker.succeeded(); return r; }
  * catch (err) { if (isTimeout(err)) breaker.timedOut(); throw err; }
