@@ -25,6 +25,7 @@ import { UndiciEngine } from './proxy/undici-engine.js';
 import { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 import type { BuiltinEntry } from './routing/routes.js';
 import { Runtime } from './runtime.js';
+import { openAcmePlainPort } from './server/acme-ports.js';
 import {
   createGatewayServer,
   drain,
@@ -100,6 +101,8 @@ class LucidGateway implements Gateway {
   readonly #bodyBudget: BodyBudget;
   #runtime: Runtime;
   #server: GatewayServer | undefined;
+  /** The plain port beside an ACME-fed HTTPS port (challenges, /health/live, redirects). */
+  #plain: Server | undefined;
   #started = false;
   /** True while the first round of health checks is pending in start(). */
   #checking = false;
@@ -219,11 +222,24 @@ class LucidGateway implements Gateway {
 
   async listen(opts: { port?: number; host?: string } = {}): Promise<{ port: number; host: string }> {
     const { server: cfg } = this.#runtime.config;
-    const listening = createGatewayServer(cfg, this);
+    const certificates = this.#plugins.find((p) => p.certificates)?.certificates;
+    const listening = createGatewayServer(cfg, this, certificates);
     this.guard(listening.server);
     this.#server = listening;
     const bound = await listenOn(listening.server, opts.port ?? cfg.port, opts.host ?? cfg.host);
     try {
+      if (cfg.tls?.acme && certificates) {
+        const { headers } = cfg.limits;
+        this.#plain = await openAcmePlainPort({
+          https: listening.server,
+          tls: cfg.tls,
+          acme: cfg.tls.acme,
+          source: certificates,
+          host: opts.host ?? cfg.host,
+          limits: { headers, headersTimeout: cfg.timeouts.headers },
+          guard: (s) => this.guard(s),
+        });
+      }
       await this.start();
     } catch (err) {
       // Nothing stays behind a start that failed: no listener, no plugin half started.
@@ -262,6 +278,10 @@ class LucidGateway implements Gateway {
     this.#draining = true;
     // Leave service discovery first, so no new traffic is sent here while we drain.
     await this.#phases.leave();
+    if (this.#plain) {
+      this.#plain.close();
+      this.#plain.closeAllConnections();
+    }
     // Stop accepting; in-flight requests finish with every plugin still there (keys, stores).
     if (this.#server) await drain(this.#server, graceMs, this.#upgraded);
     this.#tunnel.close();
@@ -381,9 +401,10 @@ class LucidGateway implements Gateway {
     const handlers = new Map<string, Handler>(Object.entries(coreBuiltinHandlers(view)));
     for (const plugin of this.#plugins) {
       for (const [name, handler] of Object.entries(plugin.builtins?.(view) ?? {})) {
-        if (!this.#schema.builtins.has(name)) {
+        // Only for a built-in its own schema declares: never core's, nor another plugin's.
+        if (!Object.hasOwn(plugin.schema?.builtins ?? {}, name)) {
           throw new Error(
-            `plugin "${plugin.name}": a handler for "${name}", which no schema declares as a built-in`,
+            `plugin "${plugin.name}": a handler for "${name}", which its schema does not declare as a built-in`,
           );
         }
         handlers.set(name, handler);

@@ -5,6 +5,7 @@ import type { GatewayConfig, ServiceConfig } from './config/schema.js';
 import type { AuthChallenge, AuthRefusal } from './identity.js';
 import type { Handler } from './pipeline/compose.js';
 import type { Router } from './routing/router.js';
+import type { CertificateSource } from './server/certificate-source.js';
 import type {
   ComponentHealth,
   Discovery,
@@ -64,6 +65,8 @@ export interface GatewayPlugin {
   builtins?(view: GatewayView): Readonly<Record<string, Handler>>;
   middleware?(route: Route): Middleware | undefined;
   discovery?: Discovery;
+  /** Certificates for the HTTPS port (`server.tls.acme`); a plugin with them provides `certificates`. */
+  certificates?: CertificateSource;
   /** TLS for upstream connections of a service (e.g. a service mesh's mTLS); asked once per service. */
   upstreamTls?(serviceName: string, service: ServiceConfig): TlsProvider | undefined;
   /**

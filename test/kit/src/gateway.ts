@@ -65,7 +65,7 @@ export const allowAnyone: GatewayPlugin = Object.freeze({
  * plugins of those names are given.
  */
 export async function startGateway(
-  config: Record<string, unknown>,
+  config: GatewayConfigInput | Record<string, unknown>,
   plugins: GatewayPlugin[] = [],
   options: Omit<CreateGatewayOptions, 'plugins'> & { failClosed?: boolean } = {},
 ): Promise<RunningGateway> {
