@@ -112,7 +112,10 @@ const serviceShape = {
   preserveHost: z.boolean().default(false),
   /** `false` streams request bodies always; by default small ones are read whole first. */
   requestBuffering: z.boolean().default(true),
-  /** Most requests in flight to one target; more wait in `queue` (unset: no cap). */
+  /**
+   * Requests in flight per target (not TCP connections): the service admits this many times its
+   * targets in rotation, one count across reloads; more wait in `queue` (unset: no cap).
+   */
   maxConnections: z.number().int().min(1).optional(),
   /** The bounded wait for a connection under `maxConnections`: full or timed out -> 503 with Retry-After. */
   queue: z
