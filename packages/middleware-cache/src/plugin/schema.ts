@@ -73,3 +73,15 @@ export const cachePluginSchema: PluginSchema = {
     return issues;
   },
 };
+
+// The `cache` section and a route's `cache`, in the config's type once this package is imported.
+declare module '@lucid/gateway-core' {
+  interface GatewayConfigExtensions {
+    /** The shared HTTP cache, in memory or Redis (`@lucid/middleware-cache`). */
+    cache?: z.input<typeof cacheConfigSchema>;
+  }
+  interface RouteOptionsExtensions {
+    /** This route's caching (`@lucid/middleware-cache`). */
+    cache?: z.input<typeof routeCacheSchema>;
+  }
+}
