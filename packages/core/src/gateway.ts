@@ -401,9 +401,10 @@ class LucidGateway implements Gateway {
     const handlers = new Map<string, Handler>(Object.entries(coreBuiltinHandlers(view)));
     for (const plugin of this.#plugins) {
       for (const [name, handler] of Object.entries(plugin.builtins?.(view) ?? {})) {
-        if (!this.#schema.builtins.has(name)) {
+        // Only for a built-in its own schema declares: never core's, nor another plugin's.
+        if (!Object.hasOwn(plugin.schema?.builtins ?? {}, name)) {
           throw new Error(
-            `plugin "${plugin.name}": a handler for "${name}", which no schema declares as a built-in`,
+            `plugin "${plugin.name}": a handler for "${name}", which its schema does not declare as a built-in`,
           );
         }
         handlers.set(name, handler);

@@ -278,8 +278,9 @@ export const serverSchema = z.strictObject({
 const builtin = (spec: BuiltinSpec) => {
   const settings = z.strictObject({
     path: pathPrefix.default(spec.path),
-    auth: authPolicy.default('public'),
-    scopes: z.array(z.string()).default([]),
+    // With `access`, what is left out is the built-in's to decide (given what the plugins provide).
+    auth: spec.access ? authPolicy.optional() : authPolicy.default('public'),
+    scopes: spec.access ? z.array(z.string()).optional() : z.array(z.string()).default([]),
     ...spec.options,
   });
   type Settings = z.output<typeof settings>;
