@@ -11,6 +11,7 @@ export default defineConfig({
       '@lucid/middleware-auth': src('middleware-auth'),
       '@lucid/middleware-ratelimit': src('middleware-ratelimit'),
       '@lucid/mesh-consul': src('mesh-consul'),
+      '@lucid/tracing': src('tracing'),
     },
   },
   test: {

@@ -5,10 +5,22 @@ import { MALLOC_ENV, SEMI_SPACE_MB } from './src/run/v8-flags.js';
 
 /**
  * Loaded at run time by name (`createRequire(...)(name)`), never bundled: each only when its feature is
- * configured (http-proxy-3, ioredis, consul), is read from disk as files (swagger-ui-dist's assets), or is
+ * configured (http-proxy-3, ioredis, consul, the OpenTelemetry packages), is read from disk as files (swagger-ui-dist's assets), or is
  * optional (pino-pretty, typescript). They are the CLI's own dependencies, so they resolve from dist/bin.js.
+ * (`@opentelemetry/api` is bundled: prom-client requires it for exemplars. The tracing plugin loads its own
+ * copy by name with the SDK; the two share the API's globals, which the gateway does not use.)
  */
-const LOADED_BY_NAME = ['http-proxy-3', 'ioredis', 'consul', 'swagger-ui-dist', 'pino-pretty', 'typescript'];
+const LOADED_BY_NAME = [
+  'http-proxy-3',
+  'ioredis',
+  'consul',
+  'swagger-ui-dist',
+  'pino-pretty',
+  'typescript',
+  '@opentelemetry/sdk-trace',
+  '@opentelemetry/exporter-trace-otlp-http',
+  '@opentelemetry/resources',
+];
 const bundled = new RegExp(`^(?!(?:${LOADED_BY_NAME.join('|')})(?:/|$))`);
 
 // Two builds: the library (ESM + CJS with types) and the executable (ESM only, with a shebang).

@@ -7,6 +7,7 @@ import {
 import { consulMesh, meshPluginSchema } from '@lucid/mesh-consul';
 import { authPluginSchema, jwtAuth, signDevToken } from '@lucid/middleware-auth';
 import { rateLimitPluginSchema, rateLimitPlugins } from '@lucid/middleware-ratelimit';
+import { tracing, tracingPluginSchema } from '@lucid/tracing';
 
 interface BuildOptions {
   /** False in all but one `--workers` process: they share one port, so one Consul registration. */
@@ -49,6 +50,13 @@ const WIRING: readonly Wiring[] = [
       }
       return [consulMesh(mesh)];
     },
+  },
+  {
+    section: 'tracing',
+    schema: tracingPluginSchema,
+    provides: [],
+    // The OpenTelemetry packages load here, when the config has a tracing section: never otherwise.
+    build: (section) => [tracing(section as Parameters<typeof tracing>[0])],
   },
 ];
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get } from './support/http.js';
 
 const run = promisify(execFile);
-const PACKAGES = ['core', 'middleware-auth', 'middleware-ratelimit', 'mesh-consul', 'cli'];
+const PACKAGES = ['core', 'middleware-auth', 'middleware-ratelimit', 'mesh-consul', 'tracing', 'cli'];
 
 describe('the packed packages, installed from tarballs into an empty project', () => {
   const tmp = tempProject();

@@ -152,6 +152,7 @@ class LucidGateway implements Gateway {
       draining: () => this.#draining,
       closeIdle: () => this.#server?.server.closeIdleConnections(),
       upgraded: this.#upgraded,
+      tracer: this.#plugins.find((p) => p.tracer !== undefined)?.tracer,
     });
     this.handler = requests.handler;
     this.upgrade = requests.upgrade;

@@ -71,8 +71,13 @@ export interface GatewayContext {
   readonly protocol: 'http' | 'https';
   /** Who the client is and what it asked for, with X-Forwarded-* believed only from trusted proxies. */
   readonly forwarded: import('./http/client-address.js').ClientAddress;
-  /** W3C trace context sent upstream (the client's when well-formed, else a new one). */
-  readonly traceparent: string;
+  /**
+   * W3C trace context sent upstream: the client's when well-formed, else a new one; with a tracer,
+   * the span of the upstream attempt under way.
+   */
+  traceparent: string;
+  /** This request's trace when a plugin traces requests (see `RequestTracer`). */
+  readonly trace?: RequestTrace | undefined;
   /** The normalized path (no query). Routing, authorization and forwarding all use this one value. */
   readonly path: string;
   /** The raw query string including its leading `?`, or empty. */
@@ -152,6 +157,8 @@ export interface GatewayPlugin {
   setup?(setup: PluginSetup): void;
   middleware?(route: Route): Middleware | undefined;
   discovery?: Discovery;
+  /** Follows requests as traces (one plugin at most; the first one that has it is used). */
+  tracer?: RequestTracer;
   /** TLS for upstream connections of a service (e.g. a service mesh's mTLS); asked once per service. */
   upstreamTls?(serviceName: string, service: ServiceConfig): TlsProvider | undefined;
   start?(gateway: Gateway): Promise<void>;
@@ -164,6 +171,43 @@ export interface GatewayPlugin {
    * `{ quota: { label: 'quota', value: '1000/day' } }`.
    */
   dashboardRoute?(route: ProxyRoute): Record<string, DashboardColumn>;
+}
+
+/**
+ * Follows requests as traces: a tracing plugin's spans. Core calls it on the request path; without
+ * one, the path does nothing more than forward the client's `traceparent`.
+ */
+export interface RequestTracer {
+  /** A request arrived (before routing): its trace, or undefined to leave it untraced. */
+  start(ctx: GatewayContext): RequestTrace | undefined;
+}
+
+/** One request's trace: its own span, and one span per upstream attempt. */
+export interface RequestTrace {
+  /** For the access line. */
+  readonly traceId: string;
+  readonly spanId: string;
+  /** An upstream attempt begins; the returned span's `traceparent` is what the upstream gets. */
+  attempt(target: Target, attempt: UpstreamAttempt): AttemptTrace;
+  /** The request was refused or failed with this error (auth, rate limit, upstream): an event on its span. */
+  failed(error: unknown): void;
+  /** The request is over, answered with `status` (499 when the client left first). */
+  end(ctx: GatewayContext, status: number): void;
+}
+
+export interface UpstreamAttempt {
+  /** 1 for the first attempt, 2 for the first retry, ... */
+  number: number;
+  /** Why the previous attempt is retried (its error code); undefined on the first attempt. */
+  retryReason: string | undefined;
+  /** The target's circuit breaker as the attempt starts. */
+  breaker: 'closed' | 'open' | 'half-open';
+}
+
+export interface AttemptTrace {
+  readonly traceparent: string;
+  /** The attempt ended: answered with `status`, or failed with the error's `code`. */
+  end(result: { status?: number | undefined; error?: string | undefined }): void;
 }
 
 /** A plugin's column in the dashboard's routes table and this route's value in it. */

@@ -15,6 +15,7 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import type { UpgradeContext } from '../proxy/forward.js';
 import { closeSoon } from '../proxy/websocket-tunnel.js';
 import type { Runtime } from '../runtime.js';
+import type { RequestTracer } from '../types.js';
 import { answerError } from './answer-error.js';
 import { routeRequest } from './route-request.js';
 
@@ -30,6 +31,8 @@ export interface RequestDeps {
   closeIdle(): void;
   /** Client sockets on the upgrade path (handshaking or joined), for the gateway to cut on close. */
   upgraded: Set<Duplex>;
+  /** A plugin's tracer, when one traces requests. */
+  tracer: RequestTracer | undefined;
 }
 
 /**
@@ -55,6 +58,7 @@ export class RequestLifecycle {
     res.on('close', done); // fires once; `on` spares `once`'s wrapper
     this.#handle(ctx, rt).then(done, (err: unknown) => {
       try {
+        ctx.trace?.failed(err);
         answerError(ctx, err);
       } finally {
         done();
@@ -86,6 +90,7 @@ export class RequestLifecycle {
     socket.once('close', finish);
     this.#handleUpgrade(ctx, rt)
       .catch((err) => {
+        ctx.trace?.failed(err);
         answerError(ctx, err);
         res.once('finish', () => closeSoon(socket as Socket));
       })
@@ -115,7 +120,7 @@ export class RequestLifecycle {
 
   /** One request's state, from what the gateway itself knows about the connection. */
   #context(req: IncomingMessage, res: ServerResponse, rt: Runtime): RequestContext {
-    return new RequestContext(
+    const ctx = new RequestContext(
       req,
       res,
       requestIdOf(req),
@@ -123,6 +128,8 @@ export class RequestLifecycle {
       clientAddress(req, rt.trust),
       this.deps.logger,
     );
+    if (this.deps.tracer !== undefined) ctx.trace = this.deps.tracer.start(ctx);
+    return ctx;
   }
 
   #finish(ctx: RequestContext, rt: Runtime, answered?: number): void {
@@ -136,6 +143,7 @@ export class RequestLifecycle {
       ctx.grpcStatus = grpcStatusAtEnd(ctx, status);
       this.deps.metrics.grpcFinished(ctx.route?.route.id ?? 'unmatched', grpcStatusName(ctx.grpcStatus));
     }
+    ctx.trace?.end(ctx, status);
     this.deps.metrics.requestFinished(
       ctx.route?.route.id ?? 'unmatched',
       ctx.req.method ?? 'GET',
