@@ -10,6 +10,7 @@ import { parseConfig } from './config/validate.js';
 import { ReloadLog } from './dashboard/reload-log.js';
 import { componentHealth, serviceHealth } from './health/aggregate.js';
 import { guardConnections } from './http/connection-guard.js';
+import { PluginPhases } from './lifecycle/phases.js';
 import { RequestLifecycle } from './lifecycle/requests.js';
 import { type AccessLog, accessLog } from './observability/access-log.js';
 import { createLogger } from './observability/logger.js';
@@ -81,6 +82,7 @@ class LucidGateway implements Gateway {
   readonly #accessLog: AccessLog;
   readonly #metrics: GatewayMetrics;
   readonly #plugins: GatewayPlugin[];
+  readonly #phases: PluginPhases;
   readonly #schema: ComposedSchema;
   readonly #provides: Set<string>;
   readonly #engine: ProxyEngine;
@@ -103,6 +105,9 @@ class LucidGateway implements Gateway {
 
   constructor(input: GatewayConfigInput, options: CreateGatewayOptions) {
     this.#plugins = options.plugins ?? [];
+    this.#phases = new PluginPhases(this.#plugins, (err, fields, msg) =>
+      this.#warnWithoutStack(err, fields, msg),
+    );
     this.#schema = composeConfigSchema(this.#plugins.flatMap((p) => schemaOf(p) ?? []));
     // A plugin with discovery provides its kind (`discovery:<kind>`), so checks can tell it is there.
     this.#provides = new Set(
@@ -204,7 +209,7 @@ class LucidGateway implements Gateway {
     if (this.#started) return;
     // Ready only after the first check round: /health never starts out guessing.
     await this.#runtime.start();
-    for (const plugin of this.#plugins) await plugin.start?.(this);
+    await this.#phases.start(this);
     this.#started = true;
     void this.#openapi.use(catalogSources(this.#runtime, this.#plugins));
   }
@@ -215,7 +220,13 @@ class LucidGateway implements Gateway {
     this.guard(listening.server);
     this.#server = listening;
     const bound = await listenOn(listening.server, opts.port ?? cfg.port, opts.host ?? cfg.host);
-    await this.start();
+    try {
+      await this.start();
+    } catch (err) {
+      // Nothing stays behind a start that failed: no listener, no plugin half started.
+      await this.close({ graceMs: 0 });
+      throw err;
+    }
     this.logger.info(
       { port: bound.port, host: bound.host, routes: this.#runtime.routes.length },
       'gateway listening',
@@ -247,15 +258,14 @@ class LucidGateway implements Gateway {
   async #close(graceMs: number): Promise<void> {
     this.#draining = true;
     // Leave service discovery first, so no new traffic is sent here while we drain.
-    for (const plugin of [...this.#plugins].reverse()) {
-      await plugin
-        .stop?.()
-        .catch((err: unknown) => this.#warnWithoutStack(err, { plugin: plugin.name }, 'plugin stop failed'));
-    }
+    await this.#phases.leave();
+    // Stop accepting; in-flight requests finish with every plugin still there (keys, stores).
     if (this.#server) await drain(this.#server, graceMs, this.#upgraded);
     this.#tunnel.close();
     await this.#runtime.stop();
     this.#openapi.stop();
+    // Only now: nothing is left that could need a plugin's store, key set or client.
+    await this.#phases.close();
     await Promise.all([this.#engine.close(), this.#http2?.close()]);
     this.logger.flush?.();
   }

@@ -14,6 +14,7 @@ export type { NormalizedPath } from './http/normalize-path.js';
 export { normalizePath } from './http/normalize-path.js';
 export { requestIdOf, traceparentOf } from './http/request-id.js';
 export { sendJson } from './http/send-json.js';
+export type { AuthChallenge, AuthRefusal, Identity } from './identity.js';
 export { createLogger } from './observability/logger.js';
 export { createMetrics, type GatewayMetrics } from './observability/metrics.js';
 export {

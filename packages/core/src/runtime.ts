@@ -5,11 +5,13 @@ import { cors } from './builtins/cors.js';
 import type { BuiltinName } from './builtins/table.js';
 import { websocketOrigin } from './builtins/websocket-origin.js';
 import { ConfigError } from './config/errors.js';
-import { DEFAULT_IDENTITY_HEADERS, type GatewayConfig } from './config/schema.js';
+import type { GatewayConfig } from './config/schema.js';
 import { GatewayError } from './errors.js';
 import { grpcWebBridge, grpcWebCors } from './grpc/web.js';
 import { compileTrust, type TrustCheck } from './http/client-address.js';
+import { identityHeadersOf } from './http/identity-headers.js';
 import type { GatewayMetrics } from './observability/metrics.js';
+import { authorize, withAuthorization } from './pipeline/authorize.js';
 import { compose, type Handler } from './pipeline/compose.js';
 import { type BodyBudget, bufferBody, streamedBodyRate } from './proxy/body-buffer.js';
 import { forwardTo, upgradeTo } from './proxy/forward.js';
@@ -73,9 +75,7 @@ export class Runtime {
     const bridgesGrpcWeb = config.routes.some((r) => r.grpcWeb);
     this.cors = cors(bridgesGrpcWeb ? grpcWebCors(config.server.cors) : config.server.cors);
     this.limitBody = bodyLimit(config.server.limits.body);
-    const declared = plugins.flatMap((p) => p.identityHeaders ?? []).map((h) => h.toLowerCase());
-    const configured = config.server.identityHeaders ?? (declared.length > 0 ? [] : DEFAULT_IDENTITY_HEADERS);
-    this.identityHeaders = [...new Set([...configured, ...declared])];
+    this.identityHeaders = identityHeadersOf(config, plugins);
 
     const { limits } = config.server;
     const buffered = bufferBody({
@@ -126,7 +126,12 @@ export class Runtime {
     this.routes = routesOf(config, deps.builtins, deps.provides, logger);
     const ordered = [...plugins].sort((a, b) => (a.order ?? 500) - (b.order ?? 500));
     for (const route of this.routes) {
-      const chain = ordered.flatMap((p) => p.middleware?.(route) ?? []);
+      const contributed = ordered.flatMap((plugin) => {
+        const middleware = plugin.middleware?.(route);
+        return middleware ? [{ plugin, middleware }] : [];
+      });
+      // Plugins authenticate, core authorizes: its step follows the last authenticator's middleware.
+      const chain = withAuthorization(contributed, authorize(route, plugins));
       if (route.kind === 'builtin') {
         this.chains.set(route, compose(chain, route.handler));
         continue;

@@ -4,18 +4,20 @@ import type { Registry } from 'prom-client';
 import type { BuiltinName } from './builtins/table.js';
 import type { PluginSchema } from './config/plugin-schema.js';
 import type { GatewayConfig, GatewayConfigInput, RouteConfig, ServiceConfig } from './config/schema.js';
+import type { AuthChallenge, AuthRefusal, Identity } from './identity.js';
 
-/** What a verified identity carries; the plugin that authenticates fills it. */
+/** What a verified credential carries (a token's payload); the plugin that authenticates fills it. */
 export interface UserClaims {
   sub?: string;
   [claim: string]: unknown;
 }
 
 export interface GatewayState {
-  /** Verified claims. Only an authentication plugin sets this; never derived from client headers. */
-  user?: UserClaims;
-  /** The caller's tier (plans, quotas), from a verified identity only. */
-  tier?: string;
+  /**
+   * Who calls, as an authenticating plugin verified it; never derived from client headers. Core
+   * authorizes on it: `auth: required` needs one, `scopes` must all be in `identity.scopes`.
+   */
+  identity?: Identity;
   [key: string]: unknown;
 }
 
@@ -143,13 +145,19 @@ export interface GatewayPlugin {
   /** Its config (section, route and service options, discovery kinds) and error codes, composed by core. */
   schema?: PluginSchema;
   /**
-   * What it does for core's promises. `authentication`: it verifies who calls and enforces each
-   * route's `auth` and `scopes`; without such a plugin a route that needs auth is refused (fail closed).
+   * What it does for core's promises. `authentication`: its middleware verifies who calls and sets
+   * `ctx.state.identity`; core then enforces each route's `auth` (401) and `scopes` (403). Without
+   * such a plugin a route that needs auth is refused at build time (fail closed).
    * (A plugin with `discovery` provides `discovery:<kind>` without saying so.)
    */
   provides?: readonly string[];
   /** Headers it sets from a verified identity; core drops a client's copies on every route. */
   identityHeaders?: readonly string[];
+  /**
+   * An authenticator's part in core's 401/403: its `WWW-Authenticate` challenge (and a clearer
+   * detail). Called when core refuses a protected route; every authenticator's challenge is sent.
+   */
+  challenge?(refusal: AuthRefusal): AuthChallenge | undefined;
   /**
    * Where this plugin's middleware runs in a route's chain; lower runs first (see `PLUGIN_ORDER`).
    */
@@ -161,7 +169,23 @@ export interface GatewayPlugin {
   tracer?: RequestTracer;
   /** TLS for upstream connections of a service (e.g. a service mesh's mTLS); asked once per service. */
   upstreamTls?(serviceName: string, service: ServiceConfig): TlsProvider | undefined;
+  /**
+   * Phase 1, at start: get ready (connect a store, fetch keys, register). The gateway is ready, and
+   * `listen()` resolves, once every plugin's `start` resolved; bound it by the plugin's own timeout
+   * and follow its own policy when that passes. A rejection fails the start (or the reload it is in).
+   */
   start?(gateway: Gateway): Promise<void>;
+  /**
+   * Phase 2, at stop, before the drain: leave whatever sends traffic here (deregister from
+   * discovery). Requests in flight are still served, so nothing they need may go yet.
+   */
+  leave?(): Promise<void>;
+  /**
+   * Phase 4, at stop, after the drain (every request has finished or was cut): release what the
+   * plugin holds (store connections, key-set fetches, timers, global registrations).
+   */
+  close?(): Promise<void>;
+  /** @deprecated Use `close()` (and `leave()` for what must happen before the drain); runs where `close()` runs. */
   stop?(): Promise<void>;
   health?(): Promise<ComponentHealth>;
   /** Counters for the dashboard, by name: `{ rejectedByTier: { free: 3 } }` (numbers only, never secrets). */

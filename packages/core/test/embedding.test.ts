@@ -17,8 +17,19 @@ import { WebSocket, WebSocketServer } from 'ws';
 
 const silent = () => createLogger({ level: 'silent', pretty: false, accessLog: false });
 
-/** Declares authentication and checks nothing: the smallest plugin that lets protected routes build. */
+/** Declares authentication and sets no identity: protected routes build, and core refuses them. */
 const doNothingAuthenticator: GatewayPlugin = { name: 'do-nothing', provides: ['authentication'] };
+
+/** A third-party authenticator: everyone is `bob`, with no scope. */
+const bobAuthenticator: GatewayPlugin = {
+  name: 'bob',
+  provides: ['authentication'],
+  middleware: () =>
+    async function bob(ctx, next) {
+      ctx.state.identity = { sub: 'bob', scopes: new Set(), claims: { sub: 'bob' } };
+      await next();
+    },
+};
 
 const FORGED = {
   'x-user-id': 'admin',
@@ -107,14 +118,18 @@ describe('embedding: core fails closed', () => {
     expect((await send(`${url}/public/x`)).status).toBe(200);
   });
 
-  it('builds with a do-nothing plugin that declares authentication', async () => {
+  it('builds with a do-nothing plugin that declares authentication, and answers 401 without an identity', async () => {
     upstream = await startUpstream();
     const gateway = createGateway(configFor(upstream), {
       plugins: [doNothingAuthenticator],
       logger: silent(),
     });
     const url = await embed(gateway);
-    expect((await send(`${url}/private/x`)).status).toBe(200);
+    const res = await send(`${url}/private/refused`);
+    expect(res.status).toBe(401);
+    expect(res.json()).toMatchObject({ code: 'GW_UNAUTHORIZED', detail: 'authentication required' });
+    expect((await send(`${url}/public/x`)).status).toBe(200);
+    expect(upstream.seen.map((r) => r.url)).toEqual(['/x']);
     expect(gateway.routes().find((r) => r.prefix === '/private')?.auth).toBe('required');
   });
 
@@ -127,7 +142,7 @@ describe('embedding: core fails closed', () => {
 
   describe.each([
     ['without any plugin (public routes only)', [] as GatewayPlugin[], ['/public/x']],
-    ['with a do-nothing authenticator', [doNothingAuthenticator], ['/public/x', '/private/x']],
+    ['with a third-party authenticator', [bobAuthenticator], ['/public/x', '/private/x']],
   ] as const)('forged identity headers never reach an upstream: %s', (_name, plugins, paths) => {
     it.each(['undici', 'http-proxy'] as const)('over HTTP (%s engine)', async (engine) => {
       upstream = await startUpstream();
@@ -159,8 +174,8 @@ describe('embedding: core fails closed', () => {
   it('strips the headers the config names, and those a plugin declares, on every route', async () => {
     upstream = await startUpstream();
     const declares: GatewayPlugin = {
+      ...bobAuthenticator,
       name: 'declares',
-      provides: ['authentication'],
       identityHeaders: ['X-Auth-Subject'],
     };
     const gateway = createGateway(configFor(upstream, { server: { identityHeaders: ['x-tenant'] } }), {
@@ -170,15 +185,15 @@ describe('embedding: core fails closed', () => {
     const url = await embed(gateway);
     for (const path of ['/public/x', '/private/x']) {
       await send(`${url}${path}`, {
-        headers: { 'x-tenant': 'forged', 'x-auth-subject': 'forged', 'x-user-id': 'kept' },
+        headers: { 'x-tenant': 'forged', 'x-auth-subject': 'forged', 'x-user-id': 'forged' },
       });
     }
     expect(upstream.seen).toHaveLength(2);
     for (const seen of upstream.seen) {
       expect(seen.headers['x-tenant']).toBeUndefined();
       expect(seen.headers['x-auth-subject']).toBeUndefined();
-      // An explicit list replaces the default one.
-      expect(seen.headers['x-user-id']).toBe('kept');
+      // A list of one's own adds to core's defaults, never replaces them.
+      expect(seen.headers['x-user-id']).toBeUndefined();
     }
   });
 
@@ -212,7 +227,7 @@ describe('embedding: core fails closed', () => {
           { prefix: '/open', service: 'ws', auth: 'public' },
         ],
       },
-      { plugins: [doNothingAuthenticator], logger: silent() },
+      { plugins: [bobAuthenticator], logger: silent() },
     );
     const url = await embed(gateway);
     for (const path of ['/ws', '/open']) {

@@ -205,7 +205,8 @@ describe("core's source", () => {
         /'mesh'/,
         /\bmesh:/,
         /rateLimit/,
-        /\bclaims:/,
+        // The auth plugin's route option; the `Identity` type core defines has a `readonly claims` field.
+        /(?<!readonly )\bclaims:/,
         /@lucid\/(middleware|mesh)/,
       ]) {
         if (word.test(text)) named.push(`${file.slice(src.length)}: ${word}`);

@@ -62,10 +62,15 @@ export function consulMesh(options: MeshConfigInput = {}): ConsulMeshPlugin {
       await registration?.start(gateway);
     },
 
-    async stop() {
+    // Before the drain: leave Consul, so others stop routing here while the gateway drains.
+    async leave() {
+      await registration?.stop();
+    },
+
+    // After the drain: requests in flight still needed the targets and certificates.
+    async close() {
       if (closed) return;
       closed = true;
-      // Leave Consul first, so others stop routing here while the gateway drains.
       await registration?.stop();
       await Promise.all([discovery.stopAll(), connect?.stop()]);
       ctx.api.destroy();

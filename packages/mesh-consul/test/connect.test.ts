@@ -131,8 +131,8 @@ describe('consulMesh upstreamTls', () => {
       ).toBeUndefined();
       expect(off.upstreamTls!('billing', meshService)).toBeUndefined();
     } finally {
-      await on.stop!();
-      await off.stop!();
+      await on.close!();
+      await off.close!();
     }
   });
 });

@@ -8,7 +8,7 @@ export {
   type JwtOptions,
 } from './config/schema.js';
 export { type DevTokenOptions, signDevToken } from './dev-token.js';
-export type { Identity } from './identity/identity.js';
+export type { VerifiedIdentity } from './identity/identity.js';
 export { FAILURE_REASONS, type FailureReason } from './jwt/failure.js';
 export { jwtAuth } from './plugin/jwt-auth.js';
 export { AUTH_ERRORS, type AuthRouteOptions, authPluginSchema } from './plugin/schema.js';

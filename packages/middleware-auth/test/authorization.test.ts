@@ -45,9 +45,9 @@ describe('per-route scopes and claims', () => {
     expect(res.json()).toMatchObject({ detail: 'claim "role" does not allow this route' });
   });
 
-  it('puts the tier on ctx.state for the rate limiter and the claims on ctx.state.user', async () => {
+  it('sets ctx.state.identity: sub, tier (for the rate limiter), scopes and frozen claims', async () => {
     // Observed through a user plugin that runs after auth and reports what it found.
-    const seen: Array<{ user: unknown; tier: unknown }> = [];
+    const seen: Array<{ user: unknown; tier: unknown; identity: unknown }> = [];
     const probe = await startAuthStack(
       { jwt: { secret: SECRET, issuer: ISSUER, audience: AUDIENCE }, tierClaim: 'plan' },
       {
@@ -56,7 +56,11 @@ describe('per-route scopes and claims', () => {
             name: 'probe',
             middleware: () =>
               async function probe(ctx, next) {
-                seen.push({ user: ctx.state.user, tier: ctx.state.tier });
+                seen.push({
+                  user: ctx.state.identity?.claims,
+                  tier: ctx.state.identity?.tier,
+                  identity: ctx.state.identity,
+                });
                 await next();
               },
           },
@@ -67,9 +71,11 @@ describe('per-route scopes and claims', () => {
       await probe.get('/api/x', bearer(await tokenWith({ sub: 'u-1', plan: 'enterprise', tier: 'free' })));
       await probe.get('/public/x', bearer(await tokenWith({ sub: 'u-2', plan: 'enterprise' })));
       expect(seen[0]).toMatchObject({ user: { sub: 'u-1', plan: 'enterprise' }, tier: 'enterprise' });
+      expect(seen[0]!.identity).toMatchObject({ sub: 'u-1', tier: 'enterprise' });
+      expect((seen[0]!.identity as { scopes: unknown }).scopes).toBeInstanceOf(Set);
       expect(Object.isFrozen(seen[0]!.user)).toBe(true);
       // A public route never trusts a token for identity.
-      expect(seen[1]).toEqual({ user: undefined, tier: undefined });
+      expect(seen[1]).toEqual({ user: undefined, tier: undefined, identity: undefined });
       expect(probe.proxied()[0]!.headers['x-user-tier']).toBe('enterprise');
     } finally {
       await probe.close();

@@ -4,7 +4,7 @@ import { type Reply, send } from '@lucid/test-kit';
 
 /**
  * Stands in for the auth plugin (order 100): trusts a test-only header `x-test-verified: <sub>:<tier>`
- * as if it were a verified token's claims. Nothing else sets `ctx.state`.
+ * as if it were a verified token's claims. Nothing else sets `ctx.state.identity`.
  */
 export const testIdentity: GatewayPlugin = {
   name: 'test-identity',
@@ -14,8 +14,7 @@ export const testIdentity: GatewayPlugin = {
       const signal = ctx.req.headers['x-test-verified'];
       if (typeof signal === 'string') {
         const [sub, tier] = signal.split(':');
-        ctx.state.user = { sub };
-        if (tier) ctx.state.tier = tier;
+        ctx.state.identity = { sub, tier: tier || undefined, scopes: new Set(), claims: { sub } };
       }
       return next();
     },

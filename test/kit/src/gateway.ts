@@ -6,6 +6,8 @@ import {
   type Gateway,
   type GatewayConfigInput,
   type GatewayPlugin,
+  type Middleware,
+  type Route,
 } from '@lucid/gateway-core';
 
 export interface RunningGateway {
@@ -30,12 +32,21 @@ export function logSink(): { stream: Writable; lines: Array<Record<string, unkno
 }
 
 /**
- * A plugin that declares authentication and checks nothing: for tests of everything but auth,
- * whose routes would otherwise be refused (core fails closed). Never for production.
+ * A plugin that authenticates everyone as `anyone`, holding every scope the route asks for: for
+ * tests of everything but auth, whose routes core would otherwise refuse (it fails closed). Never
+ * for production.
  */
 export const allowAnyone: GatewayPlugin = Object.freeze({
   name: 'allow-anyone (test)',
   provides: ['authentication'],
+  middleware(route: Route): Middleware | undefined {
+    if (route.config.auth === 'public') return undefined;
+    const identity = { sub: 'anyone', scopes: new Set(route.config.scopes), claims: { sub: 'anyone' } };
+    return async function allowAnyone(ctx, next) {
+      ctx.state.identity = identity;
+      await next();
+    };
+  },
 });
 
 /**

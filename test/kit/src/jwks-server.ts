@@ -1,14 +1,17 @@
 import type { JsonWebKey as JWK } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 export interface JwksServer {
   url: string;
   /** Replaces the published keys (a rotation). */
   setKeys(keys: JWK[]): void;
-  /** `ok` serves the keys, `error` answers 500, `hang` never answers. */
-  mode: 'ok' | 'error' | 'hang';
+  /**
+   * `ok` serves the keys, `error` answers 500, `hang` never answers, `hold` answers once the mode
+   * is set back to `ok` (with the keys set by then).
+   */
+  mode: 'ok' | 'error' | 'hang' | 'hold';
   /** Requests received so far. */
   readonly fetches: number;
   /** Resolves when the fetch count reaches `n`. */
@@ -24,6 +27,7 @@ export async function startJwksServer(initial: JWK[]): Promise<JwksServer> {
   const sockets = new Set<Socket>();
   const state = { mode: 'ok' as JwksServer['mode'] };
 
+  const held: Array<() => void> = [];
   const server: Server = createServer((req, res) => {
     fetches++;
     for (const w of waiters.filter((w) => fetches >= w.n)) {
@@ -31,6 +35,13 @@ export async function startJwksServer(initial: JWK[]): Promise<JwksServer> {
       w.resolve();
     }
     if (state.mode === 'hang') return;
+    if (state.mode === 'hold') {
+      held.push(() => answer(req, res));
+      return;
+    }
+    answer(req, res);
+  });
+  const answer = (req: IncomingMessage, res: ServerResponse) => {
     if (state.mode === 'error' || req.url !== '/.well-known/jwks.json') {
       res.writeHead(state.mode === 'error' ? 500 : 404).end();
       return;
@@ -38,7 +49,7 @@ export async function startJwksServer(initial: JWK[]): Promise<JwksServer> {
     const body = JSON.stringify({ keys });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
-  });
+  };
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -57,6 +68,7 @@ export async function startJwksServer(initial: JWK[]): Promise<JwksServer> {
     },
     set mode(m) {
       state.mode = m;
+      if (m !== 'hold') for (const release of held.splice(0)) release();
     },
     get fetches() {
       return fetches;

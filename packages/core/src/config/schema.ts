@@ -302,9 +302,9 @@ export const serverSchema = z.strictObject({
     .optional(),
   allowedHosts: z.array(hostPattern).default(['*']),
   /**
-   * Headers that carry a verified identity upstream; a client's own copies are dropped on every route,
-   * with or without a plugin. Plugins add the ones they set; when neither this nor a plugin names
-   * any, the default is `x-user-id`, `x-user-tier`, `x-user-scopes`.
+   * More headers that carry a verified identity upstream. A client's own copies of these, of the
+   * defaults (`x-user-id`, `x-user-tier`, `x-user-scopes`) and of every header a plugin forwards
+   * (`auth.forward`) are dropped on every route and upgrade: this list only adds to that set.
    */
   identityHeaders: z.array(headerName).optional(),
   /** Which engine forwards plain HTTP (WebSockets have their own tunnel). */

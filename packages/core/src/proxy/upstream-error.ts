@@ -59,6 +59,18 @@ export class UpstreamStreamResetError extends Error {
   }
 }
 
+/**
+ * An upstream answered a WebSocket handshake with 101 but not for the request it was sent (no
+ * `Upgrade: websocket`, or no `Sec-WebSocket-Accept` matching the key): nothing is tunneled (502).
+ */
+export class UpstreamBadUpgradeError extends Error {
+  readonly code = 'LUCID_UPSTREAM_BAD_UPGRADE';
+  constructor(reason: string) {
+    super(`upstream switched protocols without accepting the WebSocket handshake: ${reason}`);
+    this.name = 'UpstreamBadUpgradeError';
+  }
+}
+
 /** The connection could not be made: the request certainly never reached the upstream application. */
 const CONNECT_PHASE = new Set([
   'ECONNREFUSED',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type ClientRequest,
   request as httpRequest,
@@ -11,7 +12,11 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { GatewayContext, OutgoingRequest, Target } from '../types.js';
 import { clientResponseHeaders } from './headers.js';
-import { UpstreamConnectTimeoutError, UpstreamTimeoutError } from './upstream-error.js';
+import {
+  UpstreamBadUpgradeError,
+  UpstreamConnectTimeoutError,
+  UpstreamTimeoutError,
+} from './upstream-error.js';
 
 /** How long a socket may linger half-closed after its partner closed, before it is destroyed. */
 const CLOSE_GRACE_MS = 5_000;
@@ -131,6 +136,15 @@ function tunnelWebSocket(
         resolve({ status: 0, answeredAt: 0 });
         return;
       }
+      // A 101 opens a tunnel only when it answers the handshake the gateway sent (RFC 6455 §4.1):
+      // anything else could be a different protocol, and the client's next bytes would reach the
+      // upstream unchecked. Nothing was written to the client yet: the caller answers 502.
+      const refused = acceptProblem(res, outgoing.headers['sec-websocket-key']);
+      if (refused !== undefined) {
+        upstream.destroy();
+        reject(new UpstreamBadUpgradeError(refused));
+        return;
+      }
       const answeredAt = performance.now();
       // From here bytes flow between the two sockets; the response object has nothing more to say.
       ctx.res.detachSocket(client);
@@ -144,8 +158,14 @@ function tunnelWebSocket(
         return;
       }
       settle();
-      const answeredAt = performance.now();
       const status = res.statusCode ?? 502;
+      if (status === 101) {
+        // Node hands a 101 without `Upgrade` here, as a plain answer: no handshake was accepted.
+        req.destroy();
+        reject(new UpstreamBadUpgradeError('no Upgrade header'));
+        return;
+      }
+      const answeredAt = performance.now();
       // Not a WebSocket endpoint (or it refused): relay the answer as it is, then close.
       ctx.res.writeHead(status, res.statusMessage, clientResponseHeaders(ctx, res.headers));
       res.pipe(ctx.res);
@@ -162,10 +182,33 @@ function tunnelWebSocket(
   });
 }
 
+const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** RFC 6455 §4.2.2: the `Sec-WebSocket-Accept` an upstream must send for `key`. */
+export function websocketAccept(key: string): string {
+  return createHash('sha1')
+    .update(key + WEBSOCKET_GUID)
+    .digest('base64');
+}
+
+/** Why a 101 is not an accept of the handshake sent with `key`, or undefined when it is one. */
+function acceptProblem(res: IncomingMessage, key: unknown): string | undefined {
+  const upgrade = res.headers.upgrade;
+  if (typeof upgrade !== 'string' || upgrade.trim().toLowerCase() !== 'websocket') {
+    return 'Upgrade is not "websocket"';
+  }
+  if (typeof key !== 'string' || key === '') return 'the handshake carried no key';
+  const accept = res.headers['sec-websocket-accept'];
+  if (typeof accept !== 'string' || accept.trim() !== websocketAccept(key)) {
+    return 'Sec-WebSocket-Accept missing or wrong';
+  }
+  return undefined;
+}
+
 /** The 101 head for the client: the upstream's headers (hop-by-hop ones dropped) plus the gateway's. */
 function switchingProtocols(ctx: GatewayContext, res: IncomingMessage): string {
   const headers: OutgoingHttpHeaders = clientResponseHeaders(ctx, res.headers);
-  let head = `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${res.headers.upgrade ?? 'websocket'}\r\n`;
+  let head = 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n';
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined) continue;

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { ApiKeyOptions } from '../config/schema.js';
-import { buildIdentity, type Identity, type IdentityOptions } from '../identity/identity.js';
+import { buildIdentity, type IdentityOptions, type VerifiedIdentity } from '../identity/identity.js';
 
 /** Finds the identity of a presented API key, or undefined. */
-export type ApiKeyLookup = (presented: string) => Identity | undefined;
+export type ApiKeyLookup = (presented: string) => VerifiedIdentity | undefined;
 
 /**
  * Machine clients' keys, stored as SHA-256 digests only. Each key's identity (its `sub`, tier,
@@ -11,7 +11,7 @@ export type ApiKeyLookup = (presented: string) => Identity | undefined;
  * the digest up, so no comparison runs on the secret itself.
  */
 export function createApiKeyLookup(opts: ApiKeyOptions, identityOptions: IdentityOptions): ApiKeyLookup {
-  const byDigest = new Map<string, Identity>();
+  const byDigest = new Map<string, VerifiedIdentity>();
   for (const key of opts.keys) {
     const claims = {
       sub: key.sub ?? key.id,

@@ -234,7 +234,7 @@ const apiKeysSchema = z
 export const authConfigSchema = z
   .strictObject({
     jwt: jwtSchema.optional(),
-    /** The claim whose value becomes `ctx.state.tier` (for the rate limiter). */
+    /** The claim whose value becomes `ctx.state.identity.tier` (for the rate limiter). */
     tierClaim: nonEmpty.default(DEFAULT_TIER_CLAIM),
     /** Where scopes are read from; by default `scope` (space-separated) then `scp` (array or string). */
     scopesClaim: nonEmpty.optional(),

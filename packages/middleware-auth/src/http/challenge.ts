@@ -24,14 +24,20 @@ export function unauthorized(failure: AuthFailure, realm: string): GatewayError 
   });
 }
 
-/** 403 for a valid credential without the route's scopes (`scope` lists what the route needs) or claims. */
+/** 403 for a valid credential without the route's claims (`scope` lists what the route needs). */
 export function forbidden(failure: AuthFailure, realm: string, scopes: readonly string[]): GatewayError {
-  const scope = scopes.length > 0 ? `, scope=${quote(scopes.join(' '))}` : '';
   return new GatewayError('GW_FORBIDDEN', {
     detail: failure.detail,
-    headers: {
-      'www-authenticate': `Bearer realm=${quote(realm)}, error="insufficient_scope", error_description=${describe(failure.detail)}${scope}`,
-    },
+    headers: { 'www-authenticate': insufficientScope(failure.detail, realm, scopes) },
     cause: failure,
   });
+}
+
+/** The bare challenge core's 401 carries (RFC 6750 §3: no error code when no credential was sent). */
+export const bearerChallenge = (realm: string) => `Bearer realm=${quote(realm)}`;
+
+/** The challenge of a 403: `insufficient_scope`, with the scopes the route needs. */
+export function insufficientScope(detail: string, realm: string, scopes: readonly string[]): string {
+  const scope = scopes.length > 0 ? `, scope=${quote(scopes.join(' '))}` : '';
+  return `Bearer realm=${quote(realm)}, error="insufficient_scope", error_description=${describe(detail)}${scope}`;
 }

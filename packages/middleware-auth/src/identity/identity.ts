@@ -1,8 +1,12 @@
-import type { UserClaims } from '@lucid/gateway-core';
+import type { Identity as CoreIdentity, UserClaims } from '@lucid/gateway-core';
 
-/** A verified caller, computed once per token (or API key) and shared by every request that presents it. */
-export interface Identity {
-  /** Deep-frozen verified claims: what `ctx.state.user` becomes. */
+/**
+ * A verified caller, computed once per token (or API key) and shared by every request that presents
+ * it. It is the `ctx.state.identity` core authorizes on, plus what this plugin needs for itself.
+ */
+export interface VerifiedIdentity extends CoreIdentity {
+  readonly sub: string | undefined;
+  /** Deep-frozen verified claims. */
   readonly claims: Readonly<UserClaims>;
   readonly tier: string | undefined;
   readonly scopes: ReadonlySet<string>;
@@ -20,7 +24,11 @@ export interface IdentityOptions {
 }
 
 /** Builds an identity from verified claims; all per-token work happens here, once. */
-export function buildIdentity(claims: UserClaims, opts: IdentityOptions, expiresAt: number): Identity {
+export function buildIdentity(
+  claims: UserClaims,
+  opts: IdentityOptions,
+  expiresAt: number,
+): VerifiedIdentity {
   const scopes = readScopes(claims, opts.scopesClaim);
   const tier = readTier(claims[opts.tierClaim]);
   const forward: Array<readonly [string, string]> = [];
@@ -38,7 +46,8 @@ export function buildIdentity(claims: UserClaims, opts: IdentityOptions, expires
     const value = headerValue(raw);
     if (value !== undefined) forward.push([header, value]);
   }
-  return { claims: deepFreeze(claims), tier, scopes: new Set(scopes), forward, expiresAt };
+  const sub = typeof claims.sub === 'string' && claims.sub !== '' ? claims.sub : undefined;
+  return { sub, claims: deepFreeze(claims), tier, scopes: new Set(scopes), forward, expiresAt };
 }
 
 /**

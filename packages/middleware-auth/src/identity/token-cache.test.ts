@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Identity } from './identity.js';
+import type { VerifiedIdentity } from './identity.js';
 import { createTokenCache } from './token-cache.js';
 
-const identity = (expiresAt: number): Identity => ({
+const identity = (expiresAt: number): VerifiedIdentity => ({
+  sub: undefined,
   claims: {},
   tier: undefined,
   scopes: new Set(),

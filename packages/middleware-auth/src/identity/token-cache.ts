@@ -1,16 +1,16 @@
-import type { Identity } from './identity.js';
+import type { VerifiedIdentity } from './identity.js';
 
 export interface TokenCache {
   /** The identity for a token verified before and not yet expired at `now` (epoch ms). */
-  get(token: string, now: number): Identity | undefined;
+  get(token: string, now: number): VerifiedIdentity | undefined;
   /** Keeps `identity` until its `expiresAt` or `ttl` ms after `now`, whichever comes first. */
-  set(token: string, identity: Identity, now: number): void;
+  set(token: string, identity: VerifiedIdentity, now: number): void;
   clear(): void;
   readonly size: number;
 }
 
 interface Entry {
-  identity: Identity;
+  identity: VerifiedIdentity;
   until: number;
 }
 

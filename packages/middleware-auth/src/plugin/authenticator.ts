@@ -2,13 +2,13 @@ import type { IncomingMessage } from 'node:http';
 import type { ApiKeyLookup } from '../api-keys/api-keys.js';
 import type { JwtOptions } from '../config/schema.js';
 import { bearerToken, headerCount } from '../http/credentials.js';
-import { buildIdentity, type Identity, type IdentityOptions } from '../identity/identity.js';
+import { buildIdentity, type IdentityOptions, type VerifiedIdentity } from '../identity/identity.js';
 import type { TokenCache } from '../identity/token-cache.js';
 import { AuthFailure } from '../jwt/failure.js';
 import type { VerifyJwt } from '../jwt/verifier.js';
 
 /** Finds who sent a request, or throws an `AuthFailure`. */
-export type Authenticate = (req: IncomingMessage) => Promise<Identity>;
+export type Authenticate = (req: IncomingMessage) => Promise<VerifiedIdentity>;
 
 export interface AuthenticatorDeps {
   jwt: { options: JwtOptions; verify: VerifyJwt } | undefined;
@@ -29,9 +29,9 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
   const maxHeaderLength = jwt ? BEARER_PREFIX + jwt.options.maxTokenSize : 0;
   const toleranceMs = jwt?.options.clockTolerance ?? 0;
   const maxAgeMs = jwt?.options.maxTokenAge;
-  const inflight = new Map<string, Promise<Identity>>();
+  const inflight = new Map<string, Promise<VerifiedIdentity>>();
 
-  const verifyToken = async (verify: VerifyJwt, token: string): Promise<Identity> => {
+  const verifyToken = async (verify: VerifyJwt, token: string): Promise<VerifiedIdentity> => {
     const claims = await verify(token);
     // jose accepts a token until exp + tolerance (and iat + maxTokenAge + tolerance); the cache does the same.
     let expiresAt = (claims.exp as number) * 1000 + toleranceMs;

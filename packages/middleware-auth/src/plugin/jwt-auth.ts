@@ -10,8 +10,8 @@ import {
 } from '@lucid/gateway-core';
 import { createApiKeyLookup } from '../api-keys/api-keys.js';
 import { type AuthOptionsInput, authConfigSchema } from '../config/schema.js';
-import { forbidden, unauthorized } from '../http/challenge.js';
-import type { IdentityOptions } from '../identity/identity.js';
+import { bearerChallenge, forbidden, insufficientScope, unauthorized } from '../http/challenge.js';
+import type { IdentityOptions, VerifiedIdentity } from '../identity/identity.js';
 import { createTokenCache } from '../identity/token-cache.js';
 import { AuthFailure } from '../jwt/failure.js';
 import { createJwtVerifier } from '../jwt/verifier.js';
@@ -24,10 +24,11 @@ import { AUTH_ERRORS, authPluginSchema, claimsOf } from './schema.js';
 type Logger = PluginSetup['logger'];
 
 /**
- * Authentication for every route: verifies `Authorization: Bearer` JWTs (or API keys), enforces
- * each route's `auth`, `scopes` and `claims`, puts the verified claims on `ctx.state.user` and the
- * tier on `ctx.state.tier`, and forwards chosen claims upstream as headers. It declares those
- * headers (`identityHeaders`), so core deletes a client's copies on every route.
+ * Authentication for every protected route: verifies `Authorization: Bearer` JWTs (or API keys),
+ * sets `ctx.state.identity` (sub, tier, scopes, claims), enforces the route's `claims`, and forwards
+ * chosen claims upstream as headers. Core authorizes on the identity: `auth: required` (401, with
+ * this plugin's `Bearer` challenge) and `scopes` (403). It declares the forwarded headers
+ * (`identityHeaders`), so core deletes a client's copies on every route.
  *
  * Options are the config's `auth:` section, checked once here (a `ConfigError` when wrong).
  *
@@ -73,6 +74,7 @@ export function jwtAuth(input: AuthOptionsInput): GatewayPlugin {
   // Identity headers come only from verified claims: core drops incoming copies on every route.
   const identityHeaders = Object.keys(options.forward);
   const apiKeyHeader = options.apiKeys?.header;
+  const missingDetail = options.jwt ? 'no bearer token' : 'no API key';
 
   const reject = (err: unknown): never => {
     const failure =
@@ -99,22 +101,40 @@ export function jwtAuth(input: AuthOptionsInput): GatewayPlugin {
       const policy = compileRoutePolicy({ ...route.config, claims: claimsOf(route.config) });
       // A public route: a credential that is sent is not verified and not trusted for identity.
       if (policy.isPublic) return undefined;
+      const scopes = route.config.scopes;
       return async function jwtAuth(ctx, next) {
         const headers = ctx.req.headers;
-        const user = await authenticate(ctx.req).catch(reject);
+        let user: VerifiedIdentity;
+        try {
+          user = await authenticate(ctx.req);
+        } catch (err) {
+          // No credential of ours: core refuses the route (401, with this plugin's challenge) unless
+          // another authenticator set the identity. A credential that is sent and fails is refused here.
+          if (err instanceof AuthFailure && err.reason === 'missing') return next();
+          return reject(err);
+        }
         const denied = policy.authorize(user);
         if (denied !== undefined) {
           failures?.inc(denied.reason);
-          throw forbidden(denied, realm, policy.scopes);
+          throw forbidden(denied, realm, scopes);
         }
         // The gateway consumed the machine credential; upstreams get the identity instead.
         if (apiKeyHeader !== undefined && headers[apiKeyHeader] !== undefined) delete headers[apiKeyHeader];
-        ctx.state.user = user.claims;
-        if (user.tier !== undefined) ctx.state.tier = user.tier;
+        ctx.state.identity = user;
         const upstream = ctx.upstreamHeaders;
         for (const [name, value] of user.forward) upstream[name] = value;
         await next();
       };
+    },
+
+    // Core authorizes (`auth: required`, `scopes`); this plugin says how to authenticate in its refusals.
+    challenge(refusal) {
+      if (refusal.status === 401) {
+        failures?.inc('missing');
+        return { header: bearerChallenge(realm), detail: missingDetail };
+      }
+      failures?.inc('insufficient_scope');
+      return { header: insufficientScope(refusal.detail, realm, refusal.scopes) };
     },
 
     async start() {
@@ -123,7 +143,8 @@ export function jwtAuth(input: AuthOptionsInput): GatewayPlugin {
       }
     },
 
-    async stop() {
+    // After the drain: a request in flight may still be waiting on a key-set fetch.
+    async close() {
       keys?.remote?.close();
       cache.clear();
     },

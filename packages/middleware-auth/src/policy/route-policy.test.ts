@@ -12,13 +12,6 @@ describe('compileRoutePolicy', () => {
     expect(compileRoutePolicy({ auth: 'public' }).isPublic).toBe(true);
   });
 
-  it('requires every listed scope', () => {
-    const policy = compileRoutePolicy({ scopes: ['read', 'admin'] });
-    expect(policy.authorize(who({ scope: 'read admin' }))).toBeUndefined();
-    const denied = policy.authorize(who({ scope: 'read' }));
-    expect(denied).toMatchObject({ reason: 'insufficient_scope', detail: 'missing scope "admin"' });
-  });
-
   it('matches claims by value, by any item of an array, and by dotted path', () => {
     const policy = compileRoutePolicy({
       claims: { role: ['admin', 'ops'], 'realm_access.roles': 'billing' },

@@ -1,22 +1,22 @@
 import type { RouteConfig, UserClaims } from '@lucid/gateway-core';
-import type { Identity } from '../identity/identity.js';
+import type { VerifiedIdentity } from '../identity/identity.js';
 import { AuthFailure } from '../jwt/failure.js';
 import type { AuthRouteOptions } from '../plugin/schema.js';
 
 export interface RoutePolicy {
   /** No credential needed; one that is sent is not verified and not trusted for identity. */
   readonly isPublic: boolean;
-  /** Scopes the route requires (all of them). */
-  readonly scopes: readonly string[];
-  /** Undefined when the identity may use the route, else why not (a 403). */
-  authorize(identity: Identity): AuthFailure | undefined;
+  /** Undefined when the identity meets the route's `claims`, else why not (a 403). */
+  authorize(identity: VerifiedIdentity): AuthFailure | undefined;
 }
 
-type PolicyConfig = Partial<Pick<RouteConfig, 'auth' | 'scopes'>> & AuthRouteOptions;
+type PolicyConfig = Partial<Pick<RouteConfig, 'auth'>> & AuthRouteOptions;
 
-/** Compiles a route's `auth`, `scopes` and `claims` once, so a request only runs Set lookups. */
+/**
+ * Compiles a route's `auth` and `claims` once, so a request only runs Set lookups. A route's
+ * `scopes` are core's to check (it authorizes every authenticator's identity the same way).
+ */
 export function compileRoutePolicy(config: PolicyConfig): RoutePolicy {
-  const scopes = [...new Set(config.scopes ?? [])];
   const matchers = Object.entries(config.claims ?? {}).map(([name, allowed]) => ({
     name,
     read: claimReader(name),
@@ -24,12 +24,7 @@ export function compileRoutePolicy(config: PolicyConfig): RoutePolicy {
   }));
   return {
     isPublic: config.auth === 'public',
-    scopes,
     authorize(identity) {
-      for (const scope of scopes) {
-        if (!identity.scopes.has(scope))
-          return new AuthFailure('insufficient_scope', `missing scope "${scope}"`);
-      }
       for (const m of matchers) {
         if (!matches(m.read(identity.claims), m.allowed)) {
           return new AuthFailure('claim_mismatch', `claim "${m.name}" does not allow this route`);

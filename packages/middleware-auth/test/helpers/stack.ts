@@ -37,6 +37,8 @@ export async function startAuthStack(
     engine?: 'undici' | 'http-proxy';
     routes?: unknown[];
     builtins?: unknown;
+    /** More services besides `api`. */
+    services?: Record<string, unknown>;
     /** Plugins that run with auth (e.g. a probe that reports `ctx.state`). */
     extraPlugins?: GatewayPlugin[];
   } = {},
@@ -48,7 +50,7 @@ export async function startAuthStack(
     gateway = await startGateway(
       {
         server: { engine: opts.engine ?? 'undici' },
-        services: { api: { targets: [upstream.url] } },
+        services: { api: { targets: [upstream.url] }, ...opts.services },
         routes: opts.routes ?? ROUTES,
         ...(opts.builtins !== undefined && { builtins: opts.builtins }),
       },

@@ -6,8 +6,8 @@ import { hashedKey, ipKey } from './client-key.js';
 export type IdentityOf = (ctx: GatewayContext) => string;
 
 /**
- * Builds the identity function for `keyBy` once. Only verified claims (`ctx.state.user`, set by
- * the auth plugin) and the address core worked out (`ctx.clientIp`, X-Forwarded-For believed only
+ * Builds the identity function for `keyBy` once. Only the verified identity (`ctx.state.identity`,
+ * set by an authenticating plugin) and the address core worked out (`ctx.clientIp`, X-Forwarded-For believed only
  * from trusted proxies) are used, so a client cannot pick its own key with a header.
  */
 export function identityOf(keyBy: RateLimitConfig['keyBy']): IdentityOf {
@@ -18,7 +18,7 @@ export function identityOf(keyBy: RateLimitConfig['keyBy']): IdentityOf {
   }
   if (keyBy === 'user') {
     return function byUser(ctx) {
-      const sub = ctx.state.user?.sub;
+      const sub = ctx.state.identity?.sub;
       return typeof sub === 'string' && sub !== '' ? `u:${sub}` : `ip:${ipKey(ctx.clientIp)}`;
     };
   }

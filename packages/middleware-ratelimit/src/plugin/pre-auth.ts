@@ -68,7 +68,7 @@ export function preAuthLimit(options: PreAuthOptionsInput): GatewayPlugin {
       };
     },
 
-    async stop() {
+    async close() {
       await store.close();
     },
   };

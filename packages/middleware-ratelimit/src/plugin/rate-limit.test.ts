@@ -61,7 +61,7 @@ describe('rateLimit()', () => {
     const store = plugin.store as RedisStore;
     expect(store).toBeInstanceOf(RedisStore);
     expect(store.client.status).toBe('wait');
-    await plugin.stop!();
+    await plugin.close!();
     expect(store.client.status).toBe('end');
   });
 });

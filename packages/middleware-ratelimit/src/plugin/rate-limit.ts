@@ -87,7 +87,7 @@ export function metricsOn(registry: PluginSetup['registry'] | undefined, prefix:
 /**
  * Tiered rate limiting: each request spends one unit of its tier's budget (GCRA), counted by
  * the verified user (else the client ip, IPv6 by /64) or by a configured header. The tier comes
- * only from `ctx.state.tier`, which the auth plugin sets from verified claims. Limited routes
+ * only from `ctx.state.identity.tier`, which an authenticating plugin sets from verified claims. Limited routes
  * answer with `RateLimit-Policy`, `RateLimit` and `X-RateLimit-*`; a refusal is a 429 problem
  * with `Retry-After`, and never reaches the upstream.
  *
@@ -173,7 +173,7 @@ export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitE
       const storeErrors = metrics.storeErrors.labels(store.name);
 
       return async function rateLimiter(ctx, next) {
-        const tier = ctx.state.tier;
+        const tier = ctx.state.identity?.tier;
         const policy = (tier !== undefined && byTier.get(tier)) || defaultPolicy;
         const key = `${prefix}${identity(ctx)}}`;
         let result: ConsumeResult;
@@ -214,7 +214,8 @@ export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitE
       }
     },
 
-    async stop() {
+    // After the drain: requests in flight still count in the store.
+    async close() {
       await Promise.all([store.close(), fallback?.close()]);
     },
 

@@ -57,7 +57,7 @@ describe('Redis down: what operators read', () => {
         },
       });
     } finally {
-      await plugin.stop?.();
+      await plugin.close?.();
     }
   });
 
@@ -68,7 +68,7 @@ describe('Redis down: what operators read', () => {
       expect(debug).toMatchObject({ msg: 'rate-limit store error', store: 'redis' });
       expect((debug!.err as { stack: string }).stack).toMatch(/\n\s+at /);
     } finally {
-      await plugin.stop?.();
+      await plugin.close?.();
     }
   });
 });
