@@ -28,9 +28,9 @@ export function parseTracingConfig(options: unknown): TracingConfig {
 
 export interface TracingPlugin extends GatewayPlugin {
   readonly tracer: RequestTracer;
-  /** Exports the spans that have finished (the gateway's stop calls it before draining). */
+  /** Exports the spans that have finished so far. */
   flush(): Promise<void>;
-  /** Exports what has finished and stops exporting (after the drain). */
+  /** After the drain: exports what has finished, then stops exporting. */
   close(): Promise<void>;
 }
 
@@ -65,9 +65,6 @@ export function tracing(
       if (pipeline !== undefined) return;
       const serviceName = config.serviceName ?? env.OTEL_SERVICE_NAME ?? setup.config.name;
       pipeline = startPipeline({ config, endpoint, serviceName, setup });
-    },
-    async stop() {
-      await pipeline?.flush();
     },
     flush: async () => pipeline?.flush(),
     async close() {

@@ -137,7 +137,7 @@ class OtelRequestTrace implements RequestTrace {
         ...(typeof reason === 'string' && { 'lucid.auth.reason': reason }),
       });
     } else if (code === 'GW_RATE_LIMITED') {
-      const tier = this.ctx.state.tier;
+      const tier = this.ctx.state.identity?.tier;
       const retryAfter = error.extra?.retryAfter;
       this.span.addEvent('lucid.rate_limit.rejected', {
         ...(typeof tier === 'string' && { 'lucid.tier': tier }),
