@@ -1,17 +1,18 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ensureBuilt } from '@lucid/test-kit/cli';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SEMI_SPACE_MB } from '../src/run/v8-flags.js';
 
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 
 // Run as a command (npm's bin link, or ./bin.js), the CLI tunes V8 for a small device by itself.
-describe.skipIf(!existsSync(bin) || process.platform === 'win32')('the built bin as a command', () => {
+describe.skipIf(process.platform === 'win32')('the built bin as a command', () => {
+  beforeAll(ensureBuilt, 180_000);
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'lucid-cli-flags-'));

@@ -5,7 +5,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ensureBuilt } from '@lucid/test-kit/cli';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compileCacheDir } from '../src/run/compile-cache.js';
 
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
@@ -19,7 +20,8 @@ describe('the compile cache folder', () => {
   });
 });
 
-describe.skipIf(!existsSync(bin))('the built bin keeps its compiled code between runs', () => {
+describe('the built bin keeps its compiled code between runs', () => {
+  beforeAll(ensureBuilt, 180_000);
   let home: string;
   beforeEach(async () => {
     home = await mkdtemp(join(tmpdir(), 'lucid-cli-cache-'));

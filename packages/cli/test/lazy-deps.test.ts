@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpsServer } from 'node:https';
 import * as nodeModule from 'node:module';
@@ -9,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startOtlpReceiver, startUpstream, type Upstream } from '@lucid/test-kit';
+import { ensureBuilt } from '@lucid/test-kit/cli';
 import { createPki } from '@lucid/test-kit/consul';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 
@@ -30,9 +30,10 @@ const packageOf = (url: string) => /.*node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec
 
 // A small device holds only what its config uses: these load with the feature, not with the CLI.
 // The hook needs module.registerHooks (Node 22.15+).
-describe.skipIf(!existsSync(bin) || !('registerHooks' in nodeModule))(
+describe.skipIf(!('registerHooks' in nodeModule))(
   'lucid-gateway start loads heavy dependencies only when used',
   () => {
+    beforeAll(ensureBuilt, 180_000);
     let dir: string;
     let upstream: Upstream;
     let child: ChildProcess | undefined;

@@ -100,6 +100,8 @@ class LucidGateway implements Gateway {
   #runtime: Runtime;
   #server: GatewayServer | undefined;
   #started = false;
+  /** True while the first round of health checks is pending in start(). */
+  #checking = false;
   #draining = false;
   #closed: Promise<void> | undefined;
 
@@ -144,6 +146,7 @@ class LucidGateway implements Gateway {
       services: () => serviceHealth(this.#runtime),
       components: () => this.#componentHealth(),
       ready: () => this.ready,
+      waiting: () => this.#waiting(),
     };
     this.#builtins = Object.fromEntries(
       BUILTIN_NAMES.map((name) => [name, BUILTINS[name].handler(deps)]),
@@ -169,6 +172,14 @@ class LucidGateway implements Gateway {
 
   get ready(): boolean {
     return this.#started && !this.#draining;
+  }
+
+  /** What readiness waits on, for /health/ready's 503. */
+  #waiting(): string[] {
+    if (this.#draining) return ['draining'];
+    if (this.#started) return [];
+    const plugins = this.#phases.starting();
+    return this.#checking ? ['health-checks', ...plugins] : plugins;
   }
 
   /** Use as `http.createServer(gateway.handler)`: the per-request entry point. */
@@ -207,9 +218,16 @@ class LucidGateway implements Gateway {
   /** Starts plugins and background checks without a server of our own (for embedding). */
   async start(): Promise<void> {
     if (this.#started) return;
-    // Ready only after the first check round: /health never starts out guessing.
-    await this.#runtime.start();
-    await this.#phases.start(this);
+    // Ready only after the first check round and every plugin's start: /health never starts out guessing.
+    this.#checking = true;
+    try {
+      await Promise.all([
+        this.#runtime.start().finally(() => (this.#checking = false)),
+        this.#phases.start(this),
+      ]);
+    } finally {
+      this.#checking = false;
+    }
     this.#started = true;
     void this.#openapi.use(catalogSources(this.#runtime, this.#plugins));
   }

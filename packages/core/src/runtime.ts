@@ -18,7 +18,15 @@ import { forwardTo, upgradeTo } from './proxy/forward.js';
 import type { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 import { Router } from './routing/router.js';
 import { routesOf } from './routing/routes.js';
-import type { GatewayContext, GatewayPlugin, Middleware, ProxyEngine, Route, Target } from './types.js';
+import type {
+  GatewayContext,
+  GatewayPlugin,
+  Middleware,
+  ProxyEngine,
+  Route,
+  Target,
+  TlsProvider,
+} from './types.js';
 import { admission } from './upstream/admission.js';
 import { UpstreamPool } from './upstream/pool.js';
 import { speaksHttp2 } from './upstream/protocol.js';
@@ -88,8 +96,12 @@ export class Runtime {
     // What runs between the route's chain and the proxy, per service: body buffering (or the rate
     // watch of a streamed body), then admission.
     const beforeProxy = new Map<string, { buffered: Middleware[]; streamed: Middleware[] }>();
+    const tlsProviders = new Map<string, TlsProvider | undefined>();
     for (const [name, service] of Object.entries(config.services)) {
-      const pool = new UpstreamPool(name, service, { logger, metrics, healthDefaults: config.health });
+      // Asked once per service: proxying, upgrades and health probes all use the plugin's TLS.
+      const tls = plugins.map((p) => p.upstreamTls?.(name, service)).find(Boolean);
+      tlsProviders.set(name, tls);
+      const pool = new UpstreamPool(name, service, { logger, metrics, healthDefaults: config.health, tls });
       this.pools.set(name, pool);
       const admit = service.maxConnections
         ? [
@@ -138,7 +150,7 @@ export class Runtime {
       }
       const pool = this.pools.get(route.serviceName);
       if (pool === undefined) throw new Error(`route "${route.id}": no pool for "${route.serviceName}"`);
-      const tlsProvider = plugins.map((p) => p.upstreamTls?.(route.serviceName, route.service)).find(Boolean);
+      const tlsProvider = tlsProviders.get(route.serviceName);
       const edge = beforeProxy.get(route.serviceName)!;
       const http2 = speaksHttp2(route.service);
       const buffering = route.config.requestBuffering ?? route.service.requestBuffering;

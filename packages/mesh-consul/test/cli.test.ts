@@ -5,19 +5,19 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, send, startUpstream, type Upstream } from '@lucid/test-kit';
+import { ensureBuilt } from '@lucid/test-kit/cli';
 import { type ConsulUnderTest, consulUnderTest } from '@lucid/test-kit/consul';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
-const built = existsSync(bin) && existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.url)));
 
-describe.skipIf(!built)('lucid-gateway start with mesh.consul', () => {
+describe('lucid-gateway start with mesh.consul', () => {
+  beforeAll(ensureBuilt, 180_000);
   let consul: ConsulUnderTest;
   let upstream: Upstream;
   let dir: string;

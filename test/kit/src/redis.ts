@@ -9,6 +9,8 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Starts it again on the same port. */
   start(): Promise<void>;
+  /** The running server's process id (to SIGSTOP it: a Redis that accepts connections and never answers). */
+  readonly pid: number | undefined;
 }
 
 /**
@@ -43,7 +45,19 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
   };
 
   await start();
-  return { port, url: `redis://127.0.0.1:${port}`, stop, start };
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop: async () => {
+      // A stopped (SIGSTOP) server would never act on SIGTERM.
+      if (child?.pid !== undefined && child.exitCode === null) child.kill('SIGCONT');
+      await stop();
+    },
+    start,
+    get pid() {
+      return child?.pid;
+    },
+  };
 }
 
 /**

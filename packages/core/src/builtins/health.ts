@@ -11,6 +11,8 @@ export interface HealthDeps {
   components(): Promise<Record<string, ComponentHealth>>;
   /** False while starting or draining. */
   ready(): boolean;
+  /** While not ready: what it waits on (`health-checks`, a plugin's name, `draining`). */
+  waiting?(): string[];
 }
 
 function answer(ctx: GatewayContext, status: number, value: unknown): void {
@@ -71,8 +73,8 @@ export function healthHandler(deps: HealthDeps): (ctx: RoutedContext) => Promise
         answer(ctx, 200, { status: 'up' });
         return;
       case '/ready': {
-        const ready = deps.ready();
-        answer(ctx, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
+        if (deps.ready()) answer(ctx, 200, { status: 'ready' });
+        else answer(ctx, 503, { status: 'not ready', waiting: deps.waiting?.() ?? [] });
         return;
       }
       default:

@@ -37,6 +37,8 @@ export interface BuiltinDeps {
   components(): Promise<Record<string, ComponentHealth>>;
   /** False while starting or draining. */
   ready(): boolean;
+  /** While not ready: what the gateway waits on (`health-checks`, a plugin's name, `draining`). */
+  waiting?(): string[];
 }
 
 /** Where a built-in is mounted and who may call it. */
@@ -108,6 +110,7 @@ export const BUILTINS: Readonly<Record<BuiltinName, BuiltinSpec>> = {
         services: d.services,
         components: d.components,
         ready: d.ready,
+        waiting: d.waiting,
       }),
   },
   metrics: { path: '/metrics', exact: false, handler: (d) => metricsHandler(d.registry) },

@@ -9,6 +9,7 @@ import {
   hostPattern,
   method,
   pathPrefix,
+  positiveDuration,
   size,
   upstreamUrl,
 } from './values.js';
@@ -80,9 +81,9 @@ const openapiSource = z.union([
 const serviceShape = {
   targets: z.array(target).default([]),
   /** Time allowed for the upstream's response headers. */
-  timeout: duration.default(30_000),
+  timeout: positiveDuration.default(30_000),
   timeouts: z
-    .strictObject({ connect: duration.default(5_000), idle: duration.default(60_000) })
+    .strictObject({ connect: positiveDuration.default(5_000), idle: positiveDuration.default(60_000) })
     .default({ connect: 5_000, idle: 60_000 }),
   health: z
     .union([
@@ -149,12 +150,14 @@ const routeShape = {
   stripPrefix: z.boolean().default(true),
   /** Fail closed: a route needs a verified identity unless it says `public`. */
   auth: authPolicy.default('required'),
-  /** Scopes the verified identity must hold (checked by the plugin that authenticates). */
+  /** Scopes the verified identity must hold (core checks them: 403 naming the first one missing). */
   scopes: z.array(z.string()).default([]),
   /** Response-header timeout for this route (overrides the service's `timeout`). */
-  timeout: duration.optional(),
+  timeout: positiveDuration.optional(),
   /** Connect and idle timeouts for this route (override the service's `timeouts`). */
-  timeouts: z.strictObject({ connect: duration.optional(), idle: duration.optional() }).optional(),
+  timeouts: z
+    .strictObject({ connect: positiveDuration.optional(), idle: positiveDuration.optional() })
+    .optional(),
   /** WebSocket upgrades on this route; `origins` replaces `server.cors.origins` for their Origin check. */
   websocket: z
     .union([z.boolean(), z.strictObject({ origins: z.array(z.string()).optional() })])

@@ -26,6 +26,14 @@ export const duration = z.union([z.string(), z.number()]).transform((v, ctx) => 
   return Math.round(ms);
 });
 
+/**
+ * A duration that must be more than 0: an upstream timeout. There is no "off" (0 would mean no
+ * limit to one engine and "fail at once" to another); write a long one instead.
+ */
+export const positiveDuration = duration.refine((ms) => ms > 0, {
+  message: 'must be more than 0 (there is no "off"; write a long duration, like "10m", instead)',
+});
+
 /** `10mb`, `16kb`, or a number of bytes. */
 export const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const bytes = parseSize(v);

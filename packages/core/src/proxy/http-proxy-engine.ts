@@ -10,10 +10,10 @@ import type {
   Target,
   TransportOptions,
 } from '../types.js';
+import { armed, ClientAbortedError } from './engine-contract.js';
 import { addGatewayResponseHeaders, stripHopByHop } from './headers.js';
 import { hasRequestBody } from './request-body.js';
-import { ClientAbortedError } from './undici-engine.js';
-import { UpstreamIdleTimeoutError, UpstreamTimeoutError } from './upstream-error.js';
+import { UpstreamDeadlineError, UpstreamIdleTimeoutError, UpstreamTimeoutError } from './upstream-error.js';
 
 const requireHere = createRequire(import.meta.url);
 type ProxyServer = HttpProxy3.ProxyServer;
@@ -48,9 +48,9 @@ export class HttpProxyEngine implements ProxyEngine {
     proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage, _res: unknown, options: unknown) => {
       (req as CarriesCtx)[kProxyReq] = proxyReq;
       const idle = (options as { [kIdle]?: number })[kIdle];
-      if (idle) proxyReq.setTimeout(idle, () => proxyReq.destroy(new UpstreamIdleTimeoutError(idle)));
+      if (armed(idle)) proxyReq.setTimeout(idle, () => proxyReq.destroy(new UpstreamIdleTimeoutError(idle)));
       const ms = (options as { [kTimeout]?: number })[kTimeout];
-      if (!ms) return;
+      if (!armed(ms)) return;
       const timer = setTimeout(() => proxyReq.destroy(new UpstreamTimeoutError(ms)), ms);
       proxyReq.once('response', () => clearTimeout(timer));
       proxyReq.once('close', () => clearTimeout(timer));
@@ -84,18 +84,35 @@ export class HttpProxyEngine implements ProxyEngine {
     req.headers = outgoing.headers as IncomingMessage['headers'];
     return new Promise<ForwardResult>((resolve, reject) => {
       let failed = false;
+      let deadline: NodeJS.Timeout | undefined;
       const onClose = () => {
+        clearTimeout(deadline);
         if (failed) return;
         if (res.writableFinished)
           resolve({ status: res.statusCode, bytes: (req as CarriesCtx)[kBytes] ?? 0 });
         else reject(new ClientAbortedError());
       };
       res.once('close', onClose);
+      const ms = outgoing.deadline;
+      if (armed(ms)) {
+        // The whole exchange, head and body: past it the upstream request is cancelled and a
+        // response already started is cut (never ended as if complete).
+        deadline = setTimeout(() => {
+          if (failed) return;
+          failed = true;
+          res.off('close', onClose);
+          const err = new UpstreamDeadlineError(ms);
+          (req as CarriesCtx)[kProxyReq]?.destroy(err);
+          if (res.headersSent) res.destroy();
+          reject(err);
+        }, ms);
+      }
       if (ctx.body !== req) {
         // A wrapped body (the size limit) fails on its own: abort the upstream request and answer.
         ctx.body.once('error', (err) => {
           if (failed) return;
           failed = true;
+          clearTimeout(deadline);
           res.off('close', onClose);
           (req as CarriesCtx)[kProxyReq]?.destroy();
           reject(err);
@@ -116,6 +133,7 @@ export class HttpProxyEngine implements ProxyEngine {
         (err: Error) => {
           if (failed) return;
           failed = true;
+          clearTimeout(deadline);
           res.off('close', onClose);
           reject(res.destroyed && !res.headersSent ? new ClientAbortedError() : err);
         },

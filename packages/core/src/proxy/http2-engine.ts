@@ -22,9 +22,9 @@ import type {
   TransportOptions,
 } from '../types.js';
 import { dialAddress } from '../upstream/protocol.js';
+import { armed, ClientAbortedError } from './engine-contract.js';
 import { clientResponseHeaders, HTTP2_FORBIDDEN, trailerFields } from './headers.js';
 import { hasRequestBody } from './request-body.js';
-import { ClientAbortedError } from './undici-engine.js';
 import {
   UpstreamConnectTimeoutError,
   UpstreamDeadlineError,
@@ -145,7 +145,7 @@ export class Http2Engine implements ProxyEngine {
     // A session that went away (GOAWAY, closed) between the pick and the stream sent nothing:
     // one more pick opens a new one.
     for (let attempt = 0; ; attempt++) {
-      const session = this.#session(target, outgoing.transport);
+      const session = this.#session(target, outgoing.transport, outgoing.fresh === true);
       session.active++;
       try {
         await session.ready;
@@ -186,7 +186,7 @@ export class Http2Engine implements ProxyEngine {
   }
 
   /** A session with room for one more stream; a new one while under the cap; else the least busy. */
-  #session(target: Target, transport: TransportOptions): Session {
+  #session(target: Target, transport: TransportOptions, fresh: boolean): Session {
     const key = `${transport.key}|${target.id}`;
     let group = this.#groups.get(key);
     if (group === undefined) {
@@ -194,12 +194,13 @@ export class Http2Engine implements ProxyEngine {
       this.#groups.set(key, group);
     }
     let least: Session | undefined;
-    for (const s of group) {
+    // `fresh`: a new session (connection) for this stream, which then serves the pool like any other.
+    for (const s of fresh ? [] : group) {
       if (s.done) continue;
       if (s.active < s.capacity) return s;
       if (least === undefined || s.active < least.active) least = s;
     }
-    if (least !== undefined && group.length >= this.#maxSessions) return least;
+    if (!fresh && least !== undefined && group.length >= this.#maxSessions) return least;
     const session = this.#open(target, transport, (gone) => {
       const list = this.#groups.get(key);
       if (list === undefined) return;
@@ -313,11 +314,13 @@ class Exchange {
     }
     this.#stream = stream;
     ctx.res.on('close', this.#onClientClose);
-    this.#headersTimer = setTimeout(this.#onHeadersTimeout, outgoing.timeout, outgoing.timeout);
-    if (outgoing.deadline !== undefined && outgoing.deadline > 0) {
+    if (armed(outgoing.timeout)) {
+      this.#headersTimer = setTimeout(this.#onHeadersTimeout, outgoing.timeout, outgoing.timeout);
+    }
+    if (armed(outgoing.deadline)) {
       this.#deadlineTimer = setTimeout(this.#onDeadline, outgoing.deadline, outgoing.deadline);
     }
-    if (outgoing.transport.idleTimeout > 0) {
+    if (armed(outgoing.transport.idleTimeout)) {
       stream.setTimeout(outgoing.transport.idleTimeout, () =>
         this.#fail(new UpstreamIdleTimeoutError(outgoing.transport.idleTimeout)),
       );

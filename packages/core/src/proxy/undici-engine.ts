@@ -8,6 +8,7 @@ import type {
   TransportOptions,
 } from '../types.js';
 import { type Dispatcher, Pool } from '../upstream/undici-parts.js';
+import { armed, ClientAbortedError } from './engine-contract.js';
 import { clientResponseHeaders, trailerFields } from './headers.js';
 import { hasRequestBody } from './request-body.js';
 import { UpstreamDeadlineError } from './upstream-error.js';
@@ -31,8 +32,10 @@ export class UndiciEngine implements ProxyEngine {
   }
 
   forward(ctx: GatewayContext, target: Target, outgoing: OutgoingRequest): Promise<ForwardResult> {
-    const pool = this.#pool(target, outgoing.transport);
-    return new Promise<ForwardResult>((resolve, reject) => {
+    // `fresh`: a pool of one connection, for this request only, closed once it is over.
+    const once = outgoing.fresh === true ? this.#newPool(target, outgoing.transport, 1) : undefined;
+    const pool = once ?? this.#pool(target, outgoing.transport);
+    const sent = new Promise<ForwardResult>((resolve, reject) => {
       const handler = new StreamToClient(ctx, resolve, reject, outgoing.deadline);
       pool.dispatch(
         {
@@ -40,7 +43,8 @@ export class UndiciEngine implements ProxyEngine {
           method: ctx.req.method as Dispatcher.HttpMethod,
           headers: outgoing.headers as Record<string, string | string[]>,
           body: hasRequestBody(ctx.req) ? ctx.body : null,
-          headersTimeout: outgoing.timeout,
+          // 0 is "none" to undici, as to every engine (the config refuses 0).
+          headersTimeout: armed(outgoing.timeout) ? outgoing.timeout : 0,
           bodyTimeout: outgoing.transport.idleTimeout,
           // Retries are the gateway's decision (it knows the method, the budget and other targets).
           idempotent: false,
@@ -48,6 +52,10 @@ export class UndiciEngine implements ProxyEngine {
         handler,
       );
     });
+    if (once === undefined) return sent;
+    const release = () => void once.close().catch(() => once.destroy());
+    sent.then(release, release);
+    return sent;
   }
 
   /** Closes the pools of targets that are gone (after discovery changes). */
@@ -68,23 +76,27 @@ export class UndiciEngine implements ProxyEngine {
   }
 
   #pool(target: Target, transport: TransportOptions): Pool {
-    const tls = transport.tls;
     const key = `${transport.key}|${target.id}`;
     let pool = this.#pools.get(key);
     if (pool === undefined) {
-      pool = new Pool(target.url.origin, {
-        connections: this.#connections,
-        pipelining: 1,
-        connectTimeout: transport.connectTimeout,
-        keepAliveTimeout: 4_000,
-        // Leaves a margin before the upstream's advertised keep-alive timeout, so we do not reuse a
-        // socket it is about to close (the idle keep-alive race).
-        keepAliveTimeoutThreshold: 1_500,
-        connect: tls ? { ...tls, timeout: transport.connectTimeout } : { timeout: transport.connectTimeout },
-      });
+      pool = this.#newPool(target, transport, this.#connections);
       this.#pools.set(key, pool);
     }
     return pool;
+  }
+
+  #newPool(target: Target, transport: TransportOptions, connections: number): Pool {
+    const tls = transport.tls;
+    return new Pool(target.url.origin, {
+      connections,
+      pipelining: 1,
+      connectTimeout: transport.connectTimeout,
+      keepAliveTimeout: 4_000,
+      // Leaves a margin before the upstream's advertised keep-alive timeout, so we do not reuse a
+      // socket it is about to close (the idle keep-alive race).
+      keepAliveTimeoutThreshold: 1_500,
+      connect: tls ? { ...tls, timeout: transport.connectTimeout } : { timeout: transport.connectTimeout },
+    });
   }
 }
 
@@ -104,8 +116,7 @@ class StreamToClient implements Dispatcher.DispatchHandler {
   ) {
     // `on`, not `once`: 'close' fires once anyway, and `once` allocates a wrapper per request.
     ctx.res.on('close', this.#onClientClose);
-    if (deadline !== undefined && deadline > 0)
-      this.#deadline = setTimeout(this.#onDeadline, deadline, deadline);
+    if (armed(deadline)) this.#deadline = setTimeout(this.#onDeadline, deadline, deadline);
   }
 
   #onDeadline = (ms: number) => {
@@ -169,14 +180,5 @@ class StreamToClient implements Dispatcher.DispatchHandler {
     this.ctx.res.off('close', this.#onClientClose);
     if (err === undefined) this.resolve({ status: this.#status, bytes: this.#bytes });
     else this.reject(err);
-  }
-}
-
-/** The client went away; the upstream request is aborted with this. */
-export class ClientAbortedError extends Error {
-  readonly code = 'LUCID_CLIENT_ABORTED';
-  constructor() {
-    super('client closed the connection');
-    this.name = 'ClientAbortedError';
   }
 }

@@ -11,12 +11,17 @@ import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { GatewayContext, OutgoingRequest, Target } from '../types.js';
+import { armed } from './engine-contract.js';
 import { clientResponseHeaders } from './headers.js';
 import {
   UpstreamBadUpgradeError,
   UpstreamConnectTimeoutError,
+  UpstreamDeadlineError,
   UpstreamTimeoutError,
 } from './upstream-error.js';
+
+/** Bytes a client may send before the upstream accepted its handshake; past this it is not read. */
+const EARLY_BYTES_MAX = 64 * 1024;
 
 /** How long a socket may linger half-closed after its partner closed, before it is destroyed. */
 const CLOSE_GRACE_MS = 5_000;
@@ -93,28 +98,51 @@ function tunnelWebSocket(
     });
     let settled = false;
     let connectTimer: NodeJS.Timeout | undefined;
-    const answerTimer = setTimeout(
-      () => req.destroy(new UpstreamTimeoutError(outgoing.timeout)),
-      outgoing.timeout,
-    );
+    // The handshake is the tunnel's exchange: `timeout` bounds its answer head, `deadline` all of it.
+    const answerTimer = armed(outgoing.timeout)
+      ? setTimeout(() => req.destroy(new UpstreamTimeoutError(outgoing.timeout)), outgoing.timeout)
+      : undefined;
+    const deadline = outgoing.deadline;
+    const deadlineTimer = armed(deadline)
+      ? setTimeout(() => req.destroy(new UpstreamDeadlineError(deadline)), deadline)
+      : undefined;
 
     const settle = () => {
       settled = true;
       clearTimeout(connectTimer);
       clearTimeout(answerTimer);
+      clearTimeout(deadlineTimer);
       client.off('close', onClientGone);
+      client.off('end', onClientGone);
+      client.off('data', onEarly);
+      // Not read again until joined (pipe resumes it): nothing the client sends is lost or dropped unseen.
+      client.pause();
     };
     const onClientGone = () => {
       if (settled) return;
       settle();
       req.destroy();
+      // The client ended its side (the server allows half-open sockets): nothing more is owed to it.
+      client.destroy();
       resolve({ status: 0, answeredAt: 0 });
     };
     client.once('close', onClientGone);
+    // Read the client during the handshake, so a client that leaves is seen at once (a paused socket
+    // never reports its peer's close). What it sends early is kept for the upstream, up to a bound.
+    client.once('end', onClientGone);
+    const early: Buffer[] = [];
+    let earlyBytes = 0;
+    const onEarly = (chunk: Buffer) => {
+      early.push(chunk);
+      earlyBytes += chunk.length;
+      if (earlyBytes >= EARLY_BYTES_MAX) client.pause();
+    };
+    client.on('data', onEarly);
 
     req.once('socket', (socket: Socket) => {
       if (!socket.connecting) return;
       const ms = outgoing.transport.connectTimeout;
+      if (!armed(ms)) return;
       connectTimer = setTimeout(() => req.destroy(new UpstreamConnectTimeoutError(ms)), ms);
       socket.once('connect', () => clearTimeout(connectTimer));
     });
@@ -149,7 +177,8 @@ function tunnelWebSocket(
       // From here bytes flow between the two sockets; the response object has nothing more to say.
       ctx.res.detachSocket(client);
       client.write(switchingProtocols(ctx, res));
-      join(client, head, upstream, upstreamHead, live, () => resolve({ status: 101, answeredAt }));
+      const sent = early.length > 0 ? Buffer.concat([head, ...early]) : head;
+      join(client, sent, upstream, upstreamHead, live, () => resolve({ status: 101, answeredAt }));
     });
 
     req.once('response', (res: IncomingMessage) => {
@@ -243,9 +272,11 @@ function join(
     socket.setNoDelay(true);
     socket.setTimeout(0);
     socket.on('error', () => socket.destroy());
-    socket.once('close', () => {
+    socket.once('close', (hadError: boolean) => {
       live.delete(socket);
-      closeSoon(partner);
+      // A reset is passed on as a reset: a clean end would tell the other side all was said.
+      if (hadError) partner.resetAndDestroy();
+      else closeSoon(partner);
       if (--open === 0) done();
     });
   }

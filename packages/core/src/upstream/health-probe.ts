@@ -1,6 +1,13 @@
 import { type ClientHttp2Session, connect as connectHttp2, constants } from 'node:http2';
 import { connect } from 'node:net';
 import type { TlsOptions } from '../types.js';
+
+/** The TLS a probe opens its connection with, read per probe: a plugin's rotates (`version` changes). */
+export type ProbeTls = () => (TlsOptions & { version?: string }) | undefined;
+
+const asSource = (tls: TlsOptions | ProbeTls | undefined): ProbeTls =>
+  typeof tls === 'function' ? tls : () => tls;
+
 import { dialAddress } from './protocol.js';
 import { Agent, type Dispatcher, request } from './undici-parts.js';
 
@@ -15,10 +22,22 @@ export type Probe = (url: URL, timeoutMs: number, signal: AbortSignal) => Promis
  * const probe = httpProbe();
  * const ok = await probe(new URL('http://10.0.0.5:8080/health'), 2_000, stop.signal);
  */
-export function httpProbe(tls?: TlsOptions): { probe: Probe; close(): Promise<void> } {
-  const dispatcher: Dispatcher | undefined = tls ? new Agent({ connect: tls }) : undefined;
+export function httpProbe(tls?: TlsOptions | ProbeTls): { probe: Probe; close(): Promise<void> } {
+  const source = asSource(tls);
+  // One dispatcher per TLS material: a certificate rotation (a new `version`) gets a new one.
+  let held: { key: unknown; dispatcher: Dispatcher } | undefined;
+  const dispatcherFor = (current: ReturnType<ProbeTls>): Dispatcher | undefined => {
+    if (current === undefined) return undefined;
+    const key = current.version ?? current;
+    if (held?.key === key) return held.dispatcher;
+    const previous = held?.dispatcher;
+    held = { key, dispatcher: new Agent({ connect: current }) };
+    void previous?.close().catch(() => {});
+    return held.dispatcher;
+  };
   return {
     async probe(url, timeoutMs, signal) {
+      const dispatcher = url.protocol === 'https:' ? dispatcherFor(source()) : undefined;
       try {
         const res = await request(url, {
           method: 'GET',
@@ -35,7 +54,8 @@ export function httpProbe(tls?: TlsOptions): { probe: Probe; close(): Promise<vo
       }
     },
     async close() {
-      await dispatcher?.close();
+      await held?.dispatcher.close();
+      held = undefined;
     },
   };
 }
@@ -65,14 +85,15 @@ export const plainGetCheck: Http2Check = (session, url) =>
  * by default; another protocol's health request fits the same seam).
  */
 export function http2Probe(
-  tls?: TlsOptions,
+  tls?: TlsOptions | ProbeTls,
   check: Http2Check = plainGetCheck,
 ): { probe: Probe; close(): Promise<void> } {
+  const source = asSource(tls);
   return {
     async probe(url, timeoutMs, signal) {
       const session = connectHttp2(
         url.origin,
-        url.protocol === 'https:' ? { ...tls, ALPNProtocols: ['h2'] } : {},
+        url.protocol === 'https:' ? { ...source(), ALPNProtocols: ['h2'] } : {},
       );
       session.on('error', () => {});
       const stop = () => session.destroy();

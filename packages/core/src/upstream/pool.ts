@@ -3,7 +3,7 @@ import type { ServiceConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import { grpcHealthCheck } from '../grpc/health-probe.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import type { Target } from '../types.js';
+import type { Target, TlsProvider } from '../types.js';
 import { ActiveChecks, resolveHealthCheck } from './active-checks.js';
 import { type Balancer, leastRequest, roundRobin } from './balancer.js';
 import { CircuitBreaker } from './breaker.js';
@@ -41,6 +41,11 @@ export interface PoolDeps {
   probe?: Probe;
   /** The top-level `health` section: interval and timeout for checks that set none. */
   healthDefaults?: { interval: number; timeout: number };
+  /**
+   * TLS a plugin provides for this service (a mesh's mTLS): health probes use it as proxying does,
+   * and the service's own `tls` files only without it.
+   */
+  tls?: TlsProvider | undefined;
 }
 
 /** What /health says of a service: a measured up or down, or unknown before any check answered. */
@@ -114,13 +119,16 @@ export class UpstreamPool {
       service.health,
       deps.healthDefaults ?? { interval: 10_000, timeout: 2_000 },
     );
+    const own = staticTls(service.tls);
+    const provider = deps.tls;
+    const tls = provider ? () => provider.current() ?? own : () => own;
     const probe = deps.probe
       ? { probe: deps.probe, close: async () => {} }
       : check?.grpc !== undefined
-        ? http2Probe(staticTls(service.tls), grpcHealthCheck(check.grpc))
+        ? http2Probe(tls, grpcHealthCheck(check.grpc))
         : speaksHttp2(service)
-          ? http2Probe(staticTls(service.tls))
-          : httpProbe(staticTls(service.tls));
+          ? http2Probe(tls)
+          : httpProbe(tls);
     this.#checks = new ActiveChecks(check, {
       service: name,
       logger: deps.logger,

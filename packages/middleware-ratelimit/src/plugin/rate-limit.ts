@@ -201,16 +201,28 @@ export function rateLimit(options: RateLimitConfigInput = {}, extras: RateLimitE
       };
     },
 
+    // Ready once the store answers, so the first requests are counted where every instance counts;
+    // bounded by the store's connect timeout, after which requests follow onStoreError.
     async start() {
+      if (!store.connect) return;
+      const wait = cfg.redis?.connectTimeout ?? 2_000;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await store.connect?.();
+        await Promise.race([
+          store.connect(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer within ${wait} ms`)), wait);
+          }),
+        ]);
       } catch (err) {
         // Not fatal: the client keeps reconnecting, and requests meanwhile follow onStoreError.
         logger?.debug({ err, store: store.name }, 'rate-limit store error');
         logger?.warn(
-          { reason: reasonOf(err), store: store.name },
-          'rate-limit store not reachable at start; retrying in the background',
+          { reason: reasonOf(err), store: store.name, onStoreError: cfg.onStoreError },
+          'rate-limit store not ready at start; requests follow onStoreError until it is, retrying in the background',
         );
+      } finally {
+        clearTimeout(timer);
       }
     },
 

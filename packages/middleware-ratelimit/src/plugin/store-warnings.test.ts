@@ -44,7 +44,7 @@ describe('Redis down: what operators read', () => {
         level: 'warn',
         store: 'redis',
         reason: 'Redis unreachable (connection refused)',
-        msg: 'rate-limit store not reachable at start; retrying in the background',
+        msg: 'rate-limit store not ready at start; requests follow onStoreError until it is, retrying in the background',
       });
       expect(lines[0]).not.toHaveProperty('err');
       expect(JSON.stringify(lines)).not.toMatch(/"stack"|ioredis|node_modules|Connection is closed/);

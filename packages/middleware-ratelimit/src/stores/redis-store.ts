@@ -214,7 +214,8 @@ export class RedisStore implements RateLimitStore {
       return;
     }
     try {
-      await this.client.quit();
+      // A hung server never answers QUIT: it gets the command timeout, then the socket is cut.
+      await withDeadline(this.client.quit(), this.#commandTimeout, this.#timedOut);
     } catch {
       this.client.disconnect();
     }

@@ -70,7 +70,12 @@ export async function ensureBuilt(): Promise<void> {
     }
     try {
       writeFileSync(join(lock, String(process.pid)), '');
-      if (stale() && !buildIfStale({ quiet: true })) throw new Error('the build failed');
+      if (stale() && !buildIfStale({ quiet: true })) {
+        // A test that needs the built CLI fails here, saying why; it never passes by not running.
+        throw new Error(
+          'this test needs the built CLI and `pnpm build` failed: run it and fix what it reports',
+        );
+      }
       return;
     } finally {
       rmSync(lock, { recursive: true, force: true });
