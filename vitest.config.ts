@@ -11,6 +11,8 @@ export default defineConfig({
       '@lucid/middleware-auth': src('middleware-auth'),
       '@lucid/middleware-ratelimit': src('middleware-ratelimit'),
       '@lucid/mesh-consul': src('mesh-consul'),
+      '@lucid/openapi': src('openapi'),
+      '@lucid/dashboard': src('dashboard'),
       '@lucid/tracing': src('tracing'),
     },
   },

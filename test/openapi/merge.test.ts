@@ -1,3 +1,4 @@
+import { openapi } from '@lucid/openapi';
 import { type RunningGateway, send, startGateway, until } from '@lucid/test-kit';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,15 +92,16 @@ describe('the merged OpenAPI document', () => {
     expect(paths['/shop/items']!.get.summary).toBe('List the items for sale');
   });
 
-  it('points servers at the gateway and drops the upstreams own servers', async () => {
+  it('points servers at the gateway, relative to where the document was read, and drops the upstreams own servers', async () => {
     const merged = await doc();
-    expect(merged.servers).toEqual([{ url: gw.url }]);
+    expect(merged.servers).toEqual([{ url: '/' }]);
     expect(JSON.stringify(merged)).not.toContain('internal');
-    // Behind a trusted proxy, or with a public URL configured, the origin follows.
-    const moved = await send(`${gw.url}/openapi.json`, { headers: { host: 'api.example.com' } });
-    expect(moved.json<Doc>().servers).toEqual([{ url: 'http://api.example.com' }]);
-    const hostile = await send(`${gw.url}/openapi.json`, { headers: { host: 'x"><script>' } });
-    expect(hostile.json<Doc>().servers).toEqual([{ url: '/' }]);
+    // The client's Host never reaches the document (only `openapi.publicUrl` names an origin).
+    for (const host of ['api.example.com', 'x"><script>', 'evil.example:1']) {
+      const answer = await send(`${gw.url}/openapi.json`, { headers: { host } });
+      expect(answer.json<Doc>().servers).toEqual([{ url: '/' }]);
+      expect(answer.text).not.toContain(host);
+    }
   });
 
   it('takes security from the gateway rules: bearer on protected routes, none on public ones, scopes listed', async () => {
@@ -194,5 +196,43 @@ describe('the merged OpenAPI document', () => {
     );
     expect(health.components.openapi.detail.stale).toEqual({ users: 'answered 500' });
     expect((await doc()).paths['/users/{id}/avatar']).toBeDefined();
+  });
+});
+
+describe('the merged document under many Hosts', () => {
+  it('is rendered once per merge: 150 requests with rotating Hosts cost no more renders than one Host', async () => {
+    const users = await docUpstream('/openapi.json', JSON.stringify(USERS_30));
+    const docs = openapi();
+    const gw = await startGateway(
+      {
+        logging: { level: 'silent', pretty: false, accessLog: false },
+        services: { users: { targets: [users.url], openapi: '/openapi.json' } },
+        routes: [{ prefix: '/users', service: 'users', stripPrefix: false }],
+      },
+      [docs],
+    );
+    try {
+      const read = async (host: string) => {
+        const answer = await send(`${gw.url}/openapi.json`, { headers: { host } });
+        return answer.json<Doc>();
+      };
+      await until(
+        () => read('one.example'),
+        (d) => Object.keys(d.paths).length > 0,
+      );
+      const before = docs.catalog!.renders;
+      for (let i = 0; i < 150; i++) await read('one.example');
+      const oneHost = docs.catalog!.renders - before;
+      for (let i = 0; i < 150; i++) {
+        const d = await read(`h${i}.example.com:${1000 + i}`);
+        expect(d.servers).toEqual([{ url: '/' }]);
+      }
+      const rotating = docs.catalog!.renders - before - oneHost;
+      expect(oneHost).toBe(0);
+      expect(rotating).toBe(0);
+    } finally {
+      await gw.close();
+      await users.close();
+    }
   });
 });

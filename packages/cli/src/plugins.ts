@@ -1,3 +1,4 @@
+import { dashboard, dashboardPluginSchema } from '@lucid/dashboard';
 import {
   AUTHENTICATION,
   composeConfigSchema,
@@ -7,6 +8,7 @@ import {
 import { consulMesh, meshPluginSchema } from '@lucid/mesh-consul';
 import { authPluginSchema, jwtAuth, signDevToken } from '@lucid/middleware-auth';
 import { rateLimitPluginSchema, rateLimitPlugins } from '@lucid/middleware-ratelimit';
+import { type OpenApiPlugin, openapi, openapiPluginSchema } from '@lucid/openapi';
 import { tracing, tracingPluginSchema } from '@lucid/tracing';
 
 interface BuildOptions {
@@ -60,8 +62,19 @@ const WIRING: readonly Wiring[] = [
   },
 ];
 
+/**
+ * The packages the CLI always assembles (their config is core's as it always was: `openapi`,
+ * `services.<name>.openapi`, `builtins.openapi`, `builtins.docs`, `builtins.ui`).
+ */
+const ASSEMBLED: readonly PluginSchema[] = [openapiPluginSchema, dashboardPluginSchema];
+
 /** Every plugin schema the CLI knows, composed with core's: what a config file may hold. */
-export const cliSchema = composeConfigSchema(WIRING.map((w) => w.schema));
+export const cliSchema = composeConfigSchema([...ASSEMBLED, ...WIRING.map((w) => w.schema)]);
+
+/** The API reference and the dashboard, as every CLI gateway has them. */
+export function assembledPlugins(): [OpenApiPlugin, GatewayPlugin] {
+  return [openapi(), dashboard()];
+}
 
 /** What the plugins a config turns on will provide (`authentication` when it has an `auth` section). */
 export function providedBy(input: Record<string, unknown>): string[] {
@@ -75,7 +88,10 @@ export function providedBy(input: Record<string, unknown>): string[] {
  * @example const gateway = createGateway(input, { plugins: buildPlugins(input) })
  */
 export function buildPlugins(input: Record<string, unknown>, opts: BuildOptions = {}): GatewayPlugin[] {
-  return WIRING.filter((w) => input[w.section] !== undefined).flatMap((w) => w.build(input[w.section], opts));
+  return [
+    ...assembledPlugins(),
+    ...WIRING.filter((w) => input[w.section] !== undefined).flatMap((w) => w.build(input[w.section], opts)),
+  ];
 }
 
 /**
@@ -92,7 +108,11 @@ export function standInPlugins(input: Record<string, unknown>): GatewayPlugin[] 
     name: `${kind} discovery (stand-in)`,
     discovery: { name: kind, watch: () => () => {} },
   }));
-  return [...declaring, ...discovering];
+  const assembled: GatewayPlugin[] = ASSEMBLED.map((schema) => ({
+    name: `${schema.name} (stand-in)`,
+    schema,
+  }));
+  return [...assembled, ...declaring, ...discovering];
 }
 
 /** The sections whose changes only a restart applies (plugins are built once per process). */

@@ -2,12 +2,13 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { coreBuiltinHandlers } from './builtins/handlers.js';
 import { overallStatus } from './builtins/health.js';
-import { BUILTIN_NAMES, BUILTINS, type BuiltinDeps, type BuiltinName } from './builtins/table.js';
 import { type ComposedSchema, composeConfigSchema, type PluginSchema } from './config/plugin-schema.js';
 import type { GatewayConfig, GatewayConfigInput } from './config/schema.js';
 import { parseConfig } from './config/validate.js';
-import { ReloadLog } from './dashboard/reload-log.js';
+import { GatewayError } from './errors.js';
+import { Observers } from './gateway-view.js';
 import { componentHealth, serviceHealth } from './health/aggregate.js';
 import { guardConnections } from './http/connection-guard.js';
 import { PluginPhases } from './lifecycle/phases.js';
@@ -15,14 +16,14 @@ import { RequestLifecycle } from './lifecycle/requests.js';
 import { type AccessLog, accessLog } from './observability/access-log.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
-import { OpenApiCatalog } from './openapi/catalog.js';
-import { catalogSources } from './openapi/sources.js';
 import type { Handler } from './pipeline/compose.js';
+import type { GatewayPlugin, GatewayView } from './plugin.js';
 import { BodyBudget } from './proxy/body-buffer.js';
 import { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 import { Http2Engine } from './proxy/http2-engine.js';
 import { UndiciEngine } from './proxy/undici-engine.js';
 import { WebSocketTunnel } from './proxy/websocket-tunnel.js';
+import type { BuiltinEntry } from './routing/routes.js';
 import { Runtime } from './runtime.js';
 import {
   createGatewayServer,
@@ -36,10 +37,11 @@ import type {
   ComponentHealth,
   Gateway,
   GatewayHealth,
-  GatewayPlugin,
   ProxyEngine,
   RouteSummary,
+  TlsOptions,
 } from './types.js';
+import { staticTls } from './upstream/tls.js';
 import { VERSION } from './version.js';
 
 export const METRIC_PREFIX = 'lucid_gateway_';
@@ -92,10 +94,9 @@ class LucidGateway implements Gateway {
   readonly #tunnel = new WebSocketTunnel();
   /** Client sockets on the upgrade path (handshaking or joined), cut when the gateway closes. */
   readonly #upgraded = new Set<Duplex>();
-  readonly #builtins: Record<BuiltinName, Handler>;
-  readonly #reloads: ReloadLog;
-  /** The services' OpenAPI documents, merged, behind /openapi.json and /docs. */
-  readonly #openapi: OpenApiCatalog;
+  readonly #builtins: ReadonlyMap<string, BuiltinEntry>;
+  /** Packages built over the gateway's view (the API reference, the dashboard) follow its events here. */
+  readonly #observers: Observers;
   readonly #bodyBudget: BodyBudget;
   #runtime: Runtime;
   #server: GatewayServer | undefined;
@@ -129,28 +130,11 @@ class LucidGateway implements Gateway {
     for (const plugin of this.#plugins) {
       plugin.setup?.({ config, logger: this.logger, registry: this.registry, metricPrefix: METRIC_PREFIX });
     }
-    this.#reloads = new ReloadLog(config);
-    this.#openapi = new OpenApiCatalog(this.logger);
+    this.#observers = new Observers((err, event) =>
+      this.#warnWithoutStack(err, { event }, 'a gateway observer failed'),
+    );
     this.#bodyBudget = new BodyBudget(config.server.limits.bufferTotal);
-    const deps: BuiltinDeps = {
-      name: config.name,
-      version: VERSION,
-      registry: this.registry,
-      metricPrefix: METRIC_PREFIX,
-      settings: () => this.#runtime.config,
-      routes: () => this.#runtime.routes,
-      pools: () => this.#runtime.pools.values(),
-      plugins: this.#plugins,
-      openapi: this.#openapi,
-      reloads: this.#reloads,
-      services: () => serviceHealth(this.#runtime),
-      components: () => this.#componentHealth(),
-      ready: () => this.ready,
-      waiting: () => this.#waiting(),
-    };
-    this.#builtins = Object.fromEntries(
-      BUILTIN_NAMES.map((name) => [name, BUILTINS[name].handler(deps)]),
-    ) as Record<BuiltinName, Handler>;
+    this.#builtins = this.#builtinEntries(this.#view(config.name));
     this.#runtime = this.#build(config);
     const requests = new RequestLifecycle({
       runtime: () => this.#runtime,
@@ -201,6 +185,8 @@ class LucidGateway implements Gateway {
       tunnel: this.#tunnel,
       builtins: this.#builtins,
       onTargetsChanged: () => this.#retainLiveTargets(),
+      onTargetsRemoved: (service, targets, at) =>
+        this.#observers.emit('targetsRemoved', service, targets, at),
       provides: this.#provides,
       bodyBudget: this.#bodyBudget,
     });
@@ -229,7 +215,7 @@ class LucidGateway implements Gateway {
       this.#checking = false;
     }
     this.#started = true;
-    void this.#openapi.use(catalogSources(this.#runtime, this.#plugins));
+    this.#observers.emit('configured', this.#runtime.config);
   }
 
   async listen(opts: { port?: number; host?: string } = {}): Promise<{ port: number; host: string }> {
@@ -281,7 +267,7 @@ class LucidGateway implements Gateway {
     if (this.#server) await drain(this.#server, graceMs, this.#upgraded);
     this.#tunnel.close();
     await this.#runtime.stop();
-    this.#openapi.stop();
+    this.#observers.emit('closed');
     // Only now: nothing is left that could need a plugin's store, key set or client.
     await this.#phases.close();
     await Promise.all([this.#engine.close(), this.#http2?.close()]);
@@ -295,7 +281,7 @@ class LucidGateway implements Gateway {
       config = this.#parse(input);
       next = this.#build(config);
     } catch (err) {
-      this.#reloads.failed(err);
+      this.reloadFailed(err);
       throw err;
     }
     const previous = this.#runtime;
@@ -313,13 +299,12 @@ class LucidGateway implements Gateway {
       // Certificates are read again on every reload (rotation keeps the paths); open connections keep theirs.
       if (this.#server && previousTls && nextTls) reloadServerTls(this.#server.server, nextTls);
     } catch (err) {
-      this.#reloads.failed(err);
+      this.reloadFailed(err);
       throw err;
     }
     if (this.#started) await next.start();
     this.#runtime = next;
-    this.#reloads.succeeded(config);
-    if (this.#started) void this.#openapi.use(catalogSources(next, this.#plugins));
+    if (this.#started) this.#observers.emit('configured', config);
     this.logger.info({ routes: next.routes.length }, 'config reloaded');
     // Stops once its last request finished (at once when idle); then engines close the connection
     // pools of targets that are gone.
@@ -327,7 +312,7 @@ class LucidGateway implements Gateway {
   }
 
   reloadFailed(reason: unknown): void {
-    this.#reloads.failed(reason);
+    this.#observers.emit('reloadFailed', reason);
   }
 
   routes(): RouteSummary[] {
@@ -345,11 +330,6 @@ class LucidGateway implements Gateway {
     }));
   }
 
-  async openapi(opts: { refresh?: boolean } = {}): Promise<Record<string, unknown>> {
-    if (opts.refresh || !this.#started) await this.#openapi.use(catalogSources(this.#runtime, this.#plugins));
-    return JSON.parse(this.#openapi.render(undefined).json);
-  }
-
   async health(): Promise<GatewayHealth> {
     const services = serviceHealth(this.#runtime);
     const components = await this.#componentHealth();
@@ -357,13 +337,75 @@ class LucidGateway implements Gateway {
     return { status, service: this.config.name, version: VERSION, services, components };
   }
 
-  /** The plugins' health and the OpenAPI catalog's (when services publish documents). */
-  async #componentHealth(): Promise<Record<string, ComponentHealth>> {
-    const out = await componentHealth(this.#plugins, (err, fields, msg) =>
-      this.#warnWithoutStack(err, fields, msg),
-    );
-    const docs = this.#openapi.health();
-    return docs ? { openapi: docs, ...out } : out;
+  /** The plugins' health (and their discovery's). */
+  #componentHealth(): Promise<Record<string, ComponentHealth>> {
+    return componentHealth(this.#plugins, (err, fields, msg) => this.#warnWithoutStack(err, fields, msg));
+  }
+
+  /** What packages built over the gateway read: the config, routes and pools in force, and its events. */
+  #view(name: string): GatewayView {
+    const mounted = (builtin: string) => {
+      const settings = this.#runtime.config.builtins[builtin];
+      return settings ? settings.path : undefined;
+    };
+    return {
+      name,
+      version: VERSION,
+      logger: this.logger,
+      registry: this.registry,
+      metricPrefix: METRIC_PREFIX,
+      plugins: this.#plugins,
+      provides: this.#provides,
+      config: () => this.#runtime.config,
+      routes: () => this.#runtime.routes,
+      router: () => this.#runtime.router,
+      pools: () => this.#runtime.pools,
+      tls: (service) => this.#serviceTls(service),
+      services: () => serviceHealth(this.#runtime),
+      components: () => this.#componentHealth(),
+      ready: () => this.ready,
+      waiting: () => this.#waiting(),
+      mounted,
+      reference: () => {
+        for (const [builtin, entry] of this.#builtins) {
+          const path = entry.spec.reference ? mounted(builtin) : undefined;
+          if (path !== undefined) return path;
+        }
+        return undefined;
+      },
+      observe: (observer) => this.#observers.add(observer),
+    };
+  }
+
+  /** Core's built-ins and the plugins', each with its handler, in the composed schema's order. */
+  #builtinEntries(view: GatewayView): Map<string, BuiltinEntry> {
+    const handlers = new Map<string, Handler>(Object.entries(coreBuiltinHandlers(view)));
+    for (const plugin of this.#plugins) {
+      for (const [name, handler] of Object.entries(plugin.builtins?.(view) ?? {})) {
+        if (!this.#schema.builtins.has(name)) {
+          throw new Error(
+            `plugin "${plugin.name}": a handler for "${name}", which no schema declares as a built-in`,
+          );
+        }
+        handlers.set(name, handler);
+      }
+    }
+    const entries = new Map<string, BuiltinEntry>();
+    for (const [name, spec] of this.#schema.builtins) {
+      entries.set(name, { spec, handler: handlers.get(name) ?? unanswered(name) });
+    }
+    return entries;
+  }
+
+  /** A service's TLS as its traffic has it: a plugin's (e.g. a service mesh's), else the service's files. */
+  #serviceTls(service: string): TlsOptions | undefined {
+    const cfg = this.#runtime.config.services[service];
+    if (!cfg) return undefined;
+    for (const plugin of this.#plugins) {
+      const current = plugin.upstreamTls?.(service, cfg)?.current();
+      if (current) return current;
+    }
+    return staticTls(cfg.tls);
   }
 
   /** Operators read the reason in one line; the error with its stack is there at debug level. */
@@ -372,4 +414,13 @@ class LucidGateway implements Gateway {
     const reason = String((err as Error)?.message ?? err).split('\n')[0];
     this.logger.warn({ ...fields, reason }, msg);
   }
+}
+
+/** A built-in a schema declares but no plugin answers (a declaring stand-in): it is not there. */
+function unanswered(name: string): Handler {
+  return async function unanswered(ctx) {
+    throw new GatewayError('GW_ROUTE_NOT_FOUND', {
+      detail: `no handler for the built-in "${name}" (${ctx.path})`,
+    });
+  };
 }

@@ -1,11 +1,9 @@
 export { allowedHosts } from './builtins/allowed-hosts.js';
 export { bodyLimit } from './builtins/body-limit.js';
 export { cors } from './builtins/cors.js';
-export { BUILTINS, type BuiltinDeps, type BuiltinName, type BuiltinSpec } from './builtins/table.js';
+export type { BuiltinAccess, BuiltinSpec } from './builtins/spec.js';
+export { CORE_BUILTINS, type CoreBuiltinName } from './builtins/table.js';
 export * from './config/index.js';
-export type { ReloadView } from './dashboard/reload-log.js';
-export type { DashboardState, RouteView } from './dashboard/state.js';
-export type { ServiceView, TargetView } from './dashboard/targets.js';
 export * from './errors.js';
 export { type CreateGatewayOptions, createGateway, METRIC_PREFIX } from './gateway.js';
 export { type ClientAddress, clientAddress, compileTrust } from './http/client-address.js';
@@ -16,7 +14,15 @@ export { requestIdOf, traceparentOf } from './http/request-id.js';
 export { sendJson } from './http/send-json.js';
 export type { AuthChallenge, AuthRefusal, Identity } from './identity.js';
 export { createLogger } from './observability/logger.js';
-export { createMetrics, type GatewayMetrics } from './observability/metrics.js';
+export {
+  createMetrics,
+  DURATION_BUCKETS,
+  type GatewayMetrics,
+  REQUEST_DURATION,
+  REQUESTS_TOTAL,
+} from './observability/metrics.js';
+export { quantile } from './observability/quantile.js';
+export { WINDOW_MS, type WindowSummary } from './observability/request-window.js';
 export {
   Counter,
   type CounterSeries,
@@ -29,11 +35,20 @@ export {
   histogramOn,
 } from './observability/series.js';
 export { compose, type Handler } from './pipeline/compose.js';
+export * from './plugin.js';
 export { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 export { Http2Engine, type Http2EngineOptions } from './proxy/http2-engine.js';
 export { UndiciEngine } from './proxy/undici-engine.js';
 export { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 export { isRouteMiss, type RouteMiss, Router } from './routing/router.js';
 export * from './types.js';
-export { targetFromUrl, UpstreamPool } from './upstream/pool.js';
+export { type RequestOutcome, type ServiceStatus, targetFromUrl, UpstreamPool } from './upstream/pool.js';
+export { speaksHttp2 } from './upstream/protocol.js';
+export type { TargetState } from './upstream/target-state.js';
+// undici's client parts, loaded file by file (see undici-parts.ts), for packages that fetch through a pool.
+export {
+  Agent as UndiciAgent,
+  type Dispatcher as UndiciDispatcher,
+  request as undiciRequest,
+} from './upstream/undici-parts.js';
 export { VERSION } from './version.js';

@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import { allowedHosts } from './builtins/allowed-hosts.js';
 import { bodyLimit } from './builtins/body-limit.js';
 import { cors } from './builtins/cors.js';
-import type { BuiltinName } from './builtins/table.js';
 import { websocketOrigin } from './builtins/websocket-origin.js';
 import { ConfigError } from './config/errors.js';
 import type { GatewayConfig } from './config/schema.js';
@@ -13,20 +12,13 @@ import { identityHeadersOf } from './http/identity-headers.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { authorize, withAuthorization } from './pipeline/authorize.js';
 import { compose, type Handler } from './pipeline/compose.js';
+import type { GatewayPlugin } from './plugin.js';
 import { type BodyBudget, bufferBody, streamedBodyRate } from './proxy/body-buffer.js';
 import { forwardTo, upgradeTo } from './proxy/forward.js';
 import type { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 import { Router } from './routing/router.js';
-import { routesOf } from './routing/routes.js';
-import type {
-  GatewayContext,
-  GatewayPlugin,
-  Middleware,
-  ProxyEngine,
-  Route,
-  Target,
-  TlsProvider,
-} from './types.js';
+import { type BuiltinEntry, routesOf } from './routing/routes.js';
+import type { GatewayContext, Middleware, ProxyEngine, Route, Target, TlsProvider } from './types.js';
 import { admission } from './upstream/admission.js';
 import { UpstreamPool } from './upstream/pool.js';
 import { speaksHttp2 } from './upstream/protocol.js';
@@ -40,9 +32,12 @@ export interface RuntimeDeps {
   /** The engine for HTTP/2 services (made on first use, so a gateway without them opens none). */
   http2Engine(): ProxyEngine;
   tunnel: WebSocketTunnel;
-  builtins: Readonly<Record<BuiltinName, Handler>>;
+  /** Every built-in config may turn on, with its handler (core's and the plugins'). */
+  builtins: ReadonlyMap<string, BuiltinEntry>;
   /** Called when the set of targets changed (discovery), so engines can let go of gone ones. */
   onTargetsChanged(): void;
+  /** Told when discovery takes targets out of a pool (for observers such as the dashboard). */
+  onTargetsRemoved?(service: string, targets: readonly Target[], at: number): void;
   /** What the plugins provide (`authentication`, ...): built-ins' default access follows from it. */
   provides: ReadonlySet<string>;
   /** Gateway-wide: outlives reloads, as the memory it bounds does. */
@@ -101,7 +96,13 @@ export class Runtime {
       // Asked once per service: proxying, upgrades and health probes all use the plugin's TLS.
       const tls = plugins.map((p) => p.upstreamTls?.(name, service)).find(Boolean);
       tlsProviders.set(name, tls);
-      const pool = new UpstreamPool(name, service, { logger, metrics, healthDefaults: config.health, tls });
+      const pool = new UpstreamPool(name, service, {
+        logger,
+        metrics,
+        healthDefaults: config.health,
+        tls,
+        ...(deps.onTargetsRemoved && { onTargetsRemoved: deps.onTargetsRemoved }),
+      });
       this.pools.set(name, pool);
       const admit = service.maxConnections
         ? [

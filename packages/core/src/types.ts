@@ -1,10 +1,8 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { BuiltinName } from './builtins/table.js';
-import type { PluginSchema } from './config/plugin-schema.js';
 import type { GatewayConfig, GatewayConfigInput, RouteConfig, ServiceConfig } from './config/schema.js';
-import type { AuthChallenge, AuthRefusal, Identity } from './identity.js';
+import type { Identity } from './identity.js';
 
 /** What a verified credential carries (a token's payload); the plugin that authenticates fills it. */
 export interface UserClaims {
@@ -49,7 +47,8 @@ export interface ProxyRoute extends RouteBase {
 /** One of the gateway's own routes (`/`, `/health`, `/metrics`): answered by its handler. */
 export interface BuiltinRoute extends RouteBase {
   kind: 'builtin';
-  builtin: BuiltinName;
+  /** Its name under `builtins.<name>` (core's or a plugin's). */
+  builtin: string;
   handler: (ctx: RoutedContext) => Promise<void>;
 }
 
@@ -125,78 +124,6 @@ export interface ComponentHealth {
   detail?: Record<string, unknown>;
 }
 
-/** What a plugin gets once, when the gateway is built. */
-export interface PluginSetup {
-  config: GatewayConfig;
-  logger: Logger;
-  /** The gateway's one metrics registry; register plugin metrics here. */
-  registry: Registry;
-  /** Metric name prefix (`lucid_gateway_`), so all of the gateway's metrics read alike. */
-  metricPrefix: string;
-}
-
-/**
- * A plugin adds middleware to routes and/or provides discovery, with a lifecycle.
- * `middleware(route)` is called once per route when the gateway is built (and again on
- * reload): check options there, not per request.
- */
-export interface GatewayPlugin {
-  name: string;
-  /** Its config (section, route and service options, discovery kinds) and error codes, composed by core. */
-  schema?: PluginSchema;
-  /**
-   * What it does for core's promises. `authentication`: its middleware verifies who calls and sets
-   * `ctx.state.identity`; core then enforces each route's `auth` (401) and `scopes` (403). Without
-   * such a plugin a route that needs auth is refused at build time (fail closed).
-   * (A plugin with `discovery` provides `discovery:<kind>` without saying so.)
-   */
-  provides?: readonly string[];
-  /** Headers it sets from a verified identity; core drops a client's copies on every route. */
-  identityHeaders?: readonly string[];
-  /**
-   * An authenticator's part in core's 401/403: its `WWW-Authenticate` challenge (and a clearer
-   * detail). Called when core refuses a protected route; every authenticator's challenge is sent.
-   */
-  challenge?(refusal: AuthRefusal): AuthChallenge | undefined;
-  /**
-   * Where this plugin's middleware runs in a route's chain; lower runs first (see `PLUGIN_ORDER`).
-   */
-  order?: number;
-  setup?(setup: PluginSetup): void;
-  middleware?(route: Route): Middleware | undefined;
-  discovery?: Discovery;
-  /** Follows requests as traces (one plugin at most; the first one that has it is used). */
-  tracer?: RequestTracer;
-  /** TLS for upstream connections of a service (e.g. a service mesh's mTLS); asked once per service. */
-  upstreamTls?(serviceName: string, service: ServiceConfig): TlsProvider | undefined;
-  /**
-   * Phase 1, at start: get ready (connect a store, fetch keys, register). The gateway is ready, and
-   * `listen()` resolves, once every plugin's `start` resolved; bound it by the plugin's own timeout
-   * and follow its own policy when that passes. A rejection fails the start (or the reload it is in).
-   */
-  start?(gateway: Gateway): Promise<void>;
-  /**
-   * Phase 2, at stop, before the drain: leave whatever sends traffic here (deregister from
-   * discovery). Requests in flight are still served, so nothing they need may go yet.
-   */
-  leave?(): Promise<void>;
-  /**
-   * Phase 4, at stop, after the drain (every request has finished or was cut): release what the
-   * plugin holds (store connections, key-set fetches, timers, global registrations).
-   */
-  close?(): Promise<void>;
-  /** @deprecated Use `close()` (and `leave()` for what must happen before the drain); runs where `close()` runs. */
-  stop?(): Promise<void>;
-  health?(): Promise<ComponentHealth>;
-  /** Counters for the dashboard, by name: `{ rejectedByTier: { free: 3 } }` (numbers only, never secrets). */
-  dashboard?(): Promise<Record<string, Record<string, number>>>;
-  /**
-   * What it does on a proxy route, as columns of the dashboard's routes table, by key (never secrets):
-   * `{ quota: { label: 'quota', value: '1000/day' } }`.
-   */
-  dashboardRoute?(route: ProxyRoute): Record<string, DashboardColumn>;
-}
-
 /**
  * Follows requests as traces: a tracing plugin's spans. Core calls it on the request path; without
  * one, the path does nothing more than forward the client's `traceparent`.
@@ -233,20 +160,6 @@ export interface AttemptTrace {
   /** The attempt ended: answered with `status`, or failed with the error's `code`. */
   end(result: { status?: number | undefined; error?: string | undefined }): void;
 }
-
-/** A plugin's column in the dashboard's routes table and this route's value in it. */
-export interface DashboardColumn {
-  label: string;
-  value: string | Record<string, string>;
-}
-
-/** Where in a route's chain a plugin runs: before authentication, authentication, limits on the identity, the rest. */
-export const PLUGIN_ORDER = {
-  beforeAuthentication: 50,
-  authentication: 100,
-  limits: 200,
-  user: 500,
-} as const;
 
 export interface DiscoveryWatchOptions {
   /** The service's config (with the discovery plugin's own options on it). */
@@ -360,15 +273,10 @@ export interface Gateway {
   close(opts?: CloseOptions): Promise<void>;
   /** Swaps in a new config atomically; in-flight requests finish on the routes they started on. */
   reload(config: GatewayConfigInput): Promise<void>;
-  /** Records a reload refused before it reached `reload()` (a config file that did not load), for the dashboard. */
+  /** Records a reload refused before it reached `reload()` (a config file that did not load), for observers. */
   reloadFailed(reason: unknown): void;
   routes(): RouteSummary[];
   health(): Promise<GatewayHealth>;
-  /**
-   * The merged OpenAPI 3.1 document of the services (as /openapi.json serves it, `servers` from
-   * `openapi.publicUrl` or `/`). `refresh` fetches every service's document first.
-   */
-  openapi(opts?: { refresh?: boolean }): Promise<Record<string, unknown>>;
   /** True once started and until draining begins. */
   readonly ready: boolean;
 }
@@ -381,7 +289,7 @@ export interface RouteSummary {
   methods: string[];
   service: string | undefined;
   /** Which built-in, for a built-in route. */
-  builtin: BuiltinName | undefined;
+  builtin: string | undefined;
   stripPrefix: boolean;
   auth: 'required' | 'public';
   scopes: string[];

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { dashboard } from '@lucid/dashboard';
 import {
   type CreateGatewayOptions,
   createGateway,
@@ -9,11 +10,18 @@ import {
   type Middleware,
   type Route,
 } from '@lucid/gateway-core';
+import { type OpenApiPlugin, openapi } from '@lucid/openapi';
+
+/** A gateway as the CLI assembles it: with the API reference, whose merged document it can give. */
+export type AssembledGateway = Gateway & {
+  /** The merged OpenAPI document (see `OpenApiPlugin.document`). */
+  openapi: OpenApiPlugin['document'];
+};
 
 export interface RunningGateway {
   url: string;
   port: number;
-  gateway: Gateway;
+  gateway: AssembledGateway;
   /** Access-log and other log lines the gateway wrote, parsed. */
   logs: Array<Record<string, unknown>>;
   close(): Promise<void>;
@@ -52,6 +60,8 @@ export const allowAnyone: GatewayPlugin = Object.freeze({
 /**
  * Starts a real gateway on a loopback port 0, logging into memory. Unless a plugin given here
  * authenticates, `allowAnyone` is added, so protected routes forward as they would behind auth.
+ * As the CLI does, it adds the API reference (`openapi()`) and the dashboard (`dashboard()`) unless
+ * plugins of those names are given.
  */
 export async function startGateway(
   config: Record<string, unknown>,
@@ -62,8 +72,16 @@ export async function startGateway(
   const { failClosed, ...rest } = options;
   const logger = rest.logger ?? createLogger({ level: 'info', pretty: false, accessLog: true }, sink.stream);
   const authenticates = plugins.some((p) => p.provides?.includes('authentication'));
-  const all = authenticates || failClosed ? plugins : [allowAnyone, ...plugins];
-  const gateway = createGateway(config as GatewayConfigInput, { ...rest, plugins: all, logger });
+  const given = authenticates || failClosed ? plugins : [allowAnyone, ...plugins];
+  const docs = (given.find((p) => p.name === 'openapi') as OpenApiPlugin | undefined) ?? openapi();
+  const all = [
+    ...given,
+    ...(given.includes(docs) ? [] : [docs]),
+    ...(given.some((p) => p.name === 'dashboard') ? [] : [dashboard()]),
+  ];
+  const created = createGateway(config as GatewayConfigInput, { ...rest, plugins: all, logger });
+  const document: OpenApiPlugin['document'] = (opts) => docs.document(opts);
+  const gateway: AssembledGateway = Object.assign(created, { openapi: document });
   const { port } = await gateway.listen({ port: 0, host: '127.0.0.1' });
   return {
     url: `${(config.server as { tls?: unknown } | undefined)?.tls ? 'https' : 'http'}://127.0.0.1:${port}`,

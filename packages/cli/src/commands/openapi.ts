@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { createGateway, createLogger } from '@lucid/gateway-core';
+import { openapi } from '@lucid/openapi';
 import { stringify as toYaml } from 'yaml';
 import { EXIT, type Io, reportError } from '../output.js';
 import { standInPlugins } from '../plugins.js';
@@ -20,10 +21,13 @@ export async function openapiCommand(flags: OpenApiFlags, io: Io): Promise<numbe
     const logger = createLogger({ level: 'silent', pretty: false, accessLog: false }, { write: () => {} });
     // A one-off run reads static targets only (the stand-ins' discovery never reports: such services
     // are reported as unavailable) and contacts no plugin's backend.
-    const gateway = createGateway(loaded.input, { plugins: standInPlugins(loaded.input), logger });
+    // The real API reference in place of its stand-in: it is what merges the documents.
+    const docs = openapi();
+    const plugins = standInPlugins(loaded.input).map((p) => (p.schema === docs.schema ? docs : p));
+    const gateway = createGateway(loaded.input, { plugins, logger });
     let doc: Record<string, unknown>;
     try {
-      doc = await gateway.openapi({ refresh: true });
+      doc = await docs.document({ refresh: true });
     } finally {
       await gateway.close({ graceMs: 0 });
     }

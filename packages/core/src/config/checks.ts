@@ -1,4 +1,3 @@
-import { BUILTIN_NAMES } from '../builtins/table.js';
 import type { ConfigIssue } from './errors.js';
 import { didYouMean } from './suggest.js';
 import type { ConfigView } from './view.js';
@@ -42,8 +41,7 @@ function shadowedRoutes({ config, routePath }: ConfigView): ConfigIssue[] {
       });
       break;
     }
-    for (const name of BUILTIN_NAMES) {
-      const builtin = config.builtins[name];
+    for (const [name, builtin] of Object.entries(config.builtins)) {
       if (builtin === false || route.host !== undefined || shapeOf(builtin.path) !== shape) continue;
       issues.push({
         path: `${at}.prefix`,
@@ -147,8 +145,7 @@ function unauthenticated({ config, routePath, provides }: ConfigView): ConfigIss
     }
   }
   if (!authenticates) {
-    for (const name of BUILTIN_NAMES) {
-      const builtin = config.builtins[name];
+    for (const [name, builtin] of Object.entries(config.builtins)) {
       if (builtin === false || builtin.auth !== 'required') continue;
       issues.push({
         path: `builtins.${name}.auth`,

@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import type { BuiltinSpec } from '../builtins/spec.js';
+import { CORE_BUILTINS } from '../builtins/table.js';
 import { type ErrorSpec, registerErrors } from '../errors.js';
 import type { ConfigIssue } from './errors.js';
 import {
@@ -37,8 +39,23 @@ export interface PluginSchema {
   discovery?: readonly string[];
   /** Its error codes, added to the one table. */
   errors?: Readonly<Record<string, ErrorSpec>>;
+  /** Built-in routes of its own, by name (`builtins.<name>`); the plugin's `builtins(view)` answers them. */
+  builtins?: Readonly<Record<string, BuiltinSpec>>;
   /** Checks across settings the schema cannot see alone; runs with core's, in the same pass. */
   check?(view: ConfigView): ConfigIssue[];
+  /**
+   * What this plugin's options on a route mean to a reader of the API (for documentation, such as
+   * the merged OpenAPI document): asked once per route and config. Never secrets.
+   */
+  describeRoute?(route: RouteConfig): RouteDescription | undefined;
+}
+
+/** A plugin's part in a route's documentation. */
+export interface RouteDescription {
+  /** OpenAPI extension fields (`x-...`) for the route's operations, e.g. `{ 'x-required-claims': {...} }`. */
+  extensions?: Readonly<Record<`x-${string}`, unknown>>;
+  /** The plugin may refuse an authenticated caller on this route (403). */
+  mayForbid?: boolean;
 }
 
 /** The composed schemas; what plugins add is typed `unknown` on routes, services and the config. */
@@ -48,13 +65,21 @@ export interface ComposedSchema {
   service: z.ZodType<ServiceConfig>;
   /** The plugins' own semantic checks. */
   checks: Array<(view: ConfigView) => ConfigIssue[]>;
+  /** Every built-in, core's first, then the plugins' in their order. */
+  builtins: ReadonlyMap<string, BuiltinSpec>;
+  /** The plugins' parts in a route's documentation. */
+  describeRoute(route: RouteConfig): RouteDescription[];
 }
+
+const CORE_BUILTIN_MAP: ReadonlyMap<string, BuiltinSpec> = new Map(Object.entries(CORE_BUILTINS));
 
 const CORE = {
   config: gatewayConfigSchema,
   route: routeSchema,
   service: serviceSchema,
   checks: [],
+  builtins: CORE_BUILTIN_MAP,
+  describeRoute: () => [],
 } as unknown as ComposedSchema;
 
 /**
@@ -72,6 +97,7 @@ export function composeConfigSchema(schemas: readonly PluginSchema[]): ComposedS
     service: {} as Record<string, z.ZodType>,
     sections: {} as Record<string, z.ZodType>,
     discovery: [] as string[],
+    builtins: {} as Record<string, BuiltinSpec>,
   };
   const owner = new Map<string, string>();
   const claim = (where: string, key: string, taken: readonly string[], plugin: string) => {
@@ -103,13 +129,20 @@ export function composeConfigSchema(schemas: readonly PluginSchema[]): ComposedS
         throw new Error(`plugin "${p.name}": the discovery kind "static" belongs to core`);
       if (!parts.discovery.includes(kind)) parts.discovery.push(kind);
     }
+    for (const [name, spec] of Object.entries(p.builtins ?? {})) {
+      claim('built-in', name, Object.keys(CORE_BUILTINS), p.name);
+      parts.builtins[name] = spec;
+    }
     if (p.errors) registerErrors(p.errors);
   }
+  const describers = plugins.flatMap((p) => (p.describeRoute ? [p.describeRoute.bind(p)] : []));
   const built = buildConfigSchema(parts) as unknown as Pick<ComposedSchema, 'config' | 'route' | 'service'>;
   return {
     config: built.config,
     route: built.route,
     service: built.service,
     checks: plugins.flatMap((p) => (p.check ? [p.check.bind(p)] : [])),
+    builtins: new Map([...CORE_BUILTIN_MAP, ...Object.entries(parts.builtins)]),
+    describeRoute: (route) => describers.flatMap((d) => d(route) ?? []),
   };
 }

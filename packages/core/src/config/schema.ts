@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { BUILTINS, type BuiltinName, type BuiltinSpec } from '../builtins/table.js';
+import type { BuiltinSpec } from '../builtins/spec.js';
+import { CORE_BUILTINS } from '../builtins/table.js';
 import {
   authPolicy,
   bodyRate,
@@ -55,28 +56,6 @@ const tls = z.strictObject({
   rejectUnauthorized: z.boolean().default(true),
 });
 
-/** Where a service's OpenAPI document lives: a path on its targets, or a local file (JSON or YAML). */
-const openapiSource = z.union([
-  z
-    .string()
-    .startsWith('/', { message: 'a path on the service, like "/openapi.json" (or { file: ./auth.yaml })' })
-    .transform((path): { path: string } | { file: string } => ({ path })),
-  z
-    .strictObject({
-      /** A path on the service's targets, fetched through its pool. */
-      path: z.string().startsWith('/').optional(),
-      /** A local JSON or YAML file (relative to the working folder). */
-      file: z.string().min(1).optional(),
-    })
-    .transform((v, ctx): { path: string } | { file: string } => {
-      if ((v.path === undefined) === (v.file === undefined)) {
-        ctx.addIssue({ code: 'custom', message: 'give either "path" or "file", not both' });
-        return z.NEVER;
-      }
-      return v.file !== undefined ? { file: v.file } : { path: v.path! };
-    }),
-]);
-
 /** Core's settings of a service; plugins add theirs (`ConfigParts.service`). */
 const serviceShape = {
   targets: z.array(target).default([]),
@@ -124,8 +103,6 @@ const serviceShape = {
   http2: z.boolean().optional(),
   /** Forward the client's Host header instead of the target's. */
   preserveHost: z.boolean().default(false),
-  /** Where this service's OpenAPI document comes from (merged behind builtins.openapi and builtins.docs). */
-  openapi: openapiSource.optional(),
   /** `false` streams request bodies always; by default small ones are read whole first. */
   requestBuffering: z.boolean().default(true),
   /** Most requests in flight to one target; more wait in `queue` (unset: no cap). */
@@ -180,20 +157,6 @@ const headerName = z
   .string()
   .toLowerCase()
   .regex(/^[!#$%&'*+.^_`|~0-9a-z-]+$/, { message: 'expected a header name like "x-user-id"' });
-
-/** How the services' OpenAPI documents are fetched and merged (served by builtins.openapi and builtins.docs). */
-export const openapiSchema = z.strictObject({
-  /** How often each service's document is fetched again (it is also fetched at start and on reload). */
-  refresh: duration.default(300_000),
-  /** Time allowed for one document's fetch, headers and body. */
-  timeout: duration.default(10_000),
-  /** Largest document accepted; a bigger one counts as a failed fetch. */
-  maxSize: size.default(5 * 1024 ** 2),
-  /** The gateway's public origin for `servers` (default: the origin the client used, from trusted headers). */
-  publicUrl: z.url({ protocol: /^https?$/, message: 'expected an http:// or https:// URL' }).optional(),
-  title: z.string().default('Lucid API'),
-  version: z.string().default('1.0.0'),
-});
 
 /** HTTPS on the gateway's port: PEM files, read at start and again on every reload (certificate rotation). */
 const serverTls = z.strictObject({
@@ -329,13 +292,19 @@ const builtin = (spec: BuiltinSpec) => {
   return z.union([z.literal(false), on, settings]).default(false);
 };
 
-const builtinsSchema = z
-  .strictObject(
-    Object.fromEntries(
-      Object.entries(BUILTINS).map(([name, spec]) => [name, builtin(spec as BuiltinSpec)]),
-    ) as Record<BuiltinName, ReturnType<typeof builtin>>,
-  )
-  .prefault({});
+/** `builtins`: core's own, then each plugin's, by name. */
+const builtinsSchema = (plugins: Readonly<Record<string, BuiltinSpec>>) =>
+  z
+    .strictObject(
+      Object.fromEntries(
+        Object.entries({ ...CORE_BUILTINS, ...plugins }).map(([name, spec]) => [
+          name,
+          builtin(spec as BuiltinSpec),
+        ]),
+      ) as Record<keyof typeof CORE_BUILTINS, ReturnType<typeof builtin>> &
+        Record<string, ReturnType<typeof builtin>>,
+    )
+    .prefault({});
 
 /** What plugins add to the config: extra keys on a route or a service, top-level sections, discovery kinds. */
 export interface ConfigParts {
@@ -344,6 +313,8 @@ export interface ConfigParts {
   sections: z.ZodRawShape;
   /** Discovery kinds besides `static`. */
   discovery: readonly string[];
+  /** Built-ins besides core's, by name. */
+  builtins?: Readonly<Record<string, BuiltinSpec>>;
 }
 
 const NO_PARTS: ConfigParts = { route: {}, service: {}, sections: {}, discovery: [] };
@@ -384,8 +355,7 @@ export function buildConfigSchema(parts: ConfigParts = NO_PARTS) {
         accessLog: z.boolean().default(true),
       })
       .default({ level: 'info', pretty: 'auto', accessLog: true }),
-    builtins: builtinsSchema,
-    openapi: openapiSchema.default(openapiSchema.parse({})),
+    builtins: builtinsSchema(parts.builtins ?? {}),
     /** Defaults for every service's background checks (those that feed /health and pick targets). */
     health: z
       .strictObject({ interval: duration.default(10_000), timeout: duration.default(2_000) })
@@ -424,8 +394,5 @@ export type GatewayConfig = Omit<z.output<typeof gatewayConfigSchema>, 'services
   routes: RouteConfig[];
 } & PluginOwned;
 export type ServerConfig = z.output<typeof serverSchema>;
-export type OpenApiConfig = z.output<typeof openapiSchema>;
-export type OpenApiSource = z.output<typeof openapiSource>;
 export type HealthCheckConfig = z.output<typeof healthCheck>;
-export type UiConfig = Exclude<GatewayConfig['builtins']['ui'], false>;
-export type BuiltinConfig = Exclude<GatewayConfig['builtins'][BuiltinName], false>;
+export type BuiltinConfig = Exclude<GatewayConfig['builtins'][string], false>;

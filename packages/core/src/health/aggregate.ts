@@ -1,5 +1,6 @@
+import type { GatewayPlugin } from '../plugin.js';
 import type { Runtime } from '../runtime.js';
-import type { ComponentHealth, GatewayPlugin } from '../types.js';
+import type { ComponentHealth } from '../types.js';
 import type { ServiceStatus } from '../upstream/pool.js';
 
 /** Logs a failed check: one line for operators, without the error's stack. */
@@ -20,6 +21,14 @@ export async function componentHealth(
   const out: Record<string, ComponentHealth> = {};
   await Promise.all(
     plugins.map(async (p) => {
+      if (p.componentHealth) {
+        try {
+          Object.assign(out, await p.componentHealth());
+        } catch (err) {
+          warn(err, { plugin: p.name }, 'health check failed');
+          out[p.name] = { healthy: false, detail: { error: 'health check failed' } };
+        }
+      }
       const check = p.health ?? p.discovery?.health?.bind(p.discovery);
       if (!check) return;
       try {

@@ -1,5 +1,5 @@
 import { DEFAULT_IDENTITY_HEADERS, type GatewayConfig } from '../config/schema.js';
-import type { GatewayPlugin } from '../types.js';
+import type { GatewayPlugin } from '../plugin.js';
 
 /**
  * The identity headers no client may send, lower-cased: core's defaults, `server.identityHeaders`

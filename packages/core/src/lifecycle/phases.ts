@@ -1,4 +1,5 @@
-import type { Gateway, GatewayPlugin } from '../types.js';
+import type { GatewayPlugin } from '../plugin.js';
+import type { Gateway } from '../types.js';
 
 type Warn = (err: unknown, fields: Record<string, unknown>, msg: string) => void;
 

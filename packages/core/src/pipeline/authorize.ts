@@ -1,6 +1,7 @@
 import { GatewayError } from '../errors.js';
 import type { AuthChallenge, AuthRefusal } from '../identity.js';
-import type { GatewayPlugin, Middleware, Route } from '../types.js';
+import type { GatewayPlugin } from '../plugin.js';
+import type { Middleware, Route } from '../types.js';
 
 type Challenger = (refusal: AuthRefusal) => AuthChallenge | undefined;
 

@@ -4,7 +4,7 @@ import { ReplayTap } from '../grpc/replay.js';
 import { formatGrpcTimeout, parseGrpcTimeout } from '../grpc/timeout.js';
 import type { ProxyRoute, RoutedContext, TransportOptions } from '../types.js';
 import { withRetries } from './attempts.js';
-import type { ForwardDeps } from './forward.js';
+import type { ForwardDeps } from './forward-deps.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { hasRequestBody, inviteBody } from './request-body.js';
 import { UpstreamDeadlineError, unseenByUpstream } from './upstream-error.js';

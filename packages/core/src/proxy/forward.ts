@@ -1,11 +1,9 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { GatewayMetrics } from '../observability/metrics.js';
-import type { ProxyEngine, ProxyRoute, RoutedContext, TlsProvider, TransportOptions } from '../types.js';
-import type { UpstreamPool } from '../upstream/pool.js';
+import type { ProxyRoute, RoutedContext, TlsProvider, TransportOptions } from '../types.js';
 import { staticTls } from '../upstream/tls.js';
 import { withRetries } from './attempts.js';
-import type { BodyBudget } from './body-buffer.js';
+import type { ForwardDeps } from './forward-deps.js';
 import { grpcForwarder } from './forward-grpc.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { hasRequestBody, inviteBody } from './request-body.js';
@@ -13,16 +11,6 @@ import type { WebSocketTunnel } from './websocket-tunnel.js';
 
 /** RFC 9110 §9.2.2: methods a client may send twice with the effect of once. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-
-export interface ForwardDeps {
-  pool: UpstreamPool;
-  engine: ProxyEngine;
-  metrics: GatewayMetrics;
-  /** TLS from a plugin (e.g. a service mesh's mTLS); takes precedence over the service's own `tls` files. */
-  tlsProvider: TlsProvider | undefined;
-  /** How much of a streamed gRPC body may be kept for a resend, and the budget it is taken from (unset: none). */
-  replay?: { max: number; budget: BodyBudget };
-}
 
 /** A context on the upgrade path carries the client's raw socket and the bytes read past the headers. */
 export type UpgradeContext = RoutedContext & {

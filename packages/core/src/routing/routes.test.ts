@@ -1,22 +1,46 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_NAMES, type BuiltinName } from '../builtins/table.js';
+import { z } from 'zod';
+import { composeConfigSchema, type PluginSchema } from '../config/plugin-schema.js';
 import { parseConfig } from '../config/validate.js';
-import type { Handler } from '../pipeline/compose.js';
 import type { BuiltinRoute } from '../types.js';
-import { routesOf } from './routes.js';
+import { type BuiltinEntry, routesOf } from './routes.js';
 
-const handlers = Object.fromEntries(BUILTIN_NAMES.map((n) => [n, async () => {}])) as unknown as Record<
-  BuiltinName,
-  Handler
->;
+// Built-ins as plugins bring them (the API reference's document with its twin and page, the dashboard).
+const plugin: PluginSchema = {
+  name: 'pages',
+  builtins: {
+    openapi: {
+      path: '/openapi.json',
+      exact: true,
+      twins: (p) => [p.endsWith('.json') ? `${p.slice(0, -5)}.yaml` : `${p}.yaml`],
+    },
+    docs: { path: '/docs', exact: false, reference: true },
+    ui: {
+      path: '/ui',
+      exact: false,
+      optIn: true,
+      options: { auth: z.enum(['required', 'public']).optional(), scopes: z.array(z.string()).optional() },
+      access: (s, provides) => {
+        const auth =
+          (s.auth as 'required' | 'public' | undefined) ??
+          (provides.has('authentication') ? 'required' : 'public');
+        return { auth, scopes: (s.scopes as string[] | undefined) ?? (auth === 'required' ? ['admin'] : []) };
+      },
+    },
+  },
+};
+const schema = composeConfigSchema([plugin]);
+const entries = new Map<string, BuiltinEntry>(
+  [...schema.builtins].map(([name, spec]) => [name, { spec, handler: async () => {} }]),
+);
 const logger = pino({ level: 'silent' });
 const AUTHENTICATION = new Set(['authentication']);
 const NOTHING = new Set<string>();
 
 function builtins(input: Record<string, unknown>, provides: ReadonlySet<string> = NOTHING) {
-  const config = parseConfig(input, { provides });
-  return routesOf(config, handlers, provides, logger).filter((r): r is BuiltinRoute => r.kind === 'builtin');
+  const config = parseConfig(input, { provides, schema });
+  return routesOf(config, entries, provides, logger).filter((r): r is BuiltinRoute => r.kind === 'builtin');
 }
 
 const byPath = (routes: BuiltinRoute[]) =>
@@ -62,5 +86,21 @@ describe('the built-in routes a config runs', () => {
       (r) => r.builtin === 'ui',
     )!;
     expect(own.config).toMatchObject({ auth: 'required', scopes: ['ops'] });
+  });
+
+  it('refuses a plugin built-in under a name core owns, and two plugins claiming one name', () => {
+    expect(() =>
+      composeConfigSchema([{ name: 'x', builtins: { health: { path: '/h', exact: false } } }]),
+    ).toThrow('plugin "x": built-in key "health" belongs to core');
+    const a: PluginSchema = { name: 'a', builtins: { cache: { path: '/cache', exact: false } } };
+    const b: PluginSchema = { name: 'b', builtins: { cache: { path: '/purge', exact: false } } };
+    expect(() => composeConfigSchema([a, b])).toThrow(
+      'plugins "a" and "b" both claim the built-in key "cache"',
+    );
+  });
+
+  it("validates a plugin built-in like core's: a wrong key is named by its path", () => {
+    expect(() => parseConfig({ builtins: { docs: { pth: '/x' } } }, { schema })).toThrow('builtins.docs');
+    expect(() => parseConfig({ builtins: { nothing: true } })).toThrow('builtins');
   });
 });

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { BUILTIN_NAMES, BUILTINS, type BuiltinName, type BuiltinSpec } from '../builtins/table.js';
+import type { BuiltinSpec } from '../builtins/spec.js';
 import type { GatewayConfig, RouteConfig } from '../config/schema.js';
 import { routeSchema } from '../config/schema.js';
 import type { Handler } from '../pipeline/compose.js';
@@ -11,13 +11,13 @@ import type { BuiltinRoute, ProxyRoute, Route } from '../types.js';
  */
 export function routesOf(
   config: GatewayConfig,
-  handlers: Readonly<Record<BuiltinName, Handler>>,
+  builtins: ReadonlyMap<string, BuiltinEntry>,
   provides: ReadonlySet<string>,
   logger: Logger,
 ): Route[] {
   return [
     ...config.routes.map((r) => proxyRoute(r, config)),
-    ...builtinRoutes(config, handlers, provides, logger),
+    ...builtinRoutes(config, builtins, provides, logger),
   ];
 }
 
@@ -37,18 +37,24 @@ function proxyRoute(config: RouteConfig, gateway: GatewayConfig): ProxyRoute {
   };
 }
 
+/** A built-in as the gateway mounts it: how config sees it, and what answers it. */
+export interface BuiltinEntry {
+  spec: BuiltinSpec;
+  handler: Handler;
+}
+
 function builtinRoutes(
   config: GatewayConfig,
-  handlers: Readonly<Record<BuiltinName, Handler>>,
+  builtins: ReadonlyMap<string, BuiltinEntry>,
   provides: ReadonlySet<string>,
   logger: Logger,
 ): BuiltinRoute[] {
   const taken = new Set(config.routes.filter((r) => !r.host).map((r) => r.prefix));
   const out: BuiltinRoute[] = [];
-  for (const name of BUILTIN_NAMES) {
+  for (const [name, entry] of builtins) {
     const spec = config.builtins[name];
-    if (spec === false) continue;
-    const builtin: BuiltinSpec = BUILTINS[name];
+    if (spec === false || spec === undefined) continue;
+    const builtin = entry.spec;
     const { auth, scopes } = builtin.access?.(spec, provides) ?? spec;
     for (const path of [spec.path, ...(builtin.twins?.(spec.path) ?? [])]) {
       if (taken.has(path)) {
@@ -59,7 +65,7 @@ function builtinRoutes(
         id: `builtin:${name}`,
         kind: 'builtin',
         builtin: name,
-        handler: handlers[name],
+        handler: entry.handler,
         exact: builtin.exact,
         // Plugins read a route's settings (auth, scopes, their own options) the same way for both kinds.
         config: routeSchema.parse({

@@ -1,28 +1,17 @@
 import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
-import { grpcHealthCheck } from '../grpc/health-probe.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Target, TlsProvider } from '../types.js';
 import { ActiveChecks, resolveHealthCheck } from './active-checks.js';
 import { type Balancer, leastRequest, roundRobin } from './balancer.js';
 import { CircuitBreaker } from './breaker.js';
-import { http2Probe, httpProbe, type Probe, tcpProbe } from './health-probe.js';
+import { type Probe, tcpProbe } from './health-probe.js';
 import { OutlierEjection } from './outlier.js';
-import { speaksHttp2, transportUrl } from './protocol.js';
+import { probeFor } from './probes.js';
+import { transportUrl } from './protocol.js';
 import { RetryBudget } from './retry-budget.js';
 import { TargetState } from './target-state.js';
-import { staticTls } from './tls.js';
-
-/** Targets discovery removed are remembered this long (and at most this many), for the dashboard. */
-const REMOVED_KEEP_MS = 600_000;
-const REMOVED_KEEP = 20;
-
-/** A target discovery took out of the pool, and when (epoch ms). */
-export interface RemovedTarget {
-  id: string;
-  at: number;
-}
 
 /**
  * How a request to a target ended. `http-5xx`: the target answered with a server error;
@@ -46,6 +35,8 @@ export interface PoolDeps {
    * and the service's own `tls` files only without it.
    */
   tls?: TlsProvider | undefined;
+  /** Told when discovery takes targets out of the pool (the dashboard keeps their history). */
+  onTargetsRemoved?(service: string, targets: readonly Target[], at: number): void;
 }
 
 /** What /health says of a service: a measured up or down, or unknown before any check answered. */
@@ -85,7 +76,6 @@ export function targetFromUrl(url: string, weight = 1, meta?: Record<string, str
  */
 export class UpstreamPool {
   #states: TargetState[] = [];
-  #removed: RemovedTarget[] = [];
   readonly #balancer: Balancer;
   readonly #budget: RetryBudget;
   readonly #now: () => number;
@@ -119,16 +109,9 @@ export class UpstreamPool {
       service.health,
       deps.healthDefaults ?? { interval: 10_000, timeout: 2_000 },
     );
-    const own = staticTls(service.tls);
-    const provider = deps.tls;
-    const tls = provider ? () => provider.current() ?? own : () => own;
     const probe = deps.probe
       ? { probe: deps.probe, close: async () => {} }
-      : check?.grpc !== undefined
-        ? http2Probe(tls, grpcHealthCheck(check.grpc))
-        : speaksHttp2(service)
-          ? http2Probe(tls)
-          : httpProbe(tls);
+      : probeFor(service, check, deps.tls);
     this.#checks = new ActiveChecks(check, {
       service: name,
       logger: deps.logger,
@@ -167,7 +150,12 @@ export class UpstreamPool {
     }
     const gone = this.#states.filter((s) => !seen.has(s.target.id));
     for (const s of gone) this.deps.metrics.targetRemoved(this.name, s.target.id);
-    this.#rememberRemoved(gone, seen);
+    if (gone.length > 0)
+      this.deps.onTargetsRemoved?.(
+        this.name,
+        gone.map((g) => g.target),
+        this.#now(),
+      );
     const removed = gone.length;
     const added = next.length - (this.#states.length - removed);
     this.#states = next;
@@ -184,19 +172,6 @@ export class UpstreamPool {
   /** The targets' live states, read-only (the dashboard describes them). */
   states(): readonly TargetState[] {
     return this.#states;
-  }
-
-  /** Targets discovery removed in the last minutes, newest first. */
-  removed(): readonly RemovedTarget[] {
-    const since = this.#now() - REMOVED_KEEP_MS;
-    return this.#removed.filter((r) => r.at >= since);
-  }
-
-  #rememberRemoved(gone: readonly TargetState[], present: ReadonlySet<string>): void {
-    if (gone.length === 0 && this.#removed.length === 0) return;
-    const at = this.#now();
-    const fresh = gone.map((s) => ({ id: s.target.id, at }));
-    this.#removed = [...fresh, ...this.#removed.filter((r) => !present.has(r.id))].slice(0, REMOVED_KEEP);
   }
 
   /**

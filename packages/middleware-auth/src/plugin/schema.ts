@@ -39,4 +39,9 @@ export const authPluginSchema: PluginSchema = {
     }
     return issues;
   },
+  // For the API reference: the claims a route requires, and that a token without them gets 403.
+  describeRoute(route) {
+    const claims = claimsOf(route);
+    return claims ? { extensions: { 'x-required-claims': claims }, mayForbid: true } : undefined;
+  },
 };

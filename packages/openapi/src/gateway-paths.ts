@@ -1,6 +1,10 @@
-import { normalizePath } from '../http/normalize-path.js';
-import { isRouteMiss, type Router } from '../routing/router.js';
-import type { Route } from '../types.js';
+import {
+  isRouteMiss,
+  normalizePath,
+  type Route,
+  type RouteDescription,
+  type Router,
+} from '@lucid/gateway-core';
 import { isObject, type OpenApiDoc } from './document.js';
 
 type Node = Record<string, unknown>;
@@ -26,6 +30,7 @@ export function toGatewayPaths(
   service: string,
   routes: readonly Route[],
   router: Router,
+  describe: (route: Route) => readonly RouteDescription[] = () => [],
 ): { doc: OpenApiDoc; operations: number } {
   const paths: Record<string, Node> = {};
   const upstreamPaths = isObject(doc.paths) ? doc.paths : {};
@@ -53,7 +58,7 @@ export function toGatewayPaths(
           out = pathLevel(item, route);
           paths[gwPath] = out;
         }
-        out[method] = operation(op, service, route, usedIds);
+        out[method] = operation(op, service, route, usedIds, describe(route));
         operations++;
       }
     }
@@ -130,7 +135,13 @@ function pathLevel(item: Node, route: Route): Node {
   return out;
 }
 
-function operation(op: Node, service: string, route: Route, usedIds: Set<string>): Node {
+function operation(
+  op: Node,
+  service: string,
+  route: Route,
+  usedIds: Set<string>,
+  described: readonly RouteDescription[],
+): Node {
   const { servers: _servers, security: _security, tags: _tags, ...rest } = op;
   const out: Node = { ...rest, tags: [service] };
   if (typeof rest.operationId === 'string') {
@@ -139,17 +150,18 @@ function operation(op: Node, service: string, route: Route, usedIds: Set<string>
     usedIds.add(id);
     out.operationId = id;
   }
-  const { auth, scopes, claims } = route.config;
+  const { auth, scopes } = route.config;
   if (auth === 'public') {
     out.security = [];
     return out;
   }
   // OpenAPI 3.1 lets a non-OAuth requirement list the roles it needs: here, the route's scopes.
   out.security = [{ [BEARER_SCHEME]: [...scopes] }];
-  if (claims) out['x-required-claims'] = claims;
+  // Each plugin says what its own options on the route mean (an authenticating one: the claims it requires).
+  for (const d of described) Object.assign(out, d.extensions);
   const responses = isObject(rest.responses) ? { ...rest.responses } : {};
   responses['401'] ??= { description: 'No valid bearer token (answered by the gateway)' };
-  if (scopes.length > 0 || claims)
+  if (scopes.length > 0 || described.some((d) => d.mayForbid))
     responses['403'] ??= {
       description: 'The token lacks a required scope or claim (answered by the gateway)',
     };

@@ -1,6 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import { GatewayError } from '../errors.js';
-import type { RoutedContext } from '../types.js';
+import { GatewayError, type RoutedContext } from '@lucid/gateway-core';
 import { PAGE_CSS, PAGE_ICON, PAGE_SCRIPT, pageHtml } from './page.js';
 import { type DashboardSources, dashboardState } from './state.js';
 

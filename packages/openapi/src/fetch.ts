@@ -1,12 +1,17 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { OpenApiSource } from '../config/schema.js';
-import type { TlsOptions } from '../types.js';
-import { http2Get } from '../upstream/http2-get.js';
-import type { RequestOutcome, UpstreamPool } from '../upstream/pool.js';
-import { speaksHttp2 } from '../upstream/protocol.js';
-import { Agent, type Dispatcher, request } from '../upstream/undici-parts.js';
+import {
+  UndiciAgent as Agent,
+  type UndiciDispatcher as Dispatcher,
+  type RequestOutcome,
+  undiciRequest as request,
+  speaksHttp2,
+  type TlsOptions,
+  type UpstreamPool,
+} from '@lucid/gateway-core';
 import { DocumentError, type OpenApiDoc, parseOpenApi } from './document.js';
+import { http2Get } from './http2-get.js';
+import type { OpenApiSource } from './schema.js';
 
 export interface FetchLimits {
   /** Milliseconds for the whole fetch: connect, headers and body. */

@@ -1,9 +1,8 @@
+import type { Route, RouteDescription, Router } from '@lucid/gateway-core';
 import type { MergeInput, MergeResult, OpenApiDocument } from 'openapi-merge';
-import type { OpenApiConfig } from '../config/schema.js';
-import type { Router } from '../routing/router.js';
-import type { Route } from '../types.js';
 import { isObject, type OpenApiDoc, upgradeTo31 } from './document.js';
 import { BEARER_SCHEME, toGatewayPaths } from './gateway-paths.js';
+import type { OpenApiConfig } from './schema.js';
 
 export interface ServiceDocument {
   service: string;
@@ -30,7 +29,13 @@ export interface MergeResultDoc {
  */
 export async function mergeServices(
   services: readonly ServiceDocument[],
-  deps: { routes: readonly Route[]; router: Router; openapi: OpenApiConfig },
+  deps: {
+    routes: readonly Route[];
+    router: Router;
+    openapi: OpenApiConfig;
+    /** What the plugins' options on a route mean (see `PluginSchema.describeRoute`). */
+    describe?(route: Route): readonly RouteDescription[];
+  },
 ): Promise<MergeResultDoc> {
   const missing: Record<string, string> = {};
   const inputs: Array<{ service: string; input: MergeInput[number] }> = [];
@@ -42,7 +47,7 @@ export async function mergeServices(
     const routes = deps.routes.filter((r) => r.kind === 'proxy' && r.serviceName === service);
     let rewritten: OpenApiDoc;
     try {
-      rewritten = toGatewayPaths(upgradeTo31(doc), service, routes, deps.router).doc;
+      rewritten = toGatewayPaths(upgradeTo31(doc), service, routes, deps.router, deps.describe).doc;
     } catch {
       missing[service] = 'could not be read as OpenAPI';
       continue;

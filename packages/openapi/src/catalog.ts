@@ -1,11 +1,19 @@
-import type { Logger } from 'pino';
-import type { GatewayConfig } from '../config/schema.js';
-import type { Router } from '../routing/router.js';
-import type { ComponentHealth, Route, TlsOptions } from '../types.js';
-import type { UpstreamPool } from '../upstream/pool.js';
+import type {
+  ComponentHealth,
+  GatewayConfig,
+  GatewayView,
+  Route,
+  RouteDescription,
+  Router,
+  TlsOptions,
+  UpstreamPool,
+} from '@lucid/gateway-core';
 import { toYaml } from './document.js';
 import { failureReason, fetchOpenApi } from './fetch.js';
 import { type MergeResultDoc, mergeServices, type ServiceDocument, unmerged } from './merge.js';
+import { openapiSettings, serviceSource } from './schema.js';
+
+type Logger = GatewayView['logger'];
 
 /** What the catalog needs from one built config (the gateway's runtime, or the CLI's own). */
 export interface CatalogSources {
@@ -15,6 +23,8 @@ export interface CatalogSources {
   pools: ReadonlyMap<string, UpstreamPool>;
   /** The TLS a service's traffic uses (a plugin's, e.g. a service mesh's, else the service's files). */
   tls(service: string): TlsOptions | undefined;
+  /** What the plugins' options on a route mean to a reader (required claims, ...). */
+  describe(route: Route): RouteDescription[];
 }
 
 export interface RenderedDocument {
@@ -23,8 +33,6 @@ export interface RenderedDocument {
   yaml(): Promise<string>;
 }
 
-// Origins seen in Host headers are few; a client inventing new ones must not grow this without bound.
-const MAX_RENDERED_ORIGINS = 8;
 // A service without any document yet is asked again after 1 s, 2 s, 4 s, ... up to `openapi.refresh`.
 const FIRST_RETRY_MS = 1_000;
 
@@ -36,7 +44,7 @@ const FIRST_RETRY_MS = 1_000;
  * @example
  * const catalog = new OpenApiCatalog(logger);
  * await catalog.use(sources);                 // at start and on every reload
- * catalog.render('https://api.example.com').json
+ * catalog.render().json
  */
 export class OpenApiCatalog {
   readonly #docs = new Map<string, ServiceDocument>();
@@ -44,7 +52,9 @@ export class OpenApiCatalog {
   #merged: MergeResultDoc | undefined;
   /** Counts merges, so a slow one that finishes after a newer one is dropped. */
   #generation = 0;
-  #rendered = new Map<string, RenderedDocument>();
+  /** The last rendering, by the `servers` URL it carries (it changes only with `openapi.publicUrl`). */
+  #rendered: { server: string; out: RenderedDocument } | undefined;
+  #renders = 0;
   #timer: NodeJS.Timeout | undefined;
   /** A sooner fetch while a service has no document yet (its targets may still be on their way). */
   #retry: NodeJS.Timeout | undefined;
@@ -68,7 +78,7 @@ export class OpenApiCatalog {
       await this.#remerge();
       return;
     }
-    this.#schedule(sources.config.openapi.refresh);
+    this.#schedule(openapiSettings(sources.config).refresh);
     await this.#remerge();
     // A fetch already running read the previous config: fetch again once it is done.
     const running = this.#refreshing;
@@ -94,24 +104,31 @@ export class OpenApiCatalog {
     this.#abort = new AbortController();
   }
 
-  /** The merged document with `servers` set to `origin` (the configured public URL wins). */
-  render(origin: string | undefined): RenderedDocument {
-    const publicUrl = this.#sources?.config.openapi.publicUrl;
-    const server = (publicUrl ?? origin ?? '/').replace(/\/+$/, '') || '/';
-    let out = this.#rendered.get(server);
-    if (out) return out;
+  /**
+   * The merged document with `servers` set to `openapi.publicUrl`, else `/` (relative to wherever it
+   * was read from): the same bytes whatever Host a client sends, rendered once per merge.
+   */
+  render(): RenderedDocument {
+    const publicUrl = this.#sources ? openapiSettings(this.#sources.config).publicUrl : undefined;
+    const server = (publicUrl ?? '/').replace(/\/+$/, '') || '/';
+    if (this.#rendered?.server === server) return this.#rendered.out;
+    this.#renders++;
     const doc = { ...this.#current().doc, servers: [{ url: server }] };
     let yaml: Promise<string> | undefined;
-    out = {
+    const out: RenderedDocument = {
       json: JSON.stringify(doc),
       yaml: () => {
         yaml ??= toYaml(doc);
         return yaml;
       },
     };
-    if (this.#rendered.size >= MAX_RENDERED_ORIGINS) this.#rendered.clear();
-    this.#rendered.set(server, out);
+    this.#rendered = { server, out };
     return out;
+  }
+
+  /** How many times the document was rendered (once per merge, not per request or Host). */
+  get renders(): number {
+    return this.#renders;
   }
 
   /** For /health: which services' documents are missing, and why (in words safe to show). */
@@ -137,15 +154,15 @@ export class OpenApiCatalog {
     if (this.#merged) return this.#merged;
     const sources = this.#sources;
     return sources
-      ? unmerged(this.#wanted(sources), sources.config.openapi)
+      ? unmerged(this.#wanted(sources), openapiSettings(sources.config))
       : unmerged([], { title: 'API', version: '0', refresh: 0, timeout: 0, maxSize: 0 });
   }
 
   #wanted(sources: CatalogSources): string[] {
     const { builtins } = sources.config;
-    if (builtins.openapi === false && builtins.docs === false) return [];
+    if (!builtins.openapi && !builtins.docs) return [];
     return Object.entries(sources.config.services)
-      .filter(([, s]) => s.openapi !== undefined)
+      .filter(([, s]) => serviceSource(s) !== undefined)
       .map(([name]) => name);
   }
 
@@ -159,14 +176,15 @@ export class OpenApiCatalog {
     const sources = this.#sources;
     if (!sources) return;
     const { config } = sources;
+    const settings = openapiSettings(config);
     const signal = this.#abort.signal;
     await Promise.all(
       this.#wanted(sources).map(async (service) => {
-        const source = config.services[service]!.openapi!;
+        const source = serviceSource(config.services[service]!)!;
         try {
           const doc = await fetchOpenApi(
             { source, pool: sources.pools.get(service), tls: sources.tls(service) },
-            { timeout: config.openapi.timeout, maxSize: config.openapi.maxSize },
+            { timeout: settings.timeout, maxSize: settings.maxSize },
             signal,
           );
           this.#docs.set(service, { service, doc, error: undefined });
@@ -194,7 +212,7 @@ export class OpenApiCatalog {
     clearTimeout(this.#retry);
     this.#retry = undefined;
     // Once the back-off reaches the refresh interval, the interval alone asks again.
-    if (!missing || this.#timer === undefined || this.#retryMs >= sources.config.openapi.refresh) {
+    if (!missing || this.#timer === undefined || this.#retryMs >= openapiSettings(sources.config).refresh) {
       this.#retryMs = FIRST_RETRY_MS;
       return;
     }
@@ -216,7 +234,7 @@ export class OpenApiCatalog {
     }
     if (generation !== this.#generation) return;
     this.#merged = merged;
-    this.#rendered = new Map();
+    this.#rendered = undefined;
   }
 
   async #merge(): Promise<MergeResultDoc> {
@@ -224,7 +242,12 @@ export class OpenApiCatalog {
     const docs = this.#wanted(sources).map(
       (service) => this.#docs.get(service) ?? { service, doc: undefined, error: 'not fetched yet' },
     );
-    const deps = { routes: sources.routes, router: sources.router, openapi: sources.config.openapi };
+    const deps = {
+      routes: sources.routes,
+      router: sources.router,
+      openapi: openapiSettings(sources.config),
+      describe: (route: Route) => sources.describe(route),
+    };
     try {
       return await mergeServices(docs, deps);
     } catch (err) {

@@ -1,4 +1,4 @@
-import { AUTHENTICATION } from '../config/checks.js';
+import { AUTHENTICATION } from '@lucid/gateway-core';
 
 /**
  * Who may see the dashboard when its config does not say: where a plugin provides authentication,

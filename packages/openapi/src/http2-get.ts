@@ -1,5 +1,5 @@
 import { connect, constants } from 'node:http2';
-import type { TlsOptions } from '../types.js';
+import type { TlsOptions } from '@lucid/gateway-core';
 
 export interface Http2Answer {
   status: number;

@@ -1,8 +1,13 @@
-import type { Registry } from 'prom-client';
-import { WINDOW_MS } from '../observability/request-window.js';
-import type { ComponentHealth, GatewayPlugin, Route } from '../types.js';
-import type { UpstreamPool } from '../upstream/pool.js';
+import {
+  type ComponentHealth,
+  type GatewayPlugin,
+  type GatewayView,
+  type Route,
+  type UpstreamPool,
+  WINDOW_MS,
+} from '@lucid/gateway-core';
 import type { ReloadLog, ReloadView } from './reload-log.js';
+import type { RemovedTargets } from './removed-targets.js';
 import { RATE_WINDOW_MS, type RouteRate, routeRates } from './route-rates.js';
 import { describeService, type ServiceView } from './targets.js';
 
@@ -45,9 +50,11 @@ export interface DashboardSources {
   /** The same component reports /health shows (the plugins' stores, key sets, registries, ...). */
   components(): Promise<Record<string, ComponentHealth>>;
   plugins: readonly GatewayPlugin[];
-  reloads: ReloadLog;
+  reloads: Pick<ReloadLog, 'view'>;
+  /** Targets discovery removed lately (kept from the pools' events). */
+  removed: RemovedTargets;
   /** The gateway's metrics registry and prefix: per-route rates are read from its request series. */
-  registry: Registry;
+  registry: GatewayView['registry'];
   metricPrefix: string;
 }
 
@@ -145,7 +152,7 @@ async function readState(
     config: src.reloads.view(),
     routes,
     routeColumns: [...columns].map(([key, label]) => ({ key, label })),
-    services: [...src.pools()].map((pool) => describeService(pool, now)),
+    services: [...src.pools()].map((pool) => describeService(pool, src.removed, now)),
     components: scrub(components) as Record<string, ComponentHealth>,
     plugins,
   };

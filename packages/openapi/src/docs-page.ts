@@ -3,8 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { GatewayError } from '../errors.js';
-import type { RoutedContext } from '../types.js';
+import { GatewayError, type RoutedContext } from '@lucid/gateway-core';
 import type { OpenApiCatalog } from './catalog.js';
 import { sendBody, sendOpenApi } from './serve.js';
 
@@ -41,7 +40,12 @@ let assets: Promise<Map<string, Asset>> | undefined;
 
 function loadAssets(): Promise<Map<string, Asset>> {
   assets ??= (async () => {
-    const dir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+    // Swagger UI's own files as @fastify/swagger-ui ships them (copied from swagger-ui-dist when it was
+    // published): the same UI, from a package whose install runs no script and reports to no one.
+    const dir = join(
+      dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui/package.json')),
+      'static',
+    );
     const read = async (name: string): Promise<[string, Asset]> => {
       const body = name === 'init.js' ? Buffer.from(INIT_JS) : await readFile(join(dir, name));
       const zipped = /\.(js|css)$/.test(name) ? await promisify(gzip)(body) : undefined;
@@ -90,7 +94,7 @@ function page(base: string, title: string): string {
 }
 
 /**
- * The `/docs` built-in: an API reference (Swagger UI, served from the `swagger-ui-dist` package)
+ * The `/docs` built-in: an API reference (Swagger UI, its files from the `@fastify/swagger-ui` package)
  * over the merged document, fully offline. `/docs` is the page, `/docs/openapi.json` the document
  * it reads (so the docs' own auth and scopes cover it), `/docs/assets/*` the page's files.
  *

@@ -1,6 +1,12 @@
-import type { Registry } from 'prom-client';
-import { DURATION_BUCKETS, REQUEST_DURATION, REQUESTS_TOTAL } from '../observability/metrics.js';
-import { quantile } from '../observability/quantile.js';
+import {
+  DURATION_BUCKETS,
+  type GatewayView,
+  quantile,
+  REQUEST_DURATION,
+  REQUESTS_TOTAL,
+} from '@lucid/gateway-core';
+
+type Registry = GatewayView['registry'];
 
 /** Rates are computed over this much history (or what there is of it). */
 export const RATE_WINDOW_MS = 60_000;

@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type { WindowSummary } from '../observability/request-window.js';
-import type { RemovedTarget, UpstreamPool } from '../upstream/pool.js';
-import type { TargetState } from '../upstream/target-state.js';
+import type { TargetState, UpstreamPool, WindowSummary } from '@lucid/gateway-core';
+import type { RemovedTarget, RemovedTargets } from './removed-targets.js';
 
 /** Why a target is out of rotation, most fundamental first. */
 export type OutReason = 'active check failing' | 'breaker open' | 'breaker half-open' | 'passively ejected';
@@ -82,11 +81,13 @@ function describeRemoved(r: RemovedTarget): TargetView {
 }
 
 /** One service as the dashboard shows it: its targets in the pool, then those discovery removed. */
-export function describeService(pool: UpstreamPool, now: number): ServiceView {
-  const targets = pool.states().map((s) => describeTarget(s, now));
+export function describeService(pool: UpstreamPool, removed: RemovedTargets, now: number): ServiceView {
+  const states = pool.states();
+  const targets = states.map((s) => describeTarget(s, now));
+  const present = new Set(states.map((s) => s.target.id));
   return {
     name: pool.name,
     up: targets.some((t) => t.status === 'up'),
-    targets: [...targets, ...pool.removed().map(describeRemoved)],
+    targets: [...targets, ...removed.of(pool.name, present).map(describeRemoved)],
   };
 }

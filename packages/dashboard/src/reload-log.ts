@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError } from '@lucid/gateway-core';
 
 export interface ReloadView {
   /** ISO time the gateway was built. */

@@ -1,18 +1,22 @@
+import { composeConfigSchema, type Route, Router, serviceSchema } from '@lucid/gateway-core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { composeConfigSchema } from '../config/plugin-schema.js';
-import { serviceSchema } from '../config/schema.js';
-import { Router } from '../routing/router.js';
-import type { Route } from '../types.js';
 import { gatewayPath, toGatewayPaths } from './gateway-paths.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON read back from the gateway; the assertions check its shape
 type Json = any;
 
-// Routes as an authenticating plugin extends them (its `claims` key).
-const routeSchema = composeConfigSchema([
-  { name: 'claims', route: { claims: z.record(z.string(), z.string()).optional() } },
-]).route;
+// Routes as an authenticating plugin extends them (its `claims` key, which it describes itself).
+const composed = composeConfigSchema([
+  {
+    name: 'claims',
+    route: { claims: z.record(z.string(), z.string()).optional() },
+    describeRoute: (r) =>
+      r.claims ? { extensions: { 'x-required-claims': r.claims }, mayForbid: true } : undefined,
+  },
+]);
+const routeSchema = composed.route;
+const describe_ = (r: Route) => composed.describeRoute(r.config);
 
 const service = serviceSchema.parse({ targets: ['http://127.0.0.1:1'] });
 
@@ -117,7 +121,7 @@ describe('toGatewayPaths', () => {
       info: { title: 'a', version: '1' },
       paths: { '/stats': { get: op('stats') } },
     };
-    const out = toGatewayPaths(doc, 'admin', [r], new Router([r])).doc.paths as Record<
+    const out = toGatewayPaths(doc, 'admin', [r], new Router([r]), describe_).doc.paths as Record<
       string,
       Record<string, Json>
     >;

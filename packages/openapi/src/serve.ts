@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { GatewayContext } from '../types.js';
+import type { GatewayContext } from '@lucid/gateway-core';
 import type { OpenApiCatalog } from './catalog.js';
 
 /** Writes one whole answer (HEAD gets the headers only). */
@@ -19,18 +19,9 @@ export function sendBody(
   ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
 }
 
-// A Host the client sent goes into `servers` only when it is a plain host[:port].
-const PLAIN_HOST = /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
-
-/** The origin the client called us on (from trusted proxy headers when there are any). */
-export function requestOrigin(ctx: GatewayContext): string | undefined {
-  const host = ctx.forwarded.host;
-  return host && PLAIN_HOST.test(host) ? `${ctx.protocol}://${host}` : undefined;
-}
-
 /** Answers with the merged document as JSON, or as YAML when the path ends in `.yaml`/`.yml`. */
 export async function sendOpenApi(ctx: GatewayContext, catalog: OpenApiCatalog): Promise<void> {
-  const rendered = catalog.render(requestOrigin(ctx));
+  const rendered = catalog.render();
   const yaml = /\.ya?ml$/.test(ctx.path);
   sendBody(
     ctx,

@@ -1,9 +1,14 @@
+import { ConfigError, composeConfigSchema, parseConfig as parseCore } from '@lucid/gateway-core';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../config/errors.js';
-import { parseConfig } from '../config/index.js';
 import { dashboardAccess } from './access.js';
 import { pageHtml } from './page.js';
 import { configHash, ReloadLog } from './reload-log.js';
+import { dashboardPluginSchema } from './schema.js';
+
+// Core's schema with this package's built-in, as a gateway with `dashboard()` composes it.
+const schema = composeConfigSchema([dashboardPluginSchema]);
+const parseConfig = (input: unknown, opts: { provides?: ReadonlySet<string> } = {}) =>
+  parseCore(input, { ...opts, schema });
 
 const svc = { services: { a: { targets: ['http://127.0.0.1:9'] } } };
 
