@@ -259,6 +259,13 @@ export interface Gateway {
   /** Use as `server.on('upgrade', gateway.upgrade)`. */
   upgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void;
   /**
+   * The admin listener's entry point (`server.admin`: `/metrics`, the dashboard, the detailed
+   * `/health`); `listen()` serves it itself, an embedder mounts it on a server of its own.
+   */
+  adminHandler(req: IncomingMessage, res: ServerResponse): void;
+  /** Where `listen()` bound the admin listener; undefined without `server.admin`. */
+  adminAddress(): { port: number; host: string } | undefined;
+  /**
    * For embedding: gives a server the embedder owns the gateway's connection guard (a first head
    * within `timeouts.headers` of accept, at most `limits.connections` open). `listen()` does it itself.
    */

@@ -14,6 +14,7 @@ import type { AccessLog } from '../observability/access-log.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { UpgradeContext } from '../proxy/forward.js';
 import { closeSoon } from '../proxy/websocket-tunnel.js';
+import { Router } from '../routing/router.js';
 import type { Runtime } from '../runtime.js';
 import type { RequestTracer } from '../types.js';
 import { answerError } from './answer-error.js';
@@ -33,7 +34,12 @@ export interface RequestDeps {
   upgraded: Set<Duplex>;
   /** A plugin's tracer, when one traces requests. */
   tracer: RequestTracer | undefined;
+  /** The admin listener's requests: routed among the admin built-ins (`server.admin`). */
+  admin?: boolean;
 }
+
+// The admin listener of a runtime without one (a reload took `server.admin` away): nothing to route.
+const NO_ROUTES = new Router([]);
 
 /**
  * One request's life, HTTP or WebSocket upgrade: context, the checks before routing, the route's
@@ -100,7 +106,8 @@ export class RequestLifecycle {
   };
 
   async #handle(ctx: RequestContext, rt: Runtime): Promise<void> {
-    if (!routeRequest(ctx, rt)) return; // answered by CORS preflight
+    const router = this.deps.admin ? (rt.adminRouter ?? NO_ROUTES) : rt.router;
+    if (!routeRequest(ctx, rt, router)) return; // answered by CORS preflight
     rt.limitBody(ctx);
     const chain = rt.chains.get(ctx.route.route);
     if (chain === undefined) throw new Error(`no chain for route "${ctx.route.route.id}"`);
