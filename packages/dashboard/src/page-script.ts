@@ -203,7 +203,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
       var v = latest(byName[n][measure[0]]);
       return n + ' ' + (v === null ? '\u2013' : measure[2](v));
     });
-    c.caption.textContent = label + (now.length ? ' \u2014 now ' + now.join(', ') : ' \u2014 no traffic yet');
+    c.caption.textContent = label + (now.length ? ' \u2014 latest ' + now.join(', ') : ' \u2014 no traffic yet');
     c.fig.setAttribute('data-latest', JSON.stringify(names.map(function (n) { return latest(byName[n][measure[0]]); })));
     if (typeof uPlot !== 'function' || names.length === 0) return;
     if (c.u && c.names === names.join('\n')) {
@@ -220,11 +220,13 @@ export const PAGE_SCRIPT = String.raw`'use strict';
       scales: { y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
       axes: [
         { stroke: '#57606a', grid: { stroke: '#eaeef2' }, ticks: { stroke: '#d0d7de' } },
-        { stroke: '#57606a', grid: { stroke: '#eaeef2' }, ticks: { stroke: '#d0d7de' }, size: 56,
+        { stroke: '#57606a', grid: { stroke: '#eaeef2' }, ticks: { stroke: '#d0d7de' }, size: 70,
           values: function (u, vals) { return vals.map(function (v) { return measure[2](v); }); } }
       ],
       series: [{}].concat(names.map(function (n, i) {
+        // Error rate and p99 have gaps where no request came: points keep a lone value visible.
         return { label: n, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false,
+          points: { show: measure[0] !== 'requestsPerSecond', size: 4 },
           value: function (u, v) { return v === null || v === undefined ? '\u2013' : measure[2](v); } };
       }))
     }, data, c.plot);
