@@ -30,7 +30,8 @@ RUN pnpm fetch
 
 COPY . .
 RUN pnpm install --frozen-lockfile --offline \
- && bash scripts/bundle.sh /out
+ && bash scripts/bundle.sh /out \
+ && mkdir -p /data/acme
 
 # ---------------------------------------------------------------------------------------------------
 # runtime: no shell, no package manager, no curl; node is /nodejs/bin/node.
@@ -55,11 +56,19 @@ COPY --from=builder --chown=0:0 /out /app
 # The :nonroot base already says USER 65532, and WORKDIR creates its folder as the current user: as root
 # here, so the gateway cannot write its own config folder.
 USER 0:0
+# server.tls.acme's storage (account key, certificates, the lock of instances that share it): the one
+# folder the gateway writes, owned by its user, in a /data that stays root's (WORKDIR makes it as root).
+# Mount a volume here so certificates survive a new container (and a read-only root filesystem), and
+# set `storage: /data/acme`.
+WORKDIR /data
+COPY --from=builder --chown=65532:65532 /data/acme /data/acme
+VOLUME ["/data/acme"]
 WORKDIR /etc/lucid-gateway
-
 # 65532 is distroless's "nonroot"; numeric, so Kubernetes' runAsNonRoot can verify it.
 USER 65532:65532
-EXPOSE 8080
+# 8080: the gateway's port, or with server.tls.acme the plain port (httpPort: 8080: ACME http-01,
+# /health/live, redirects); 8443: HTTPS (server.port: 8443). A router forwards 80 and 443 to them.
+EXPOSE 8080 8443
 
 # Liveness with node itself (the image has no curl). PORT moves the gateway and this check together;
 # HEALTHCHECK_URL overrides the URL when the config moves the port or the health path. With

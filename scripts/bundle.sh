@@ -67,12 +67,11 @@ mv "$stage" "$out"
 # cosmiconfig's optional peer; the CLI loads TypeScript configs with Node's own type stripping.
 rm -rf "$out"/node_modules/.pnpm/typescript@*
 find "$out/node_modules" -xtype l -delete
-# /docs serves three files of swagger-ui-dist (packages/core/src/openapi/docs-page.ts); its source maps
-# and other builds are most of its 12 MB.
-for ui in "$out"/node_modules/.pnpm/swagger-ui-dist@*/node_modules/swagger-ui-dist; do
+# /docs serves three of Swagger UI's files from @fastify/swagger-ui's static/ (packages/openapi/src/docs-page.ts);
+# its other builds of the UI are unused.
+for ui in "$out"/node_modules/.pnpm/@fastify+swagger-ui@*/node_modules/@fastify/swagger-ui/static; do
   [ -d "$ui" ] || continue
-  find "$ui" -name '*.map' -delete
-  rm -f "$ui"/swagger-ui-es-bundle*.js "$ui"/swagger-ui.js "$ui"/swagger-ui-standalone-preset.js
+  rm -f "$ui"/swagger-ui.js "$ui"/swagger-ui-standalone-preset.js
 done
 
 # The OpenTelemetry packages (loaded only with `tracing`) are run from their CommonJS builds: their source

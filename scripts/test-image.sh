@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds the Dockerfile, unchanged, for linux/amd64 and/or linux/arm64 (under qemu) and proves each image
 # by running it: architecture, HEALTHCHECK, uid 65532, /health, auth with the image's own token, the
-# mounted config, a read-only file system, a Redis limit, a SIGTERM drain; then prints sizes and RSS.
+# mounted config, a read-only file system, a Redis limit, a SIGTERM drain, and (on the machine's own
+# architecture) a certificate from Pebble by ACME into the /data/acme volume; then prints sizes and RSS.
 # Deliberately broken copies (wrong architecture label, no HEALTHCHECK, root USER) must be refused.
 #
 #   sudo scripts/test-image.sh [amd64|arm64|all] [--no-negative]
 #
 # Needs root and Debian's apt (it installs podman, buildah, runc, qemu-user-static, debootstrap,
-# redis-server, file and curl when missing), node on the PATH, and the npm and Debian registries. No
+# redis-server, file, curl and pebble when missing), node on the PATH, and the npm and Debian registries. No
 # Docker engine: podman runs as `--storage-driver vfs --runtime runc --cgroup-manager cgroupfs` on a
 # storage of its own, removed at the end. When the base images cannot be pulled, local stand-ins with
 # their exact names are made (scripts/image-bases.sh) and cached under $LUCID_IMAGE_CACHE.
@@ -42,7 +43,7 @@ command -v node >/dev/null || die "needs node on the PATH (the upstream and the 
 install_missing() {
   local need="" pair
   for pair in podman:podman buildah:buildah runc:runc qemu-aarch64-static:qemu-user-static \
-    debootstrap:debootstrap redis-server:redis-server redis-cli:redis-tools file:file curl:curl; do
+    debootstrap:debootstrap redis-server:redis-server redis-cli:redis-tools file:file curl:curl pebble:pebble; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || need="$need ${pair#*:}"
   done
   if [ -n "$need" ]; then
@@ -209,11 +210,12 @@ expect_status() {
   [ "$got" = "$want" ] || { echo "answered $got, expected $want"; return 1; }
 }
 
-# Everything under / that the image's user could write to, but its own home and the sticky, world-writable
-# temp folders every image has (/tmp, /var/tmp): the gateway's code and config must be out of its reach.
+# Everything under / that the image's user could write to, but its own home, the ACME storage volume
+# (/data/acme, server.tls.acme.storage) and the sticky, world-writable temp folders every image has (/tmp,
+# /var/tmp): the gateway's code and config must be out of its reach.
 WRITABLE_JS='
 const fs = require("node:fs");
-const skip = new Set(["/proc", "/sys", "/dev", "/run", "/home/nonroot", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"]);
+const skip = new Set(["/proc", "/sys", "/dev", "/run", "/home/nonroot", "/data/acme", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"]);
 const found = [];
 (function walk(p) {
   let st; try { st = fs.lstatSync(p); } catch { return; }
@@ -321,6 +323,77 @@ run_checks() {
 
 # --- the images --------------------------------------------------------------------------------------
 builds=()
+# acme_checks PLATFORM IMAGE: the image gets a certificate from Pebble (Let's Encrypt's test CA, Debian's
+# package) by http-01, read-only root file system and user 65532 as above, its storage the volume /data/acme.
+acme_checks() {
+  local platform="$1" image="$2" ctr="lucid-image-test-acme-$1" t0 acme_port mgmt_port dns_port chall_port http_port tls_port
+  if ! command -v pebble >/dev/null || ! command -v pebble-challtestsrv >/dev/null; then
+    fail "$platform" "acme: pebble is not installed (apt-get install pebble)"
+    return
+  fi
+  local dir="$WORK/acme" name=image.lucid.test
+  mkdir -p "$dir/conf" "$dir/data"
+  chmod 0755 "$dir" "$dir/conf"
+  chown 65532:65532 "$dir/data"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$dir/pebble.key" -out "$dir/pebble.pem" 2>/dev/null
+  cp "$dir/pebble.pem" "$dir/conf/pebble-ca.pem"
+  acme_port="$(free_port)" mgmt_port="$(free_port)" dns_port="$(free_port)" chall_port="$(free_port)"
+  http_port="$(free_port)" tls_port="$(free_port)"
+  cat >"$dir/pebble.json" <<JSON
+{ "pebble": { "listenAddress": "127.0.0.1:$acme_port", "managementListenAddress": "127.0.0.1:$mgmt_port",
+  "certificate": "$dir/pebble.pem", "privateKey": "$dir/pebble.key", "httpPort": $http_port, "tlsPort": $tls_port,
+  "ocspResponderURL": "", "externalAccountBindingRequired": false } }
+JSON
+  pebble-challtestsrv -dns01 "127.0.0.1:$dns_port" -http01 '' -https01 '' -tlsalpn01 '' \
+    -management "127.0.0.1:$chall_port" -defaultIPv4 127.0.0.1 -defaultIPv6 '' >"$dir/challtestsrv.log" 2>&1 &
+  pids+=($!)
+  PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 pebble -config "$dir/pebble.json" -dnsserver "127.0.0.1:$dns_port" \
+    >"$dir/pebble.log" 2>&1 &
+  pids+=($!)
+  t0=$(now_ms)
+  until curl -s --cacert "$dir/pebble.pem" -o /dev/null "https://127.0.0.1:$acme_port/dir"; do
+    [ $(($(now_ms) - t0)) -lt 30000 ] || { fail "$platform" "acme: pebble did not start: $(tail -n 5 "$dir/pebble.log")"; return; }
+    sleep 0.1
+  done
+  cat >"$dir/conf/lucid-gateway.config.yaml" <<YAML
+# Written by scripts/test-image.sh: the gateway's own certificate from Pebble.
+server:
+  host: 127.0.0.1
+  port: $tls_port
+  tls:
+    acme:
+      domains: [$name]
+      directory: https://127.0.0.1:$acme_port/dir
+      directoryCa: /etc/lucid-gateway/pebble-ca.pem
+      storage: /data/acme
+      httpPort: $http_port
+logging: { level: info, pretty: false }
+YAML
+  chmod 0644 "$dir/conf/"*
+  pm run -d --name "$ctr" "${RUN_OPTS[@]}" --read-only --read-only-tmpfs=false \
+    -v "$dir/conf:/etc/lucid-gateway:ro" -v "$dir/data:/data/acme" "$image" >/dev/null 2>"$dir/run.err" ||
+    { fail "$platform" "acme: start: $(cat "$dir/run.err")"; return; }
+  curl -s --cacert "$dir/pebble.pem" "https://127.0.0.1:$mgmt_port/roots/0" >"$dir/root.pem"
+  t0=$(now_ms)
+  until [ "$(http_status --cacert "$dir/root.pem" --resolve "$name:$tls_port:127.0.0.1" "https://$name:$tls_port/health/live")" = 200 ]; do
+    if [ "$(pm inspect -f '{{.State.Running}}' "$ctr")" != true ] || [ $(($(now_ms) - t0)) -gt 180000 ]; then
+      fail "$platform" "acme: no certificate from Pebble: $(pm logs "$ctr" 2>&1 | tail -n 20)"
+      pm rm -f -t 0 "$ctr" >/dev/null 2>&1
+      return
+    fi
+    sleep 0.2
+  done
+  pass "$platform" "acme: a certificate from Pebble by http-01, verified, in $((($(now_ms) - t0) / 1000)) s (read-only root, uid 65532)"
+  local stored
+  stored="$(find "$dir/data" -name certificate.pem)"
+  check "$platform" acme-storage "the certificate is stored in the volume, 0600, owned by 65532: $(stat -c '%a %u' "$stored" 2>&1)" \
+    test "$(stat -c '%a %u' "$stored")" = "600 65532"
+  check "$platform" acme-redirect "the plain port redirects to HTTPS (308)" \
+    expect_status 308 -H "host: $name" "http://127.0.0.1:$http_port/anything"
+  pm rm -f -t 5 "$ctr" >/dev/null 2>&1
+}
+
 for platform in "${platforms[@]}"; do
   say "building linux/$platform from $ROOT/Dockerfile"
   t0=$(now_ms)
@@ -328,6 +401,8 @@ for platform in "${platforms[@]}"; do
     builds+=("$platform|$((($(now_ms) - t0) / 1000))")
     pass "$platform" "build: $((($(now_ms) - t0) / 1000)) s"
     run_checks "$platform" "localhost/lucid-gateway:test-$platform"
+    # Once, on the machine's own architecture: the certificate path does not differ under qemu.
+    [ "$platform" != "$(dpkg --print-architecture)" ] || acme_checks "$platform" "localhost/lucid-gateway:test-$platform"
   else
     fail "$platform" "build: $(tail -n 30 "$WORK/build-$platform.log")"
   fi

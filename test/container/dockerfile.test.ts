@@ -65,11 +65,13 @@ describe('Dockerfile: runtime stage', () => {
     expect(rootBefore?.args).toMatch(/^(0|root)(:(0|root))?$/);
   });
 
-  it('copies only the bundle, root-owned, and starts it with node as PID 1', () => {
+  it('copies the bundle root-owned and the ACME storage folder owned by the gateway, and starts it with node as PID 1', () => {
     const copies = all(runtime, 'COPY');
-    expect(copies).toHaveLength(1);
+    expect(copies).toHaveLength(2);
     expect(copies[0]!.args).toMatch(/^--from=builder\b.*\s\/out \/app$/);
     expect(copies[0]!.args).toMatch(/--chown=0:0/);
+    // The one folder the gateway's user may write: server.tls.acme's storage, a volume.
+    expect(copies[1]!.args).toMatch(/^--from=builder\b.*--chown=65532:65532\s+\/data\/acme \/data\/acme$/);
     // The CLI's own young generation (no relaunch without a memory limit), and "--" before the script.
     expect(execForm(last(runtime, 'ENTRYPOINT')!.args)).toEqual([
       '/nodejs/bin/node',
@@ -84,8 +86,9 @@ describe('Dockerfile: runtime stage', () => {
     expect(last(runtime, 'STOPSIGNAL')?.args).toBe('SIGTERM');
   });
 
-  it('exposes 8080 and runs in production mode', () => {
-    expect(last(runtime, 'EXPOSE')?.args).toBe('8080');
+  it('exposes 8080 (the gateway, or the plain port beside ACME) and 8443, and runs in production mode', () => {
+    expect(last(runtime, 'EXPOSE')?.args).toBe('8080 8443');
+    expect(execForm(last(runtime, 'VOLUME')!.args)).toEqual(['/data/acme']);
     expect(last(runtime, 'ENV')?.args).toMatch(/NODE_ENV=production/);
   });
 

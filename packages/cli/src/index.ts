@@ -9,6 +9,6 @@ export { applyOverrides, type FlagOverrides } from './config/overrides.js';
 export { formatProblem, InvalidConfigError, type Problem } from './config/problems.js';
 export { type FullConfig, type FullConfigInput, fullConfigSchema } from './config/schema.js';
 export { STARTER_CONFIG } from './init/starter.js';
-export { buildPlugins, cliSchema, providedBy, standInPlugins } from './plugins.js';
+export { buildPlugins, certificatePlugins, cliSchema, providedBy, standInPlugins } from './plugins.js';
 export { runPrimary } from './run/cluster.js';
 export { type StartFlags, serve } from './run/serve.js';

@@ -1,14 +1,22 @@
 import { dashboard, dashboardPluginSchema } from '@lucid/dashboard';
 import {
   AUTHENTICATION,
+  CERTIFICATES,
   composeConfigSchema,
   type GatewayPlugin,
   type PluginSchema,
 } from '@lucid/gateway-core';
 import { consulMesh, meshPluginSchema } from '@lucid/mesh-consul';
 import { authPluginSchema, jwtAuth, signDevToken } from '@lucid/middleware-auth';
+import { cachePluginSchema, responseCache } from '@lucid/middleware-cache';
 import { rateLimitPluginSchema, rateLimitPlugins } from '@lucid/middleware-ratelimit';
-import { type OpenApiPlugin, openapi, openapiPluginSchema } from '@lucid/openapi';
+import {
+  type OpenApiPlugin,
+  openapi,
+  openapiPluginSchema,
+  requestValidation,
+  validationPluginSchema,
+} from '@lucid/openapi';
 import { tracing, tracingPluginSchema } from '@lucid/tracing';
 
 interface BuildOptions {
@@ -22,7 +30,10 @@ interface Wiring {
   schema: PluginSchema;
   /** What the plugins built from the section provide (see `GatewayPlugin.provides`). */
   provides: readonly string[];
-  build(section: unknown, opts: BuildOptions): GatewayPlugin[];
+  /** Built whether or not its section is written (with the section's defaults then). */
+  always?: boolean;
+  /** `input` is the whole config as written, for a plugin that reuses another section's settings. */
+  build(section: unknown, opts: BuildOptions, input: Record<string, unknown>): GatewayPlugin[];
 }
 
 /** The one place where config meets plugins: each package owns its schema; the CLI only connects them. */
@@ -39,6 +50,19 @@ const WIRING: readonly Wiring[] = [
     provides: [],
     // The pre-auth limiter (when `preAuth` is set) comes with it, ordered before authentication.
     build: (section) => rateLimitPlugins(section as Parameters<typeof rateLimitPlugins>[0]),
+  },
+  {
+    section: 'cache',
+    schema: cachePluginSchema,
+    provides: [],
+    // Always there: a route's `cache: true` works with the memory store's defaults, no section needed.
+    always: true,
+    // Redis left out of `cache:` means the rate limiter's connection settings.
+    build: (section, _opts, input) => [
+      responseCache(section as Parameters<typeof responseCache>[0], {
+        redis: (input.rateLimit as { redis?: { url?: string } } | undefined)?.redis,
+      }),
+    ],
   },
   {
     section: 'mesh',
@@ -66,19 +90,46 @@ const WIRING: readonly Wiring[] = [
  * The packages the CLI always assembles (their config is core's as it always was: `openapi`,
  * `services.<name>.openapi`, `builtins.openapi`, `builtins.docs`, `builtins.ui`).
  */
-const ASSEMBLED: readonly PluginSchema[] = [openapiPluginSchema, dashboardPluginSchema];
+const ASSEMBLED: readonly PluginSchema[] = [
+  openapiPluginSchema,
+  validationPluginSchema,
+  dashboardPluginSchema,
+];
 
 /** Every plugin schema the CLI knows, composed with core's: what a config file may hold. */
 export const cliSchema = composeConfigSchema([...ASSEMBLED, ...WIRING.map((w) => w.schema)]);
 
-/** The API reference and the dashboard, as every CLI gateway has them. */
-export function assembledPlugins(): [OpenApiPlugin, GatewayPlugin] {
-  return [openapi(), dashboard()];
+/** The names of the plugins every CLI gateway has, whatever its config (the start line lists the others). */
+export const ASSEMBLED_NAMES: ReadonlySet<string> = new Set(ASSEMBLED.map((s) => s.name));
+
+/** The API reference (with request validation over its documents) and the dashboard, as every CLI gateway has them. */
+export function assembledPlugins(): [OpenApiPlugin, ...GatewayPlugin[]] {
+  const docs = openapi();
+  return [docs, requestValidation(() => docs.catalog), dashboard()];
+}
+
+/** Whether the config asks for ACME certificates (`server.tls.acme`). */
+function wantsAcme(input: Record<string, unknown>): boolean {
+  const server = input.server as { tls?: { acme?: unknown } } | undefined;
+  return server?.tls?.acme !== undefined;
 }
 
 /** What the plugins a config turns on will provide (`authentication` when it has an `auth` section). */
 export function providedBy(input: Record<string, unknown>): string[] {
-  return WIRING.filter((w) => input[w.section] !== undefined).flatMap((w) => w.provides);
+  return [
+    ...WIRING.filter((w) => input[w.section] !== undefined).flatMap((w) => w.provides),
+    ...(wantsAcme(input) ? [CERTIFICATES] : []),
+  ];
+}
+
+/**
+ * The ACME engine when the config has `server.tls.acme`: imported only then, so a gateway without it
+ * never loads acme-client and what it brings (axios, node-forge).
+ */
+export async function certificatePlugins(input: Record<string, unknown>): Promise<GatewayPlugin[]> {
+  if (!wantsAcme(input)) return [];
+  const { acmeCertificates } = await import('@lucid/acme');
+  return [acmeCertificates()];
 }
 
 /**
@@ -90,7 +141,9 @@ export function providedBy(input: Record<string, unknown>): string[] {
 export function buildPlugins(input: Record<string, unknown>, opts: BuildOptions = {}): GatewayPlugin[] {
   return [
     ...assembledPlugins(),
-    ...WIRING.filter((w) => input[w.section] !== undefined).flatMap((w) => w.build(input[w.section], opts)),
+    ...WIRING.filter((w) => w.always || input[w.section] !== undefined).flatMap((w) =>
+      w.build(input[w.section], opts, input),
+    ),
   ];
 }
 
@@ -104,6 +157,7 @@ export function standInPlugins(input: Record<string, unknown>): GatewayPlugin[] 
     schema: w.schema,
     provides: input[w.section] !== undefined ? w.provides : [],
   }));
+  if (wantsAcme(input)) declaring.push({ name: 'acme (stand-in)', provides: [CERTIFICATES] });
   const discovering: GatewayPlugin[] = WIRING.flatMap((w) => w.schema.discovery ?? []).map((kind) => ({
     name: `${kind} discovery (stand-in)`,
     discovery: { name: kind, watch: () => () => {} },

@@ -88,7 +88,11 @@ describe.skipIf(!('registerHooks' in nodeModule))(
       const packages = new Set(urls.map(packageOf).filter((p) => p !== undefined));
       // Node's own modules, by their internal names (e.g. "NativeModule internal/deps/undici/undici").
       const builtins = (await readFile(`${modules}.node`, 'utf8')).split('\n');
-      return { packages, builtins, bin: urls.some((u) => u.endsWith('/dist/bin.js')) };
+      // The CLI's own chunks are bundles: what they hold is read from the files.
+      const chunks = urls.filter((u) => u.startsWith('file:') && u.includes('/cli/dist/'));
+      const texts = await Promise.all(chunks.map((u) => readFile(fileURLToPath(u), 'utf8')));
+      const bundled = (name: string) => texts.some((t) => t.includes(name));
+      return { packages, builtins, bundled, bin: urls.some((u) => u.endsWith('/dist/bin.js')) };
     }
 
     it('the embedded default (JWT, memory rate limit) loads no http-proxy-3, ioredis or consul', async () => {
@@ -136,6 +140,15 @@ describe.skipIf(!('registerHooks' in nodeModule))(
       } finally {
         await receiver.close();
       }
+    });
+
+    it('without server.tls.acme the ACME engine (acme-client, axios, node-forge) is never loaded', async () => {
+      const { bundled, bin } = await packagesLoaded(['--host', '127.0.0.1'], {
+        JWT_SECRET_KEY: 'a-secret-of-at-least-32-characters-long',
+        AUTH_SERVICE_URL: upstream.url,
+      });
+      expect(bin).toBe(true);
+      expect(bundled('acme-client')).toBe(false);
     });
 
     it("the embedded default loads neither Node's own copy of undici nor its web streams", async () => {

@@ -8,7 +8,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get } from './support/http.js';
 
 const run = promisify(execFile);
-const PACKAGES = ['core', 'middleware-auth', 'middleware-ratelimit', 'mesh-consul', 'tracing', 'cli'];
+const PACKAGES = [
+  'core',
+  'middleware-auth',
+  'middleware-ratelimit',
+  'middleware-cache',
+  'mesh-consul',
+  'openapi',
+  'dashboard',
+  'acme',
+  'tracing',
+  'cli',
+];
 
 describe('the packed packages, installed from tarballs into an empty project', () => {
   const tmp = tempProject();
@@ -127,6 +138,40 @@ describe('the packed packages, installed from tarballs into an empty project', (
     }
   });
 
+  it('installs nothing that runs an install script or phones home (no @scarf/scarf)', async () => {
+    const lifecycle = ['preinstall', 'install', 'postinstall'];
+    const withScripts: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (!entry.isDirectory() || entry.name === '.bin') continue;
+        const pkgDir = join(dir, entry.name);
+        if (entry.name.startsWith('@')) {
+          walk(pkgDir);
+          continue;
+        }
+        const manifest = join(pkgDir, 'package.json');
+        if (existsSync(manifest)) {
+          const pkg = JSON.parse(readFileSync(manifest, 'utf8'));
+          if (lifecycle.some((s) => pkg.scripts?.[s]) || pkg.gypfile) withScripts.push(pkg.name);
+        }
+        if (existsSync(join(pkgDir, 'node_modules'))) walk(join(pkgDir, 'node_modules'));
+      }
+    };
+    walk(join(app, 'node_modules'));
+    expect(withScripts).toEqual([]);
+    expect(existsSync(join(app, 'node_modules/@scarf'))).toBe(false);
+    const npmEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+    const ls = await run('npm', ['ls', '--all', '--json'], { cwd: app, env: npmEnv, timeout: 60_000 });
+    expect(ls.stdout).not.toContain('@scarf/scarf');
+  });
+
+  it("keeps the API reference's and the dashboard's dependencies out of core", () => {
+    const core = unpacked().find((u) => u.pkg.name === '@lucid/gateway-core')!.pkg;
+    for (const dep of ['swagger-ui-dist', 'openapi-merge', 'yaml', '@fastify/swagger-ui']) {
+      expect(core.dependencies, dep).not.toHaveProperty(dep);
+    }
+  });
+
   it('keeps pretty printing out of what an embedding app installs', () => {
     const core = unpacked().find((u) => u.pkg.name === '@lucid/gateway-core')!.pkg;
     expect(core.dependencies).not.toHaveProperty('pino-pretty');
@@ -174,6 +219,13 @@ routes: [{ prefix: /echo, service: echo, auth: public }]
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toMatchObject({ method: 'GET', url: '/through?q=1' });
     expect(upstream.seen).toHaveLength(1);
+    // The API reference comes assembled, its page and Swagger UI's files from the installed packages.
+    const docs = await get(`http://127.0.0.1:${port}/docs`);
+    expect(docs.status).toBe(200);
+    expect(docs.body).toContain('/docs/assets/swagger-ui-bundle.js');
+    const bundle = await get(`http://127.0.0.1:${port}/docs/assets/swagger-ui-bundle.js`);
+    expect(bundle.status).toBe(200);
+    expect(bundle.body).toContain('SwaggerUIBundle');
     process.kill(gatewayPid()!, 'SIGTERM');
     await cli.waitFor('stopped');
     expect(await cli.exited).toBe(0);

@@ -75,3 +75,34 @@ describe('validate says everything at once', () => {
     expect(r.stderr).not.toMatch(LIBRARY_PHRASES);
   });
 });
+
+describe('validate and request validation', () => {
+  it('reports a route with validate whose service has no openapi: a warning when open, an error when closed', async () => {
+    const p = tempProject({
+      'open.yaml': `
+services:
+  sessions: { targets: ["http://sessions:8087"] }
+routes:
+  - { prefix: /sessions, service: sessions, auth: public, validate: true }
+`,
+      'closed.yaml': `
+services:
+  sessions: { targets: ["http://sessions:8087"] }
+routes:
+  - { prefix: /sessions, service: sessions, auth: public, validate: { onMissing: closed } }
+`,
+    });
+    projects.push(p);
+    const open = await runCli(['validate', '--config', 'open.yaml'], { cwd: p.dir });
+    expect(open.code).toBe(0);
+    expect(`${open.stdout}${open.stderr}`).toContain(
+      'routes[0].validate: service "sessions" has no openapi document to validate against',
+    );
+    const closed = await runCli(['validate', '--config', 'closed.yaml'], { cwd: p.dir });
+    expect(closed.code).toBe(1);
+    expect(closed.stderr).toContain(
+      'routes[0].validate: service "sessions" has no openapi document to validate against',
+    );
+    expect(closed.stderr).toContain('set services.sessions.openapi');
+  });
+});

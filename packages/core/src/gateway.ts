@@ -25,6 +25,7 @@ import { UndiciEngine } from './proxy/undici-engine.js';
 import { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 import type { BuiltinEntry } from './routing/routes.js';
 import { Runtime } from './runtime.js';
+import { openAcmePlainPort } from './server/acme-ports.js';
 import {
   createGatewayServer,
   drain,
@@ -102,6 +103,8 @@ class LucidGateway implements Gateway {
   #server: GatewayServer | undefined;
   /** The admin listener (`server.admin`), when `listen()` opened one. */
   #admin: GatewayServer | undefined;
+  /** The plain port beside an ACME-fed HTTPS port (challenges, /health/live, redirects). */
+  #plain: Server | undefined;
   #started = false;
   /** True while the first round of health checks is pending in start(). */
   #checking = false;
@@ -236,12 +239,25 @@ class LucidGateway implements Gateway {
 
   async listen(opts: { port?: number; host?: string } = {}): Promise<{ port: number; host: string }> {
     const { server: cfg } = this.#runtime.config;
-    const listening = createGatewayServer(cfg, this);
+    const certificates = this.#plugins.find((p) => p.certificates)?.certificates;
+    const listening = createGatewayServer(cfg, this, certificates);
     this.guard(listening.server);
     this.#server = listening;
     const bound = await listenOn(listening.server, opts.port ?? cfg.port, opts.host ?? cfg.host);
     try {
       if (cfg.admin) await this.#listenAdmin(cfg, cfg.admin);
+      if (cfg.tls?.acme && certificates) {
+        const { headers } = cfg.limits;
+        this.#plain = await openAcmePlainPort({
+          https: listening.server,
+          tls: cfg.tls,
+          acme: cfg.tls.acme,
+          source: certificates,
+          host: opts.host ?? cfg.host,
+          limits: { headers, headersTimeout: cfg.timeouts.headers },
+          guard: (s) => this.guard(s),
+        });
+      }
       await this.start();
     } catch (err) {
       // Nothing stays behind a start that failed: no listener, no plugin half started.
@@ -298,6 +314,10 @@ class LucidGateway implements Gateway {
     this.#draining = true;
     // Leave service discovery first, so no new traffic is sent here while we drain.
     await this.#phases.leave();
+    if (this.#plain) {
+      this.#plain.close();
+      this.#plain.closeAllConnections();
+    }
     // Stop accepting; in-flight requests finish with every plugin still there (keys, stores).
     await Promise.all([
       this.#server && drain(this.#server, graceMs, this.#upgraded),

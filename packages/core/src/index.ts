@@ -7,10 +7,16 @@ export * from './config/index.js';
 export * from './errors.js';
 export { type CreateGatewayOptions, createGateway, METRIC_PREFIX } from './gateway.js';
 export { type ClientAddress, clientAddress, compileTrust } from './http/client-address.js';
+export { withDetachedResponse } from './http/detached-response.js';
 export { type HostPattern, hostMatches, hostNameOf, parseHostPattern } from './http/host-pattern.js';
 export type { NormalizedPath } from './http/normalize-path.js';
 export { normalizePath } from './http/normalize-path.js';
 export { requestIdOf, traceparentOf } from './http/request-id.js';
+export {
+  captureResponse,
+  type ReplacementAnswer,
+  type ResponseObserver,
+} from './http/response-capture.js';
 export { sendJson } from './http/send-json.js';
 export type { AuthChallenge, AuthRefusal, Identity } from './identity.js';
 export { createLogger } from './observability/logger.js';
@@ -42,11 +48,13 @@ export {
 } from './observability/series.js';
 export { compose, type Handler } from './pipeline/compose.js';
 export * from './plugin.js';
+export { addGatewayResponseHeaders } from './proxy/headers.js';
 export { HttpProxyEngine } from './proxy/http-proxy-engine.js';
 export { Http2Engine, type Http2EngineOptions } from './proxy/http2-engine.js';
 export { UndiciEngine } from './proxy/undici-engine.js';
 export { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 export { isRouteMiss, type RouteMiss, Router } from './routing/router.js';
+export type { CertificatePort, CertificateSource, ServerCertificate } from './server/certificate-source.js';
 export * from './types.js';
 export { type RequestOutcome, type ServiceStatus, targetFromUrl, UpstreamPool } from './upstream/pool.js';
 export { speaksHttp2 } from './upstream/protocol.js';

@@ -5,6 +5,7 @@ import type { GatewayConfig, ServiceConfig } from './config/schema.js';
 import type { AuthChallenge, AuthRefusal } from './identity.js';
 import type { Handler } from './pipeline/compose.js';
 import type { Router } from './routing/router.js';
+import type { CertificateSource } from './server/certificate-source.js';
 import type {
   ComponentHealth,
   Discovery,
@@ -65,6 +66,8 @@ export interface GatewayPlugin {
   builtins?(view: GatewayView): Readonly<Record<string, Handler>>;
   middleware?(route: Route): Middleware | undefined;
   discovery?: Discovery;
+  /** Certificates for the HTTPS port (`server.tls.acme`); a plugin with them provides `certificates`. */
+  certificates?: CertificateSource;
   /** TLS for upstream connections of a service (e.g. a service mesh's mTLS); asked once per service. */
   upstreamTls?(serviceName: string, service: ServiceConfig): TlsProvider | undefined;
   /** Follows requests as traces (one plugin at most; the first one that has it is used). */
@@ -108,12 +111,17 @@ export interface DashboardColumn {
   value: string | Record<string, string>;
 }
 
-/** Where in a route's chain a plugin runs: before authentication, authentication, limits on the identity, the rest. */
+/**
+ * Where in a route's chain a plugin runs: before authentication, authentication, limits on the
+ * identity, the rest; from `afterBody` on, after the request body was buffered (`ctx.heldBody`),
+ * just before the proxy takes an upstream connection.
+ */
 export const PLUGIN_ORDER = {
   beforeAuthentication: 50,
   authentication: 100,
   limits: 200,
   user: 500,
+  afterBody: 1000,
 } as const;
 
 /** What happens in a gateway that packages built over it may follow (see `GatewayView.observe`). */

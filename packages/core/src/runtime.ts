@@ -12,7 +12,7 @@ import { identityHeadersOf } from './http/identity-headers.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { authorize, withAuthorization } from './pipeline/authorize.js';
 import { compose, type Handler } from './pipeline/compose.js';
-import type { GatewayPlugin } from './plugin.js';
+import { type GatewayPlugin, PLUGIN_ORDER } from './plugin.js';
 import { type BodyBudget, bufferBody, streamedBodyRate } from './proxy/body-buffer.js';
 import { forwardTo, upgradeTo } from './proxy/forward.js';
 import type { WebSocketTunnel } from './proxy/websocket-tunnel.js';
@@ -91,8 +91,11 @@ export class Runtime {
     // Decided once: without a minimum rate, streamed bodies get no watch at all.
     const streamedRate = limits.minBodyRate === false ? [] : [streamedBodyRate(limits.minBodyRate)];
     // What runs between the route's chain and the proxy, per service: body buffering (or the rate
-    // watch of a streamed body), then admission.
-    const beforeProxy = new Map<string, { buffered: Middleware[]; streamed: Middleware[] }>();
+    // watch of a streamed body), then (after the plugins that read the body) admission.
+    const beforeProxy = new Map<
+      string,
+      { buffered: Middleware[]; streamed: Middleware[]; admit: Middleware[] }
+    >();
     const tlsProviders = new Map<string, TlsProvider | undefined>();
     for (const [name, service] of Object.entries(config.services)) {
       // Asked once per service: proxying, upgrades and health probes all use the plugin's TLS.
@@ -117,8 +120,9 @@ export class Runtime {
           ]
         : [];
       beforeProxy.set(name, {
-        buffered: limits.bufferBody > 0 ? [buffered, ...admit] : [...streamedRate, ...admit],
-        streamed: [...streamedRate, ...admit],
+        buffered: limits.bufferBody > 0 ? [buffered] : streamedRate,
+        streamed: streamedRate,
+        admit,
       });
       if (service.discovery === 'static') continue;
       const provider = plugins.find((p) => p.discovery?.name === service.discovery)?.discovery;
@@ -141,15 +145,21 @@ export class Runtime {
     this.routes = routesOf(config, deps.builtins, deps.provides, logger);
     const listeners = listenerRoutes(this.routes, config, deps.builtins);
     const ordered = [...plugins].sort((a, b) => (a.order ?? 500) - (b.order ?? 500));
+    const afterBody = (p: GatewayPlugin) => (p.order ?? 500) >= PLUGIN_ORDER.afterBody;
+    const early = ordered.filter((p) => !afterBody(p));
+    const late = ordered.filter(afterBody);
     for (const route of new Set([...listeners.public, ...(listeners.admin ?? [])])) {
-      const contributed = ordered.flatMap((plugin) => {
-        const middleware = plugin.middleware?.(route);
-        return middleware ? [{ plugin, middleware }] : [];
-      });
+      const contribute = (from: readonly GatewayPlugin[]) =>
+        from.flatMap((plugin) => {
+          const middleware = plugin.middleware?.(route);
+          return middleware ? [{ plugin, middleware }] : [];
+        });
       // Plugins authenticate, core authorizes: its step follows the last authenticator's middleware.
-      const chain = withAuthorization(contributed, authorize(route, plugins));
+      const chain = withAuthorization(contribute(early), authorize(route, plugins));
+      // What reads the buffered body runs after it (and after authorization, whatever its order).
+      const withBody = contribute(late).map((c) => c.middleware);
       if (route.kind === 'builtin') {
-        this.chains.set(route, compose(chain, route.handler));
+        this.chains.set(route, compose([...chain, ...withBody], route.handler));
         continue;
       }
       const pool = this.pools.get(route.serviceName);
@@ -165,6 +175,8 @@ export class Runtime {
             ...chain,
             ...(route.config.grpcWeb ? [webBridge] : []),
             ...(buffering ? edge.buffered : edge.streamed),
+            ...withBody,
+            ...edge.admit,
           ],
           forwardTo(route, {
             pool,

@@ -207,7 +207,8 @@ describe("core's source", () => {
         /rateLimit/,
         // The auth plugin's route option; the `Identity` type core defines has a `readonly claims` field.
         /(?<!readonly )\bclaims:/,
-        /@lucid\/(middleware|mesh)/,
+        /@lucid\/(middleware|mesh|acme)/,
+        /acme-client/,
       ]) {
         if (word.test(text)) named.push(`${file.slice(src.length)}: ${word}`);
       }
@@ -215,3 +216,16 @@ describe("core's source", () => {
     expect(named).toEqual([]);
   });
 });
+
+// A third-party plugin tells the type system about its keys as the in-repo ones do.
+declare module '@lucid/gateway-core' {
+  interface GatewayConfigExtensions {
+    quota?: { perDay: number };
+  }
+  interface RouteOptionsExtensions {
+    quota?: number;
+  }
+  interface ServiceOptionsExtensions {
+    file?: string;
+  }
+}

@@ -325,6 +325,7 @@ describe('the dashboard built-in over HTTP', () => {
 
     const secret = 'hunter2-but-longer-than-thirty-two-bytes';
     await expect(
+      // @ts-expect-error wrong on purpose (no issuer, no audience): refused at run time as well
       gw.gateway.reload({ ...base, auth: { jwt: { secret } }, routes: [{ prefix: '/a', service: 'nope' }] }),
     ).rejects.toThrow();
     const refused = (await state(gw)).config;

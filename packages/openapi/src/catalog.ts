@@ -12,6 +12,7 @@ import { toYaml } from './document.js';
 import { failureReason, fetchOpenApi } from './fetch.js';
 import { type MergeResultDoc, mergeServices, type ServiceDocument, unmerged } from './merge.js';
 import { openapiSettings, serviceSource } from './schema.js';
+import { validateSettings } from './validation/route-option.js';
 
 type Logger = GatewayView['logger'];
 
@@ -48,6 +49,8 @@ const FIRST_RETRY_MS = 1_000;
  */
 export class OpenApiCatalog {
   readonly #docs = new Map<string, ServiceDocument>();
+  /** Told every service's document after each fetch round (request validation compiles from them). */
+  readonly #watchers = new Set<(docs: ReadonlyMap<string, ServiceDocument>) => void>();
   #sources: CatalogSources | undefined;
   #merged: MergeResultDoc | undefined;
   /** Counts merges, so a slow one that finishes after a newer one is dropped. */
@@ -72,6 +75,7 @@ export class OpenApiCatalog {
     this.#sources = sources;
     const wanted = this.#wanted(sources);
     for (const name of this.#docs.keys()) if (!wanted.includes(name)) this.#docs.delete(name);
+    this.#tell();
     if (wanted.length === 0) {
       // Nothing to fetch (no service publishes a document, or nothing serves it).
       this.stop();
@@ -158,11 +162,29 @@ export class OpenApiCatalog {
       : unmerged([], { title: 'API', version: '0', refresh: 0, timeout: 0, maxSize: 0 });
   }
 
+  /**
+   * Calls `onDocuments` with every service's document (the last good one, or why there is none) now
+   * and after each fetch round. Returns a function that stops it.
+   */
+  watch(onDocuments: (docs: ReadonlyMap<string, ServiceDocument>) => void): () => void {
+    this.#watchers.add(onDocuments);
+    onDocuments(this.#docs);
+    return () => this.#watchers.delete(onDocuments);
+  }
+
+  #tell(): void {
+    for (const watcher of this.#watchers) watcher(this.#docs);
+  }
+
+  /** Services whose documents are fetched: all that publish one while the reference is served, else those a validated route needs. */
   #wanted(sources: CatalogSources): string[] {
-    const { builtins } = sources.config;
-    if (!builtins.openapi && !builtins.docs) return [];
+    const { builtins, routes } = sources.config;
+    const served = builtins.openapi || builtins.docs;
+    const validated = new Set(
+      routes.filter((r) => validateSettings(r.validate) !== undefined).map((r) => r.service),
+    );
     return Object.entries(sources.config.services)
-      .filter(([, s]) => serviceSource(s) !== undefined)
+      .filter(([name, s]) => serviceSource(s) !== undefined && (served || validated.has(name)))
       .map(([name]) => name);
   }
 
@@ -203,6 +225,7 @@ export class OpenApiCatalog {
       }),
     );
     if (signal.aborted) return;
+    this.#tell();
     await this.#remerge();
     this.#retrySoon(sources);
   }

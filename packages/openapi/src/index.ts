@@ -15,3 +15,4 @@ export {
 } from './schema.js';
 export { openapiHandler, sendOpenApi } from './serve.js';
 export { catalogSources } from './sources.js';
+export * from './validation/index.js';

@@ -78,3 +78,15 @@ export const openapiPluginSchema: PluginSchema = {
 };
 
 export type { RouteConfig };
+
+// The `openapi` section and a service's `openapi` source, in the config's type once this package is imported.
+declare module '@lucid/gateway-core' {
+  interface GatewayConfigExtensions {
+    /** How the services' OpenAPI documents are fetched and merged (`@lucid/openapi`). */
+    openapi?: z.input<typeof openapiSection>;
+  }
+  interface ServiceOptionsExtensions {
+    /** Where this service's OpenAPI document comes from: a path on the service, or `{ file }` (`@lucid/openapi`). */
+    openapi?: z.input<typeof openapiSource>;
+  }
+}

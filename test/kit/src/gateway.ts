@@ -10,7 +10,7 @@ import {
   type Middleware,
   type Route,
 } from '@lucid/gateway-core';
-import { type OpenApiPlugin, openapi } from '@lucid/openapi';
+import { type OpenApiPlugin, openapi, requestValidation } from '@lucid/openapi';
 
 /** A gateway as the CLI assembles it: with the API reference, whose merged document it can give. */
 export type AssembledGateway = Gateway & {
@@ -60,11 +60,12 @@ export const allowAnyone: GatewayPlugin = Object.freeze({
 /**
  * Starts a real gateway on a loopback port 0, logging into memory. Unless a plugin given here
  * authenticates, `allowAnyone` is added, so protected routes forward as they would behind auth.
- * As the CLI does, it adds the API reference (`openapi()`) and the dashboard (`dashboard()`) unless
+ * As the CLI does, it adds the API reference (`openapi()`), request validation over its documents
+ * (`requestValidation()`) and the dashboard (`dashboard()`) unless
  * plugins of those names are given.
  */
 export async function startGateway(
-  config: Record<string, unknown>,
+  config: GatewayConfigInput | Record<string, unknown>,
   plugins: GatewayPlugin[] = [],
   options: Omit<CreateGatewayOptions, 'plugins'> & { failClosed?: boolean } = {},
 ): Promise<RunningGateway> {
@@ -77,6 +78,7 @@ export async function startGateway(
   const all = [
     ...given,
     ...(given.includes(docs) ? [] : [docs]),
+    ...(given.some((p) => p.name === 'validation') ? [] : [requestValidation(() => docs.catalog)]),
     ...(given.some((p) => p.name === 'dashboard') ? [] : [dashboard()]),
   ];
   const created = createGateway(config as GatewayConfigInput, { ...rest, plugins: all, logger });

@@ -4,7 +4,7 @@ import { describeDefault } from '../config/default.js';
 import { envFileLoader } from '../config/env.js';
 import { type LoadedConfig, type LoadOptions, loadConfig } from '../config/load.js';
 import { InvalidConfigError, problemsOf } from '../config/problems.js';
-import { buildPlugins, PLUGIN_SECTIONS } from '../plugins.js';
+import { ASSEMBLED_NAMES, buildPlugins, certificatePlugins, PLUGIN_SECTIONS } from '../plugins.js';
 import { type StartFlags, WORKER_SLOT_ENV } from './start-flags.js';
 import { watchFiles } from './watch.js';
 
@@ -47,13 +47,16 @@ export async function serve(flags: StartFlags): Promise<Gateway> {
   });
   // With --workers, only the worker in slot 0 registers the gateway in Consul.
   const slot = cluster.isWorker ? process.env[WORKER_SLOT_ENV] : undefined;
-  const plugins = buildPlugins(current.input, { register: slot === undefined || slot === '0' });
+  const plugins = [
+    ...buildPlugins(current.input, { register: slot === undefined || slot === '0' }),
+    ...(await certificatePlugins(current.input)),
+  ];
   announce(
     logger,
     current,
     envVars,
     flags.envFile,
-    plugins.map((p) => p.name),
+    plugins.flatMap((p) => (ASSEMBLED_NAMES.has(p.name) ? [] : [p.name])),
   );
 
   const gateway = createGateway(current.input, { plugins, logger });

@@ -23,6 +23,8 @@ export interface BuiltinSpec {
   optIn?: boolean;
   /** Match the path itself only, not paths below it (the root `/`, the OpenAPI document). */
   exact: boolean;
+  /** The methods it answers (default GET and HEAD); others get 405. A purge endpoint says `['DELETE']`. */
+  methods?: readonly string[];
   /** More paths served by the same handler, derived from the configured one. */
   twins?(path: string): string[];
   /** Who may call it when its config leaves `auth`/`scopes` out, given what the plugins provide. */

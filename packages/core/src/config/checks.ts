@@ -4,6 +4,8 @@ import type { ConfigView } from './view.js';
 
 /** What a plugin declares (`GatewayPlugin.provides`) when it verifies who is calling. */
 export const AUTHENTICATION = 'authentication';
+/** What a plugin declares when it brings the HTTPS port's certificates (`GatewayPlugin.certificates`). */
+export const CERTIFICATES = 'certificates';
 
 /**
  * Core's own checks across settings: routes that can never match, every route names a known
@@ -14,6 +16,7 @@ export function coreChecks(view: ConfigView): ConfigIssue[] {
   return [
     ...shadowedRoutes(view),
     ...unauthenticated(view),
+    ...uncertified(view),
     ...unknownServices(view),
     ...serviceDoubts(view),
     ...operatorSurface(view),
@@ -151,6 +154,19 @@ function unknownServices({ config, routePath, invalidServices }: ConfigView): Co
     });
   }
   return issues;
+}
+
+/** `server.tls.acme` needs the engine that orders certificates (a plugin, loaded only when it is configured). */
+function uncertified({ config, provides }: ConfigView): ConfigIssue[] {
+  if (!config.server.tls?.acme || provides.has(CERTIFICATES)) return [];
+  return [
+    {
+      path: 'server.tls.acme',
+      message:
+        'no plugin brings the certificates (one that provides "certificates"; the lucid-gateway CLI adds the ACME engine for this section)',
+      fix: "run it with the lucid-gateway CLI, or add the ACME plugin to the gateway's plugins (docs/deploying.md)",
+    },
+  ];
 }
 
 function unauthenticated({ config, routePath, provides }: ConfigView): ConfigIssue[] {

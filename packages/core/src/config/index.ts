@@ -1,5 +1,10 @@
-export { AUTHENTICATION } from './checks.js';
+export { AUTHENTICATION, CERTIFICATES } from './checks.js';
 export * from './errors.js';
+export type {
+  GatewayConfigExtensions,
+  RouteOptionsExtensions,
+  ServiceOptionsExtensions,
+} from './extensions.js';
 export * from './plugin-schema.js';
 export { configJsonSchema, configReference, SCHEMA_ID } from './reference.js';
 export * from './schema.js';

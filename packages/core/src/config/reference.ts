@@ -115,7 +115,7 @@ function row(path: string[], type: string, node: Json, defaults: unknown): Row {
     const last = String(path.at(-1));
     kind = /window|timeout|interval/i.test(last)
       ? 'duration'
-      : /limits|size|memory/i.test(path.join('.'))
+      : /limits|size|memory|maxEntry/i.test(path.join('.'))
         ? 'size'
         : 'duration';
   }

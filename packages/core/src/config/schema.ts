@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import type { BuiltinSpec } from '../builtins/spec.js';
 import { CORE_BUILTINS } from '../builtins/table.js';
+import type {
+  GatewayConfigExtensions,
+  RouteOptionsExtensions,
+  ServiceOptionsExtensions,
+} from './extensions.js';
+import { serverTls } from './server-tls.js';
 import {
   authPolicy,
   bodyRate,
@@ -15,6 +21,7 @@ import {
   upstreamUrl,
 } from './values.js';
 
+export * from './server-tls.js';
 export * from './values.js';
 
 const target = z.union([
@@ -157,16 +164,6 @@ const headerName = z
   .string()
   .toLowerCase()
   .regex(/^[!#$%&'*+.^_`|~0-9a-z-]+$/, { message: 'expected a header name like "x-user-id"' });
-
-/** HTTPS on the gateway's port: PEM files, read at start and again on every reload (certificate rotation). */
-const serverTls = z.strictObject({
-  cert: z.string().min(1, { message: 'the path of a PEM certificate (chain) file' }),
-  key: z.string().min(1, { message: 'the path of a PEM private key file' }),
-  /** Passphrase of an encrypted key. */
-  passphrase: z.string().optional(),
-  /** Oldest TLS version accepted. */
-  minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
-});
 
 /** HTTP/2 on the client side: over TLS by ALPN, in cleartext (h2c) by prior knowledge. */
 const serverHttp2 = z.strictObject({
@@ -393,10 +390,16 @@ export const serviceSchema = core.service;
 /** What a plugin added to a route, a service or the config: core does not know its type. */
 type PluginOwned = { readonly [option: string]: unknown };
 
-export type GatewayConfigInput = z.input<typeof gatewayConfigSchema> & {
-  services?: Record<string, z.input<typeof serviceSchema> & PluginOwned>;
-  routes?: Array<z.input<typeof routeSchema> & PluginOwned>;
-} & PluginOwned;
+/**
+ * A config as written: core's keys, and the sections and options of the plugins whose packages are
+ * imported (they declare them on `GatewayConfigExtensions`, `RouteOptionsExtensions` and
+ * `ServiceOptionsExtensions`). Any other key is a compile error naming it. A config from a file
+ * (`unknown`) is checked at run time by the schema instead.
+ */
+export type GatewayConfigInput = Omit<z.input<typeof gatewayConfigSchema>, 'services' | 'routes'> & {
+  services?: Record<string, z.input<typeof serviceSchema> & ServiceOptionsExtensions>;
+  routes?: Array<z.input<typeof routeSchema> & RouteOptionsExtensions>;
+} & GatewayConfigExtensions;
 export type ServiceConfig = z.output<typeof serviceSchema> & PluginOwned;
 export type RouteConfig = z.output<typeof routeSchema> & PluginOwned;
 export type GatewayConfig = Omit<z.output<typeof gatewayConfigSchema>, 'services' | 'routes'> & {

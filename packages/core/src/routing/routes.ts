@@ -101,7 +101,7 @@ function builtinRoutes(
           service: name,
           auth,
           scopes,
-          methods: ['GET', 'HEAD'],
+          methods: builtin.methods ?? ['GET', 'HEAD'],
           websocket: false,
         }),
       });

@@ -9,9 +9,11 @@ import {
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { SecureContextOptions } from 'node:tls';
 import type { ServerConfig } from '../config/schema.js';
+import { routeAcmeTls } from './acme-tls.js';
+import type { CertificateSource, ServerCertificate } from './certificate-source.js';
 import { Http2Door, sniffCleartext, splitByAlpn } from './http2.js';
+import { hstsValue, listenerTlsOptions } from './tls-options.js';
 
 export interface ServerHandlers {
   handler(req: IncomingMessage, res: ServerResponse): void;
@@ -28,9 +30,24 @@ export interface GatewayServer {
 /**
  * The gateway's server on one port, with the configured limits and timeouts, answering what Node's
  * parser refuses itself, and `Expect: 100-continue` through the gateway. Cleartext: HTTP/1.1, plus
- * HTTP/2 with prior knowledge (h2c). With `tls`: HTTPS, HTTP/2 or HTTP/1.1 by ALPN.
+ * HTTP/2 with prior knowledge (h2c). With `tls`: HTTPS, HTTP/2 or HTTP/1.1 by ALPN; with `tls.acme`,
+ * without a certificate until `certificates` installs one, and tls-alpn-01 challenges answered.
  */
-export function createGatewayServer(cfg: ServerConfig, on: ServerHandlers): GatewayServer {
+export function createGatewayServer(
+  cfg: ServerConfig,
+  handlers: ServerHandlers,
+  certificates?: CertificateSource,
+): GatewayServer {
+  const sts = cfg.tls && hstsValue(cfg.tls.hsts);
+  const on: ServerHandlers = sts
+    ? {
+        handler(req, res) {
+          res.setHeader('strict-transport-security', sts);
+          handlers.handler(req, res);
+        },
+        upgrade: handlers.upgrade,
+      }
+    : handlers;
   const options: ServerOptions = {
     maxHeaderSize: cfg.limits.headers,
     headersTimeout: cfg.timeouts.headers,
@@ -49,13 +66,13 @@ export function createGatewayServer(cfg: ServerConfig, on: ServerHandlers): Gate
     const https = createHttpsServer(
       {
         ...options,
-        ...readServerTls(cfg.tls),
-        minVersion: cfg.tls.minVersion,
+        ...listenerTlsOptions(cfg.tls, cfg.tls.acme ? undefined : readServerTls(cfg.tls)),
         ALPNProtocols: h2 ? ['h2', 'http/1.1'] : ['http/1.1'],
       },
       on.handler,
     );
     if (h2) splitByAlpn(https, h2);
+    if (cfg.tls.acme && certificates) routeAcmeTls(https, certificates);
     // A handshake that fails (wrong protocol, bad certificate) is the client's; the server goes on.
     https.on('tlsClientError', (_err, socket) => socket.destroy());
     server = https as unknown as Server;
@@ -87,7 +104,7 @@ export function listenOn(
 }
 
 /** The certificate and key of `server.tls`, read from their files (at start and on each reload). */
-export function readServerTls(tls: NonNullable<ServerConfig['tls']>): SecureContextOptions {
+export function readServerTls(tls: NonNullable<ServerConfig['tls']>): ServerCertificate {
   const read = (what: string, path: string) => {
     try {
       return readFileSync(path);
@@ -97,19 +114,26 @@ export function readServerTls(tls: NonNullable<ServerConfig['tls']>): SecureCont
       );
     }
   };
-  return {
-    cert: read('cert', tls.cert),
-    key: read('key', tls.key),
-    ...(tls.passphrase !== undefined && { passphrase: tls.passphrase }),
-  };
+  return { cert: read('cert', tls.cert ?? ''), key: read('key', tls.key ?? '') };
 }
 
 /**
  * Reads the certificate files again and uses them for new connections (open ones keep theirs).
  * Throws, leaving the old certificate in use, when the files cannot be read or do not match.
+ * ACME certificates are the certificate source's to swap (see `installCertificate`).
  */
 export function reloadServerTls(server: Server, tls: NonNullable<ServerConfig['tls']>): void {
-  (server as unknown as HttpsServer).setSecureContext(readServerTls(tls));
+  if (tls.acme) return;
+  installCertificate(server, tls, readServerTls(tls));
+}
+
+/** Uses a certificate for new connections, with the listener's whole TLS setup (open ones keep theirs). */
+export function installCertificate(
+  server: Server,
+  tls: NonNullable<ServerConfig['tls']>,
+  certificate: ServerCertificate,
+): void {
+  (server as unknown as HttpsServer).setSecureContext(listenerTlsOptions(tls, certificate));
 }
 
 /**

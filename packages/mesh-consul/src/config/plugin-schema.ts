@@ -1,6 +1,6 @@
 import type { ConfigIssue, PluginSchema, ServiceConfig } from '@lucid/gateway-core';
 import { z } from 'zod';
-import { meshConfigSchema } from './schema.js';
+import { type MeshConfigInput, meshConfigSchema } from './schema.js';
 
 /** A service's `consul` options: which Consul service, tag, datacenter and namespace its targets come from. */
 export const consulServiceSchema = z
@@ -44,3 +44,15 @@ export const meshPluginSchema: PluginSchema = {
     return issues;
   },
 };
+
+// The `mesh` section and a service's `consul` options, in the config's type once this package is imported.
+declare module '@lucid/gateway-core' {
+  interface GatewayConfigExtensions {
+    /** Consul discovery, self-registration and Connect mTLS (`@lucid/mesh-consul`). */
+    mesh?: MeshConfigInput;
+  }
+  interface ServiceOptionsExtensions {
+    /** How a `discovery: consul` service is looked up: its Consul name, tag, datacenter (`@lucid/mesh-consul`). */
+    consul?: z.input<typeof consulServiceSchema>;
+  }
+}

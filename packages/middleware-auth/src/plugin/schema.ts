@@ -1,6 +1,6 @@
 import type { ConfigIssue, ErrorSpec, PluginSchema, RouteConfig } from '@lucid/gateway-core';
 import { z } from 'zod';
-import { authConfigSchema } from '../config/schema.js';
+import { type AuthOptionsInput, authConfigSchema } from '../config/schema.js';
 
 /** Claims that must equal (one of) the given values, e.g. `{ role: [admin, ops] }`. */
 export const routeClaimsSchema = z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional();
@@ -45,3 +45,15 @@ export const authPluginSchema: PluginSchema = {
     return claims ? { extensions: { 'x-required-claims': claims }, mayForbid: true } : undefined;
   },
 };
+
+// The `auth` section and a route's `claims`, in the config's type once this package is imported.
+declare module '@lucid/gateway-core' {
+  interface GatewayConfigExtensions {
+    /** JWT and API-key authentication (`@lucid/middleware-auth`). */
+    auth?: AuthOptionsInput;
+  }
+  interface RouteOptionsExtensions {
+    /** Claims the verified token must carry on this route: a value, or one of several (`@lucid/middleware-auth`). */
+    claims?: z.input<typeof routeClaimsSchema>;
+  }
+}

@@ -7,7 +7,7 @@ import {
   rate,
 } from '@lucid/gateway-core';
 import { z } from 'zod';
-import { rateLimitConfigSchema } from '../config/schema.js';
+import { type RateLimitConfigInput, rateLimitConfigSchema } from '../config/schema.js';
 
 /** A route's own limit: `false` turns limiting off; a rate overrides the tier's; an object overrides per tier. */
 export const routeRateLimitSchema = z.union([z.literal(false), rate, z.record(z.string(), rate)]).optional();
@@ -73,3 +73,15 @@ export const rateLimitPluginSchema: PluginSchema = {
     return issues;
   },
 };
+
+// The `rateLimit` section and a route's own `rateLimit`, in the config's type once this package is imported.
+declare module '@lucid/gateway-core' {
+  interface GatewayConfigExtensions {
+    /** Tiered rate limits, in memory or Redis (`@lucid/middleware-ratelimit`). */
+    rateLimit?: RateLimitConfigInput;
+  }
+  interface RouteOptionsExtensions {
+    /** This route's own limit: `false` for none, a rate, or a rate per tier (`@lucid/middleware-ratelimit`). */
+    rateLimit?: z.input<typeof routeRateLimitSchema>;
+  }
+}
