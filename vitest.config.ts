@@ -15,6 +15,7 @@ export default defineConfig({
       '@lucid/acme': src('acme'),
       '@lucid/openapi': src('openapi'),
       '@lucid/dashboard': src('dashboard'),
+      '@lucid/tracing': src('tracing'),
     },
   },
   test: {

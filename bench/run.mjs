@@ -153,6 +153,15 @@ async function main() {
     OTHER_CPUS,
   );
 
+  // Where the tracing rows export their spans: a collector that takes everything.
+  const otlpPort = await freePort();
+  const otlp = await startProcess(
+    process.execPath,
+    [join(here, 'servers/otlp-sink.mjs')],
+    { PORT: otlpPort },
+    OTHER_CPUS,
+  );
+
   let redis;
   const redisPort = await freePort();
   if (has('redis-server')) {
@@ -178,6 +187,9 @@ async function main() {
     { name: 'fast-gateway', ...node('fast-gateway.mjs') },
     { name: 'fastify-http-proxy', ...node('fastify-http-proxy.mjs') },
     { name: 'lucid-plain', ...node('lucid.mjs', { BENCH_MODE: 'plain' }) },
+    // Tracing off (lucid-plain), on at 1% of new traces, and on for every request.
+    { name: 'lucid-trace-0.01', ...node('lucid.mjs', { BENCH_MODE: 'plain', TRACE_RATIO: '0.01' }) },
+    { name: 'lucid-trace-1', ...node('lucid.mjs', { BENCH_MODE: 'plain', TRACE_RATIO: '1' }) },
     {
       name: 'lucid-plain-http-proxy',
       ...node('lucid.mjs', { BENCH_MODE: 'plain', LUCID_ENGINE: 'http-proxy' }),
@@ -211,6 +223,7 @@ async function main() {
             UPSTREAM: upstreamUrl,
             JWT_SECRET: secret,
             REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+            OTLP_URL: `http://127.0.0.1:${otlpPort}/v1/traces`,
           },
           PROXY_CPU,
           c.cli ? `http://127.0.0.1:${port}/health/ready` : undefined,
@@ -251,6 +264,7 @@ async function main() {
     }
   }
   await stopProcess(upstream);
+  await stopProcess(otlp);
   if (redis) await stopProcess(redis);
 
   const summary = Object.entries(results).map(([name, runs]) => ({

@@ -1,4 +1,5 @@
-// Lucid Gateway as users run it: access log and metrics on. BENCH_MODE picks the setup.
+// Lucid Gateway as users run it: access log and metrics on. BENCH_MODE picks the setup; TRACE_RATIO turns
+// tracing on at that sample ratio, exporting to OTLP_URL.
 import { createGateway } from '@lucid/gateway-core';
 
 const mode = process.env.BENCH_MODE ?? 'plain';
@@ -17,6 +18,10 @@ const limits = {
 const plugins = [];
 if (withJwt) plugins.push((await import('@lucid/middleware-auth')).jwtAuth(auth));
 if (limiter) plugins.push((await import('@lucid/middleware-ratelimit')).rateLimit(limits));
+if (process.env.TRACE_RATIO !== undefined) {
+  const { tracing } = await import('@lucid/tracing');
+  plugins.push(tracing({ endpoint: process.env.OTLP_URL, sampleRatio: Number(process.env.TRACE_RATIO) }));
+}
 
 const gateway = createGateway(
   {

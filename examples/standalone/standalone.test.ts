@@ -29,6 +29,7 @@ describe('examples/standalone', () => {
   let gateway: ChildProcess | undefined;
   let exited: Promise<unknown[]>;
   let base: string;
+  let admin: string;
 
   beforeAll(async () => {
     await ensureBuilt();
@@ -37,6 +38,7 @@ describe('examples/standalone', () => {
     const env: Record<string, string> = {
       ...process.env,
       PORT: '0',
+      ADMIN_PORT: '0',
       JWT_SECRET_KEY: secret,
       REDIS_URL: redis.url,
     } as Record<string, string>;
@@ -53,7 +55,11 @@ describe('examples/standalone', () => {
       gateway!.stdout!.setEncoding('utf8').on('data', (c: string) => {
         out += c;
         const m = /"port":(\d+)[^\n]*"msg":"gateway listening"/.exec(out);
-        if (m) resolve(m[1]!);
+        const a = /"port":(\d+)[^\n]*"msg":"admin listener"/.exec(out);
+        if (m && a) {
+          admin = `http://127.0.0.1:${a[1]}`;
+          resolve(m[1]!);
+        }
       });
       exited.then(([code]) => reject(new Error(`the gateway exited (${code}):\n${out}`)));
     });
@@ -70,8 +76,16 @@ describe('examples/standalone', () => {
     await redis?.stop();
   });
 
-  it('reports the five services up and its Redis-backed rate limiter healthy', async () => {
-    const res = await send(`${base}/health`);
+  it('reports the five services up and its Redis-backed rate limiter healthy, on the admin port', async () => {
+    const summary = await send(`${base}/health`);
+    expect(summary.json()).toEqual({
+      status: 'healthy',
+      service: 'lucid-api-gateway',
+      version: expect.any(String),
+    });
+    expect((await send(`${base}/metrics`)).status).toBe(404);
+    expect((await send(`${admin}/metrics`)).text).toContain('lucid_gateway_http_requests_total');
+    const res = await send(`${admin}/health`);
     expect(res.status).toBe(200);
     expect(res.json()).toMatchObject({
       status: 'healthy',

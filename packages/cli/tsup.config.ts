@@ -5,8 +5,10 @@ import { MALLOC_ENV, SEMI_SPACE_MB } from './src/run/v8-flags.js';
 
 /**
  * Loaded at run time by name (`createRequire(...)(name)`), never bundled: each only when its feature is
- * configured (http-proxy-3, ioredis, consul), is read from disk as files (Swagger UI's assets in @fastify/swagger-ui), or is
+ * configured (http-proxy-3, ioredis, consul, the OpenTelemetry packages), is read from disk as files (Swagger UI's assets in @fastify/swagger-ui), or is
  * optional (pino-pretty, typescript). They are the CLI's own dependencies, so they resolve from dist/bin.js.
+ * (`@opentelemetry/api` is bundled: prom-client requires it for exemplars. The tracing plugin loads its own
+ * copy by name with the SDK; the two share the API's globals, which the gateway does not use.)
  */
 const LOADED_BY_NAME = [
   'http-proxy-3',
@@ -15,6 +17,9 @@ const LOADED_BY_NAME = [
   '@fastify/swagger-ui',
   'pino-pretty',
   'typescript',
+  '@opentelemetry/sdk-trace',
+  '@opentelemetry/exporter-trace-otlp-http',
+  '@opentelemetry/resources',
 ];
 const bundled = new RegExp(`^(?!(?:${LOADED_BY_NAME.join('|')})(?:/|$))`);
 

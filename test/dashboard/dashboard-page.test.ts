@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { GatewayPlugin } from '@lucid/gateway-core';
 import { rateLimit } from '@lucid/middleware-ratelimit';
-import { type RunningGateway, startGateway, startUpstream, type Upstream } from '@lucid/test-kit';
+import { type RunningGateway, startGateway, startUpstream, type Upstream, until } from '@lucid/test-kit';
 import { type Browser, launchChromium } from '@lucid/test-kit/browser';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,12 +118,50 @@ describe('the dashboard page in a real browser', () => {
     await page.screenshot({ path: `${SHOTS}dashboard.png`, fullPage: true });
   });
 
+  it('draws fifteen-minute charts per route and per target, and moves them with traffic', async () => {
+    const figures = page.locator('#charts figure.chart');
+    await page.locator('figure[data-chart="targets:p99Ms"] canvas').waitFor();
+    // Requests/s, 5xx rate and p99, for routes and for targets: six charts, each drawn on a canvas.
+    expect(await figures.count()).toBe(6);
+    expect(await page.locator('#charts figure.chart canvas').count()).toBe(6);
+    const chart = page.locator('figure[data-chart="routes:requestsPerSecond"]');
+    expect(await chart.locator('figcaption').textContent()).toContain('/orders');
+    const latestBefore = await chart.getAttribute('data-latest');
+    const pixelsBefore = await chart.locator('canvas').screenshot();
+    for (let i = 0; i < 30; i++) {
+      const res = await fetch(`${gw.url}/users/${i}`);
+      await res.arrayBuffer();
+    }
+    // The page polls: wait (on the DOM, no timer of ours) until the chart has taken the new traffic in.
+    await until(
+      () => chart.getAttribute('data-latest'),
+      (latest) => latest !== latestBefore,
+    );
+    const pixelsAfter = await chart.locator('canvas').screenshot();
+    expect(Buffer.compare(pixelsBefore, pixelsAfter)).not.toBe(0);
+    expect(await chart.locator('figcaption').textContent()).toMatch(/\/users [1-9][\d.]*\/s/);
+    // The target chart names each target by service and origin, as /metrics does.
+    expect(
+      await page.locator('figure[data-chart="targets:requestsPerSecond"] figcaption').textContent(),
+    ).toContain(`users ${new URL(users.url).origin}`);
+    await page.screenshot({ path: `${SHOTS}dashboard-charts.png`, fullPage: true });
+    if (process.env.LUCID_DASHBOARD_SCREENSHOT) {
+      await page.screenshot({ path: process.env.LUCID_DASHBOARD_SCREENSHOT, fullPage: true });
+    }
+  });
+
   it('fits a phone-sized window without sideways scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.reload();
     await page.waitForSelector(`${target(orders2)}[data-status="down"]`);
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
+    // The charts follow the width: one column, none wider than the screen.
+    await page.locator('figure[data-chart="routes:requestsPerSecond"] canvas').waitFor();
+    const widest = await page.evaluate<number>(
+      'Math.max(...[...document.querySelectorAll("#charts canvas")].map((c) => c.getBoundingClientRect().right))',
+    );
+    expect(widest).toBeLessThanOrEqual(390);
     await page.screenshot({ path: `${SHOTS}dashboard-phone.png`, fullPage: true });
   });
 

@@ -17,6 +17,7 @@ import {
   requestValidation,
   validationPluginSchema,
 } from '@lucid/openapi';
+import { tracing, tracingPluginSchema } from '@lucid/tracing';
 
 interface BuildOptions {
   /** False in all but one `--workers` process: they share one port, so one Consul registration. */
@@ -75,6 +76,13 @@ const WIRING: readonly Wiring[] = [
       }
       return [consulMesh(mesh)];
     },
+  },
+  {
+    section: 'tracing',
+    schema: tracingPluginSchema,
+    provides: [],
+    // The OpenTelemetry packages load here, when the config has a tracing section: never otherwise.
+    build: (section) => [tracing(section as Parameters<typeof tracing>[0])],
   },
 ];
 

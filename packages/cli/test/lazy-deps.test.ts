@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startUpstream, type Upstream } from '@lucid/test-kit';
+import { freePort, startOtlpReceiver, startUpstream, type Upstream } from '@lucid/test-kit';
 import { ensureBuilt } from '@lucid/test-kit/cli';
 import { createPki } from '@lucid/test-kit/consul';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -105,6 +105,41 @@ describe.skipIf(!('registerHooks' in nodeModule))(
       expect(packages).not.toContain('http-proxy-3');
       expect(packages).not.toContain('ioredis');
       expect(packages).not.toContain('consul');
+      // Tracing is off: not one OpenTelemetry module is read.
+      expect([...packages].filter((p) => p.startsWith('@opentelemetry/'))).toEqual([]);
+    });
+
+    it('a tracing section loads OpenTelemetry, and the request it traces reaches the collector', async () => {
+      const receiver = await startOtlpReceiver();
+      try {
+        const config = join(dir, 'lucid-gateway.json');
+        await writeFile(
+          config,
+          JSON.stringify({
+            server: { host: '127.0.0.1' },
+            logging: { level: 'warn', pretty: false },
+            services: { api: { targets: [upstream.url] } },
+            routes: [{ prefix: '/api', service: 'api', auth: 'public' }],
+            tracing: { endpoint: receiver.url, serviceName: 'edge-under-test' },
+          }),
+        );
+        const { packages: loaded } = await packagesLoaded(['--config', config], {}, async (port) => {
+          const res = await fetch(`http://127.0.0.1:${port}/api/thing`);
+          await res.arrayBuffer();
+        });
+        expect(loaded).toContain('@opentelemetry/sdk-trace');
+        expect(loaded).toContain('@opentelemetry/exporter-trace-otlp-http');
+        // The CLI's stop exports what is left before it exits.
+        const spans = await receiver.untilSpans(2);
+        // The readiness polls are traced too; the proxied request has a server and a client span.
+        const server = spans.find((s) => s.attributes['http.route'] === '/api')!;
+        const client = spans.find((s) => s.kind === 'client')!;
+        expect(client.parentSpanId).toBe(server.spanId);
+        expect(server.resource['service.name']).toBe('edge-under-test');
+        expect(upstream.seen.at(-1)!.headers.traceparent).toBe(`00-${server.traceId}-${client.spanId}-01`);
+      } finally {
+        await receiver.close();
+      }
     });
 
     it('without server.tls.acme the ACME engine (acme-client, axios, node-forge) is never loaded', async () => {

@@ -17,6 +17,7 @@ const PACKAGES = [
   'openapi',
   'dashboard',
   'acme',
+  'tracing',
   'cli',
 ];
 

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { type GrpcKind, grpcKindOf } from './grpc/protocol.js';
 import type { ClientAddress } from './http/client-address.js';
-import type { GatewayContext, GatewayState, RouteMatch, Target } from './types.js';
+import type { GatewayContext, GatewayState, RequestTrace, RouteMatch, Target } from './types.js';
 
 /** One request's state. A class with fixed fields, so V8 keeps one shape for every request. */
 export class RequestContext implements GatewayContext {
@@ -26,13 +26,14 @@ export class RequestContext implements GatewayContext {
   grpcStatus: number | undefined = undefined;
   /** A body read whole by the gateway, kept so a gRPC call refused before the upstream saw it can be sent again. */
   heldBody: Buffer | undefined = undefined;
+  trace: RequestTrace | undefined = undefined;
   #log: Logger | undefined = undefined;
 
   constructor(
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     readonly requestId: string,
-    readonly traceparent: string,
+    public traceparent: string,
     readonly forwarded: ClientAddress,
     private readonly rootLogger: Logger,
   ) {

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { coreBuiltinHandlers } from './builtins/handlers.js';
+import { coreBuiltinHandlers, corePublicHandlers } from './builtins/handlers.js';
 import { overallStatus } from './builtins/health.js';
 import { type ComposedSchema, composeConfigSchema, type PluginSchema } from './config/plugin-schema.js';
 import type { GatewayConfig, GatewayConfigInput } from './config/schema.js';
@@ -108,6 +108,8 @@ class LucidGateway implements Gateway {
   readonly #reloadCount: Counter;
   #runtime: Runtime;
   #server: GatewayServer | undefined;
+  /** The admin listener (`server.admin`), when `listen()` opened one. */
+  #admin: GatewayServer | undefined;
   /** The plain port beside an ACME-fed HTTPS port (challenges, /health/live, redirects). */
   #plain: Server | undefined;
   #started = false;
@@ -163,9 +165,22 @@ class LucidGateway implements Gateway {
       draining: () => this.#draining,
       closeIdle: () => this.#server?.server.closeIdleConnections(),
       upgraded: this.#upgraded,
+      tracer: this.#plugins.find((p) => p.tracer !== undefined)?.tracer,
     });
     this.handler = requests.handler;
     this.upgrade = requests.upgrade;
+    // Operators' requests (scrapes, the dashboard) are logged and counted, never traced.
+    this.adminHandler = new RequestLifecycle({
+      runtime: () => this.#runtime,
+      logger: this.logger,
+      metrics: this.#metrics,
+      accessLog: this.#accessLog,
+      draining: () => this.#draining,
+      closeIdle: () => this.#admin?.server.closeIdleConnections(),
+      upgraded: this.#upgraded,
+      tracer: undefined,
+      admin: true,
+    }).handler;
   }
 
   get config(): GatewayConfig {
@@ -190,6 +205,8 @@ class LucidGateway implements Gateway {
   readonly handler: Gateway['handler'];
   /** Use as `server.on('upgrade', gateway.upgrade)`. */
   readonly upgrade: Gateway['upgrade'];
+  /** The admin listener's entry point: `http.createServer(gateway.adminHandler)` on a private address. */
+  readonly adminHandler: Gateway['adminHandler'];
 
   #parse(input: GatewayConfigInput): GatewayConfig {
     return parseConfig(input, { schema: this.#schema, provides: this.#provides });
@@ -247,6 +264,7 @@ class LucidGateway implements Gateway {
     this.#server = listening;
     const bound = await listenOn(listening.server, opts.port ?? cfg.port, opts.host ?? cfg.host);
     try {
+      if (cfg.admin) await this.#listenAdmin(cfg, cfg.admin);
       if (cfg.tls?.acme && certificates) {
         const { headers } = cfg.limits;
         this.#plain = await openAcmePlainPort({
@@ -270,6 +288,24 @@ class LucidGateway implements Gateway {
       'gateway listening',
     );
     return bound;
+  }
+
+  /** The admin listener: plain HTTP/1.1 with the public port's limits and timeouts, no upgrades. */
+  async #listenAdmin(cfg: GatewayConfig['server'], admin: { port: number; host: string }): Promise<void> {
+    const listening = createGatewayServer(
+      { ...cfg, tls: undefined, http2: { ...cfg.http2, enabled: false } },
+      { handler: this.adminHandler, upgrade: (_req, socket) => socket.destroy() },
+    );
+    this.guard(listening.server);
+    this.#admin = listening;
+    const bound = await listenOn(listening.server, admin.port, admin.host);
+    this.logger.info({ port: bound.port, host: bound.host }, 'admin listener');
+  }
+
+  /** Where the admin listener bound (`server.admin`), or undefined without one. */
+  adminAddress(): { port: number; host: string } | undefined {
+    const addr = this.#admin?.server.address();
+    return addr && typeof addr === 'object' ? { port: addr.port, host: addr.address } : undefined;
   }
 
   /** Closes connections that send no head in time and caps open ones, on any server (see SECURITY.md). */
@@ -302,7 +338,10 @@ class LucidGateway implements Gateway {
       this.#plain.closeAllConnections();
     }
     // Stop accepting; in-flight requests finish with every plugin still there (keys, stores).
-    if (this.#server) await drain(this.#server, graceMs, this.#upgraded);
+    await Promise.all([
+      this.#server && drain(this.#server, graceMs, this.#upgraded),
+      this.#admin && drain(this.#admin, graceMs, []),
+    ]);
     this.#tunnel.close();
     await this.#runtime.stop();
     this.#observers.emit('closed');
@@ -438,9 +477,14 @@ class LucidGateway implements Gateway {
         handlers.set(name, handler);
       }
     }
+    const publicHandlers: Partial<Record<string, Handler>> = corePublicHandlers(view);
     const entries = new Map<string, BuiltinEntry>();
     for (const [name, spec] of this.#schema.builtins) {
-      entries.set(name, { spec, handler: handlers.get(name) ?? unanswered(name) });
+      entries.set(name, {
+        spec,
+        handler: handlers.get(name) ?? unanswered(name),
+        publicHandler: publicHandlers[name],
+      });
     }
     return entries;
   }

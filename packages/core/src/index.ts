@@ -29,7 +29,13 @@ export {
   REQUESTS_TOTAL,
 } from './observability/metrics.js';
 export { quantile } from './observability/quantile.js';
-export { WINDOW_MS, type WindowSummary } from './observability/request-window.js';
+export {
+  HISTORY_SLOTS,
+  SLOT_MS,
+  WINDOW_MS,
+  type WindowSeries,
+  type WindowSummary,
+} from './observability/request-window.js';
 export {
   Counter,
   type CounterSeries,

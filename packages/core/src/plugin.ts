@@ -13,6 +13,7 @@ import type {
   GatewayHealth,
   Middleware,
   ProxyRoute,
+  RequestTracer,
   Route,
   Target,
   TlsOptions,
@@ -69,6 +70,8 @@ export interface GatewayPlugin {
   certificates?: CertificateSource;
   /** TLS for upstream connections of a service (e.g. a service mesh's mTLS); asked once per service. */
   upstreamTls?(serviceName: string, service: ServiceConfig): TlsProvider | undefined;
+  /** Follows requests as traces (one plugin at most; the first one that has it is used). */
+  tracer?: RequestTracer;
   /**
    * Phase 1, at start: get ready (connect a store, fetch keys, register). The gateway is ready, and
    * `listen()` resolves, once every plugin's `start` resolved; bound it by the plugin's own timeout

@@ -17,7 +17,7 @@ import { type BodyBudget, bufferBody, streamedBodyRate } from './proxy/body-buff
 import { forwardTo, upgradeTo } from './proxy/forward.js';
 import type { WebSocketTunnel } from './proxy/websocket-tunnel.js';
 import { Router } from './routing/router.js';
-import { type BuiltinEntry, routesOf } from './routing/routes.js';
+import { type BuiltinEntry, listenerRoutes, routesOf } from './routing/routes.js';
 import type { GatewayContext, Middleware, ProxyEngine, Route, Target, TlsProvider } from './types.js';
 import { admission } from './upstream/admission.js';
 import { UpstreamPool } from './upstream/pool.js';
@@ -53,6 +53,8 @@ export interface RuntimeDeps {
  */
 export class Runtime {
   readonly router: Router;
+  /** The admin listener's routes (`server.admin`); undefined without one. */
+  readonly adminRouter: Router | undefined;
   readonly routes: Route[];
   readonly chains = new Map<Route, Handler>();
   readonly upgradeChains = new Map<Route, Handler>();
@@ -152,11 +154,12 @@ export class Runtime {
 
     const webBridge = grpcWebBridge();
     this.routes = routesOf(config, deps.builtins, deps.provides, logger);
+    const listeners = listenerRoutes(this.routes, config, deps.builtins);
     const ordered = [...plugins].sort((a, b) => (a.order ?? 500) - (b.order ?? 500));
     const afterBody = (p: GatewayPlugin) => (p.order ?? 500) >= PLUGIN_ORDER.afterBody;
     const early = ordered.filter((p) => !afterBody(p));
     const late = ordered.filter(afterBody);
-    for (const route of this.routes) {
+    for (const route of new Set([...listeners.public, ...(listeners.admin ?? [])])) {
       const contribute = (from: readonly GatewayPlugin[]) =>
         from.flatMap((plugin) => {
           const middleware = plugin.middleware?.(route);
@@ -210,7 +213,8 @@ export class Runtime {
         );
       }
     }
-    this.router = new Router(this.routes);
+    this.router = new Router(listeners.public);
+    this.adminRouter = listeners.admin && new Router(listeners.admin);
   }
 
   /** Drops the identity headers a client sent: only a verified identity may set them. */

@@ -72,8 +72,13 @@ export interface GatewayContext {
   readonly protocol: 'http' | 'https';
   /** Who the client is and what it asked for, with X-Forwarded-* believed only from trusted proxies. */
   readonly forwarded: import('./http/client-address.js').ClientAddress;
-  /** W3C trace context sent upstream (the client's when well-formed, else a new one). */
-  readonly traceparent: string;
+  /**
+   * W3C trace context sent upstream: the client's when well-formed, else a new one; with a tracer,
+   * the span of the upstream attempt under way.
+   */
+  traceparent: string;
+  /** This request's trace when a plugin traces requests (see `RequestTracer`). */
+  readonly trace?: RequestTrace | undefined;
   /** The normalized path (no query). Routing, authorization and forwarding all use this one value. */
   readonly path: string;
   /** The raw query string including its leading `?`, or empty. */
@@ -117,6 +122,43 @@ export interface ComponentHealth {
   healthy: boolean;
   /** Extra detail shown under /health (never secrets). */
   detail?: Record<string, unknown>;
+}
+
+/**
+ * Follows requests as traces: a tracing plugin's spans. Core calls it on the request path; without
+ * one, the path does nothing more than forward the client's `traceparent`.
+ */
+export interface RequestTracer {
+  /** A request arrived (before routing): its trace, or undefined to leave it untraced. */
+  start(ctx: GatewayContext): RequestTrace | undefined;
+}
+
+/** One request's trace: its own span, and one span per upstream attempt. */
+export interface RequestTrace {
+  /** For the access line. */
+  readonly traceId: string;
+  readonly spanId: string;
+  /** An upstream attempt begins; the returned span's `traceparent` is what the upstream gets. */
+  attempt(target: Target, attempt: UpstreamAttempt): AttemptTrace;
+  /** The request was refused or failed with this error (auth, rate limit, upstream): an event on its span. */
+  failed(error: unknown): void;
+  /** The request is over, answered with `status` (499 when the client left first). */
+  end(ctx: GatewayContext, status: number): void;
+}
+
+export interface UpstreamAttempt {
+  /** 1 for the first attempt, 2 for the first retry, ... */
+  number: number;
+  /** Why the previous attempt is retried (its error code); undefined on the first attempt. */
+  retryReason: string | undefined;
+  /** The target's circuit breaker as the attempt starts. */
+  breaker: 'closed' | 'open' | 'half-open';
+}
+
+export interface AttemptTrace {
+  readonly traceparent: string;
+  /** The attempt ended: answered with `status`, or failed with the error's `code`. */
+  end(result: { status?: number | undefined; error?: string | undefined }): void;
 }
 
 export interface DiscoveryWatchOptions {
@@ -216,6 +258,13 @@ export interface Gateway {
   handler(req: IncomingMessage, res: ServerResponse): void;
   /** Use as `server.on('upgrade', gateway.upgrade)`. */
   upgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void;
+  /**
+   * The admin listener's entry point (`server.admin`: `/metrics`, the dashboard, the detailed
+   * `/health`); `listen()` serves it itself, an embedder mounts it on a server of its own.
+   */
+  adminHandler(req: IncomingMessage, res: ServerResponse): void;
+  /** Where `listen()` bound the admin listener; undefined without `server.admin`. */
+  adminAddress(): { port: number; host: string } | undefined;
   /**
    * For embedding: gives a server the embedder owns the gateway's connection guard (a first head
    * within `timeouts.headers` of accept, at most `limits.connections` open). `listen()` does it itself.

@@ -108,7 +108,9 @@ describe('pageHtml', () => {
     expect(html).toContain('data-refresh-ms="1500"');
     expect([...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1])).toEqual([
       'favicon.svg',
+      'uplot.css',
       'app.css',
+      'uplot.js',
       'app.js',
       'state.json',
     ]);

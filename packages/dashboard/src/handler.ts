@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { GatewayError, type RoutedContext } from '@lucid/gateway-core';
+import { chartAsset } from './chart-assets.js';
 import { PAGE_CSS, PAGE_ICON, PAGE_SCRIPT, pageHtml } from './page.js';
 import { type DashboardSources, dashboardState } from './state.js';
 
@@ -40,7 +41,8 @@ export interface DashboardOptions extends DashboardSources {
 
 /**
  * The dashboard built-in, mounted at `builtins.ui.path` behind the route's chain (auth, scopes):
- * `<path>/` the page, `<path>/app.js` and `<path>/app.css` its assets, `<path>/state.json` the
+ * `<path>/` the page, `<path>/app.js`, `<path>/app.css` and the chart library (`uplot.js`,
+ * `uplot.css`) its assets, `<path>/state.json` the
  * live state it polls. `<path>` itself redirects to `<path>/`, so the page's relative URLs resolve.
  *
  * @example
@@ -74,6 +76,12 @@ export function dashboardHandler(opts: DashboardOptions): (ctx: RoutedContext) =
         return;
       case '/app.css':
         send(ctx, 200, 'text/css; charset=utf-8', PAGE_CSS);
+        return;
+      case '/uplot.js':
+        send(ctx, 200, 'text/javascript; charset=utf-8', await chartAsset('uplot.js'));
+        return;
+      case '/uplot.css':
+        send(ctx, 200, 'text/css; charset=utf-8', await chartAsset('uplot.css'));
         return;
       case '/favicon.svg':
         send(ctx, 200, 'image/svg+xml', PAGE_ICON);

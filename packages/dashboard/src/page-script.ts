@@ -165,8 +165,95 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     reload.className = r && !r.ok ? 'down' : '';
   }
 
+
+  // Charts: one per measure and per kind (routes, targets), a line per route or target, drawn by
+  // uPlot (served by the gateway itself). Redrawn in place while the set of lines stays the same.
+  var PALETTE = ['#1a7f37', '#0969da', '#bf3989', '#9a6700', '#cf222e', '#8250df', '#1b7c83', '#6e7781'];
+  var MEASURES = [
+    ['requestsPerSecond', 'requests/s', function (v) { return (Math.round(v * 100) / 100) + '/s'; }],
+    ['errorRate', '5xx rate', function (v) { return (Math.round(v * 1000) / 10) + '%'; }],
+    ['p99Ms', 'p99 latency', function (v) { return (Math.round(v * 10) / 10) + ' ms'; }]
+  ];
+  var charts = {};
+  function chartWidth(box) { return Math.max(200, Math.floor(box.getBoundingClientRect().width) - 2); }
+  function latest(values) {
+    for (var i = values.length - 1; i >= 0; i--) if (values[i] !== null && values[i] !== undefined) return values[i];
+    return null;
+  }
+  function drawChart(grid, kind, measure, history) {
+    var key = kind + ':' + measure[0];
+    var byName = history[kind];
+    var names = Object.keys(byName).sort();
+    var points = names.length ? byName[names[0]][measure[0]].length : 0;
+    var xs = [];
+    for (var i = 0; i < points; i++) xs.push(history.start + i * history.slotSeconds);
+    var data = [xs].concat(names.map(function (n) { return byName[n][measure[0]]; }));
+    var c = charts[key];
+    if (!c) {
+      var fig = el('figure', { 'class': 'chart', 'data-chart': key });
+      var caption = el('figcaption');
+      var plot = el('div', { 'class': 'plot' });
+      fig.appendChild(caption);
+      fig.appendChild(plot);
+      c = charts[key] = { fig: fig, caption: caption, plot: plot, u: null, names: '' };
+    }
+    grid.appendChild(c.fig);
+    var label = (kind === 'routes' ? 'Routes' : 'Targets') + ': ' + measure[1];
+    var now = names.map(function (n) {
+      var v = latest(byName[n][measure[0]]);
+      return n + ' ' + (v === null ? '\u2013' : measure[2](v));
+    });
+    c.caption.textContent = label + (now.length ? ' \u2014 latest ' + now.join(', ') : ' \u2014 no traffic yet');
+    c.fig.setAttribute('data-latest', JSON.stringify(names.map(function (n) { return latest(byName[n][measure[0]]); })));
+    if (typeof uPlot !== 'function' || names.length === 0) return;
+    if (c.u && c.names === names.join('\n')) {
+      c.u.setData(data);
+      return;
+    }
+    if (c.u) c.u.destroy();
+    c.names = names.join('\n');
+    c.u = new uPlot({
+      width: chartWidth(c.fig),
+      height: 150,
+      legend: { show: names.length <= 6, live: false },
+      cursor: { drag: { x: false, y: false } },
+      scales: { y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
+      axes: [
+        { stroke: '#57606a', grid: { stroke: '#eaeef2' }, ticks: { stroke: '#d0d7de' } },
+        { stroke: '#57606a', grid: { stroke: '#eaeef2' }, ticks: { stroke: '#d0d7de' }, size: 70,
+          values: function (u, vals) { return vals.map(function (v) { return measure[2](v); }); } }
+      ],
+      series: [{}].concat(names.map(function (n, i) {
+        // Error rate and p99 have gaps where no request came: points keep a lone value visible.
+        return { label: n, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false,
+          points: { show: measure[0] !== 'requestsPerSecond', size: 4 },
+          value: function (u, v) { return v === null || v === undefined ? '\u2013' : measure[2](v); } };
+      }))
+    }, data, c.plot);
+  }
+  function renderCharts(state) {
+    var history = state.history;
+    var body = document.querySelector('#charts .body');
+    if (!history) return;
+    var wrap = body.firstChild;
+    if (!wrap) {
+      wrap = el('div', { 'class': 'charts' });
+      body.appendChild(wrap);
+    }
+    ['routes', 'targets'].forEach(function (kind) {
+      MEASURES.forEach(function (m) { drawChart(wrap, kind, m, history); });
+    });
+  }
+  window.addEventListener('resize', function () {
+    Object.keys(charts).forEach(function (k) {
+      var c = charts[k];
+      if (c.u) c.u.setSize({ width: chartWidth(c.fig), height: 150 });
+    });
+  });
+
   function render(state) {
     renderHeader(state);
+    renderCharts(state);
     renderServices(state);
     renderRoutes(state);
     renderComponents(state);

@@ -33,7 +33,12 @@ tr[data-status="down"] { background: color-mix(in srgb, var(--down) 8%, transpar
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem .75rem; margin: .25rem 0 0; font-size: .85rem; }
 dt { color: var(--muted); } dd { margin: 0; word-break: break-word; }
 .empty { color: var(--muted); font-style: italic; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: .75rem; }
+figure.chart { margin: 0; min-width: 0; overflow: hidden; }
+figure.chart figcaption { font-size: .8rem; color: var(--muted); margin-bottom: .25rem; overflow-wrap: anywhere; }
+figure.chart .u-legend { font-size: .75rem; }
 @media (max-width: 700px) {
+  .charts { grid-template-columns: 1fr; }
   main { padding: .5rem; }
   section { padding: .5rem .75rem; }
   thead { display: none; }

@@ -27,7 +27,9 @@ export function pageHtml(opts: { title: string; refreshMs: number }): string {
 <meta name="referrer" content="no-referrer">
 <title>${title} · dashboard</title>
 <link rel="icon" href="favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="uplot.css">
 <link rel="stylesheet" href="app.css">
+<script src="uplot.js" defer></script>
 <script src="app.js" defer></script>
 </head>
 <body data-refresh-ms="${opts.refreshMs}">
@@ -42,6 +44,7 @@ export function pageHtml(opts: { title: string; refreshMs: number }): string {
 </div>
 </header>
 <main>
+<section id="charts"><h2>Last 15 minutes</h2><div class="body"></div></section>
 <section id="services"><h2>Services and targets</h2><div class="body"></div></section>
 <section id="routes"><h2>Routes</h2><div class="body"></div></section>
 <section id="components"><h2>Components</h2><div class="body"></div></section>

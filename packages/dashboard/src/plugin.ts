@@ -2,6 +2,7 @@ import type { GatewayPlugin, GatewayView, Handler } from '@lucid/gateway-core';
 import { dashboardHandler } from './handler.js';
 import { ReloadLog } from './reload-log.js';
 import { RemovedTargets } from './removed-targets.js';
+import { RouteHistory } from './route-history.js';
 import { DEFAULT_REFRESH_MS, dashboardPluginSchema } from './schema.js';
 
 /**
@@ -13,10 +14,19 @@ import { DEFAULT_REFRESH_MS, dashboardPluginSchema } from './schema.js';
  * const gateway = createGateway({ ...config, builtins: { ui: true } }, { plugins: [dashboard()] });
  */
 export function dashboard(): GatewayPlugin {
+  let history: RouteHistory | undefined;
   return {
     name: 'dashboard',
     schema: dashboardPluginSchema,
+    // The charts' history is sampled from start on, while the dashboard is configured.
+    async start(gateway) {
+      if (gateway.config.builtins.ui) history?.start();
+    },
+    async close() {
+      history?.stop();
+    },
     builtins(view: GatewayView): Record<string, Handler> {
+      history = new RouteHistory(view.registry, view.metricPrefix);
       let reloads: ReloadLog | undefined;
       let configured = false;
       // The config in force when first asked (at start, or at the first read before it).
@@ -46,6 +56,7 @@ export function dashboard(): GatewayPlugin {
           reloads: { view: () => log().view() },
           removed,
           registry: view.registry,
+          history,
           metricPrefix: view.metricPrefix,
           refreshMs: () => {
             const ui = view.config().builtins.ui;

@@ -16,7 +16,7 @@ const MAX_SAMPLES = Math.ceil(RATE_WINDOW_MS / MIN_SPACING_MS) + 2;
 const WIDTH = DURATION_BUCKETS.length + 1;
 
 /** Cumulative totals of one route, as /metrics holds them. */
-interface Totals {
+export interface Totals {
   requests: number;
   clientErrors: number;
   serverErrors: number;
@@ -46,6 +46,41 @@ interface Readable {
   get(): Promise<{ values: Values }>;
 }
 
+/** Each route's cumulative totals, read from the request series /metrics exposes. */
+export async function routeTotals(registry: Registry, prefix: string): Promise<Map<string, Totals>> {
+  const out = new Map<string, Totals>();
+  const at = (route: string) => {
+    let t = out.get(route);
+    if (!t) {
+      t = { requests: 0, clientErrors: 0, serverErrors: 0, buckets: new Array<number>(WIDTH).fill(0) };
+      out.set(route, t);
+    }
+    return t;
+  };
+  const requests = registry.getSingleMetric(`${prefix}${REQUESTS_TOTAL}`) as unknown as Readable | undefined;
+  for (const v of (await requests?.get())?.values ?? []) {
+    const t = at(String(v.labels.route));
+    t.requests += v.value;
+    if (v.labels.status_class === '4xx') t.clientErrors += v.value;
+    if (v.labels.status_class === '5xx') t.serverErrors += v.value;
+  }
+  const duration = registry.getSingleMetric(`${prefix}${REQUEST_DURATION}`) as unknown as
+    | Readable
+    | undefined;
+  // Buckets come cumulative per series (le ascending, then +Inf): undo that per series.
+  let previous = 0;
+  for (const v of (await duration?.get())?.values ?? []) {
+    if (!v.metricName?.endsWith('_bucket')) continue;
+    const le = String(v.labels.le);
+    const i = le === '+Inf' ? DURATION_BUCKETS.length : DURATION_BUCKETS.indexOf(Number(le));
+    if (i < 0) continue;
+    if (i === 0) previous = 0;
+    at(String(v.labels.route)).buckets[i]! += v.value - previous;
+    previous = v.value;
+  }
+  return out;
+}
+
 /**
  * Per-route request rate, error rate and latency, read from the gateway's own request metrics
  * (the series /metrics exposes): totals are sampled when asked, at most once a second and for one
@@ -58,45 +93,9 @@ interface Readable {
 export function routeRates(registry: Registry, prefix: string) {
   const samples: Sample[] = [];
 
-  async function totals(): Promise<Map<string, Totals>> {
-    const out = new Map<string, Totals>();
-    const at = (route: string) => {
-      let t = out.get(route);
-      if (!t) {
-        t = { requests: 0, clientErrors: 0, serverErrors: 0, buckets: new Array<number>(WIDTH).fill(0) };
-        out.set(route, t);
-      }
-      return t;
-    };
-    const requests = registry.getSingleMetric(`${prefix}${REQUESTS_TOTAL}`) as unknown as
-      | Readable
-      | undefined;
-    for (const v of (await requests?.get())?.values ?? []) {
-      const t = at(String(v.labels.route));
-      t.requests += v.value;
-      if (v.labels.status_class === '4xx') t.clientErrors += v.value;
-      if (v.labels.status_class === '5xx') t.serverErrors += v.value;
-    }
-    const duration = registry.getSingleMetric(`${prefix}${REQUEST_DURATION}`) as unknown as
-      | Readable
-      | undefined;
-    // Buckets come cumulative per series (le ascending, then +Inf): undo that per series.
-    let previous = 0;
-    for (const v of (await duration?.get())?.values ?? []) {
-      if (!v.metricName?.endsWith('_bucket')) continue;
-      const le = String(v.labels.le);
-      const i = le === '+Inf' ? DURATION_BUCKETS.length : DURATION_BUCKETS.indexOf(Number(le));
-      if (i < 0) continue;
-      if (i === 0) previous = 0;
-      at(String(v.labels.route)).buckets[i]! += v.value - previous;
-      previous = v.value;
-    }
-    return out;
-  }
-
   return {
     async read(now: number): Promise<Map<string, RouteRate>> {
-      const current: Sample = { at: now, routes: await totals() };
+      const current: Sample = { at: now, routes: await routeTotals(registry, prefix) };
       while (samples.length > 0 && samples[0]!.at < now - RATE_WINDOW_MS) samples.shift();
       const base = samples[0];
       const last = samples[samples.length - 1];

@@ -14,6 +14,7 @@ export const DASHBOARD_BUILTINS = {
     path: '/ui',
     exact: false,
     optIn: true,
+    admin: true,
     options: {
       path: pathPrefix
         .refine((p) => p !== '/', { message: 'the dashboard needs a path of its own, like "/ui"' })

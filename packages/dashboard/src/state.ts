@@ -3,11 +3,13 @@ import {
   type GatewayPlugin,
   type GatewayView,
   type Route,
+  SLOT_MS,
   type UpstreamPool,
   WINDOW_MS,
 } from '@lucid/gateway-core';
 import type { ReloadLog, ReloadView } from './reload-log.js';
 import type { RemovedTargets } from './removed-targets.js';
+import { type HistoryView, type RouteHistory, targetHistory } from './route-history.js';
 import { RATE_WINDOW_MS, type RouteRate, routeRates } from './route-rates.js';
 import { describeService, type ServiceView } from './targets.js';
 
@@ -38,6 +40,8 @@ export interface DashboardState {
   services: ServiceView[];
   components: Record<string, ComponentHealth>;
   plugins: Record<string, PluginPanels>;
+  /** The last fifteen minutes per route and per target, slot by slot, for the charts. */
+  history: HistoryView;
 }
 
 export interface DashboardSources {
@@ -56,6 +60,8 @@ export interface DashboardSources {
   /** The gateway's metrics registry and prefix: per-route rates are read from its request series. */
   registry: GatewayView['registry'];
   metricPrefix: string;
+  /** Routes' totals sampled every slot (started with the gateway while the dashboard is on). */
+  history: RouteHistory;
 }
 
 const NO_RATE: RouteRate = {
@@ -117,10 +123,11 @@ async function readState(
   rateReader: ReturnType<typeof routeRates>,
   now: number,
 ): Promise<DashboardState> {
-  const [rates, components, plugins] = await Promise.all([
+  const [rates, components, plugins, routeHistory] = await Promise.all([
     rateReader.read(now),
     src.components(),
     pluginPanels(src.plugins),
+    src.history.read(now),
   ]);
   const routes: RouteView[] = [];
   const columns = new Map<string, string>();
@@ -155,5 +162,14 @@ async function readState(
     services: [...src.pools()].map((pool) => describeService(pool, src.removed, now)),
     components: scrub(components) as Record<string, ComponentHealth>,
     plugins,
+    history: {
+      slotSeconds: SLOT_MS / 1000,
+      start: routeHistory.start,
+      // The proxy routes the table lists (the page's own polling is no traffic worth a line).
+      routes: Object.fromEntries(
+        routes.flatMap((r) => (routeHistory.routes[r.id] ? [[r.id, routeHistory.routes[r.id]!]] : [])),
+      ),
+      targets: targetHistory(src.pools()),
+    },
   };
 }

@@ -5,6 +5,7 @@ export * from './http2.js';
 export * from './http2-frames.js';
 export * from './jwks-server.js';
 export * from './net.js';
+export * from './otlp.js';
 export * from './redis.js';
 export * from './redis-cluster.js';
 export * from './tls.js';

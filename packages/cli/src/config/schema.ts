@@ -2,6 +2,7 @@ import type { GatewayConfig, GatewayConfigInput } from '@lucid/gateway-core';
 import type { MeshConfig, MeshConfigInput } from '@lucid/mesh-consul';
 import type { AuthOptions, AuthOptionsInput } from '@lucid/middleware-auth';
 import type { RateLimitConfig, RateLimitConfigInput } from '@lucid/middleware-ratelimit';
+import type { TracingConfig, TracingConfigInput } from '@lucid/tracing';
 import type { z } from 'zod';
 import { cliSchema } from '../plugins.js';
 
@@ -10,11 +11,13 @@ export type FullConfig = GatewayConfig & {
   auth?: AuthOptions;
   rateLimit?: RateLimitConfig;
   mesh?: MeshConfig;
+  tracing?: TracingConfig;
 };
 export type FullConfigInput = GatewayConfigInput & {
   auth?: AuthOptionsInput;
   rateLimit?: RateLimitConfigInput;
   mesh?: MeshConfigInput;
+  tracing?: TracingConfigInput;
 };
 
 /** Core's schema with the plugins' own parts: what a config file may hold. */

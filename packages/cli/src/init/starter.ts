@@ -15,12 +15,16 @@ server:
   limits: { body: 10mb, headers: 16kb }
   timeouts: { headers: 10s, request: 60s, keepAlive: 65s, shutdown: 30s }
   # cors: { origins: ["https://app.example.com"], credentials: true }
+  # Operators' port: /metrics (its labels name every upstream address), the dashboard and the
+  # detailed /health. The public port keeps /health/live, /health/ready and a summary /health.
+  # In a container, set host: 0.0.0.0 and publish the port only where operators reach it.
+  admin: { port: 9901, host: 127.0.0.1 }
 
 logging:
   level: info                     # LOG_LEVEL overrides it
   pretty: auto                    # pretty on a terminal, JSON lines otherwise
 
-# A read-only dashboard at /ui/ (off by default): targets up or down and why, rates, components.
+# A read-only dashboard at /ui/ on the admin port (off by default): targets up or down and why, rates, components.
 # With auth configured it wants a token with the admin scope (set auth/scopes to change that).
 # builtins:
 #   ui: { path: /ui, refresh: 2s }

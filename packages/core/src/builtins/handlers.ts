@@ -27,3 +27,21 @@ export function coreBuiltinHandlers(view: GatewayView): Record<CoreBuiltinName, 
     metrics: metricsHandler(view.registry),
   };
 }
+
+/**
+ * What the public port answers instead, once `server.admin` serves the built-ins in full: the
+ * health report as a status alone.
+ */
+export function corePublicHandlers(view: GatewayView): Partial<Record<CoreBuiltinName, Handler>> {
+  return {
+    health: healthHandler({
+      name: view.name,
+      version: view.version,
+      services: view.services,
+      components: view.components,
+      ready: view.ready,
+      waiting: view.waiting,
+      summary: true,
+    }),
+  };
+}

@@ -13,6 +13,11 @@ export interface HealthDeps {
   ready(): boolean;
   /** While not ready: what it waits on (`health-checks`, a plugin's name, `draining`). */
   waiting?(): string[];
+  /**
+   * Answer `/` with the status alone (and the gateway's name and version): the public port's report
+   * once an admin listener serves the detailed one, whose services and components may name internals.
+   */
+  summary?: boolean;
 }
 
 function answer(ctx: GatewayContext, status: number, value: unknown): void {
@@ -64,9 +69,14 @@ export function healthHandler(deps: HealthDeps): (ctx: RoutedContext) => Promise
         const services = deps.services();
         const components = await deps.components();
         const status = overallStatus(services, components);
+        const code = status === 'unhealthy' ? 503 : 200;
+        if (deps.summary) {
+          answer(ctx, code, { status, service: deps.name, version: deps.version });
+          return;
+        }
         const report: GatewayHealth = { status, service: deps.name, version: deps.version, services };
         if (Object.keys(components).length > 0) report.components = components;
-        answer(ctx, status === 'unhealthy' ? 503 : 200, report);
+        answer(ctx, code, report);
         return;
       }
       case '/live':

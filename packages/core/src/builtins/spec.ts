@@ -31,4 +31,9 @@ export interface BuiltinSpec {
   access?(settings: Record<string, unknown>, provides: ReadonlySet<string>): BuiltinAccess;
   /** An API reference: the root built-in's `docs` link points here while it is on. */
   reference?: boolean;
+  /**
+   * For operators (metrics, a dashboard, cache purges): once `server.admin` is set, served on the
+   * admin listener only, never on the public port.
+   */
+  admin?: boolean;
 }

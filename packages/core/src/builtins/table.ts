@@ -9,7 +9,7 @@ import type { BuiltinSpec } from './spec.js';
 export const CORE_BUILTINS = {
   root: { path: '/', exact: true },
   health: { path: '/health', exact: false },
-  metrics: { path: '/metrics', exact: false },
+  metrics: { path: '/metrics', exact: false, admin: true },
 } as const satisfies Readonly<Record<string, BuiltinSpec>>;
 
 export type CoreBuiltinName = keyof typeof CORE_BUILTINS;

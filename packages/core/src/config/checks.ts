@@ -19,6 +19,36 @@ export function coreChecks(view: ConfigView): ConfigIssue[] {
     ...uncertified(view),
     ...unknownServices(view),
     ...serviceDoubts(view),
+    ...operatorSurface(view),
+  ];
+}
+
+/**
+ * The admin listener apart from the public port; without one, a warning while `/metrics` is open
+ * to anyone on the public port (its labels name every target's address).
+ */
+function operatorSurface({ config }: ConfigView): ConfigIssue[] {
+  const { admin, port } = config.server;
+  if (admin) {
+    return admin.port !== 0 && admin.port === port
+      ? [
+          {
+            path: 'server.admin.port',
+            message: `${admin.port} is the public port too: the admin listener needs a port of its own`,
+            fix: 'pick another port, such as 9901',
+          },
+        ]
+      : [];
+  }
+  const metrics = config.builtins.metrics;
+  if (!metrics || metrics.auth !== 'public') return [];
+  return [
+    {
+      path: 'builtins.metrics',
+      message: `${metrics.path} is served on the public port to anyone, and its labels name every upstream target's address`,
+      fix: 'set server.admin: { port: 9901 } to serve it on an admin listener (or builtins.metrics.auth: required with a scope)',
+      severity: 'warning',
+    },
   ];
 }
 

@@ -197,6 +197,16 @@ export const serverSchema = z.strictObject({
   port: z.number().int().min(0).max(65_535).default(8080),
   /** Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) on `port` instead of cleartext. */
   tls: serverTls.optional(),
+  /**
+   * A listener for operators (plain HTTP): `/metrics`, the dashboard and the detailed `/health` move
+   * here, and the public port keeps `/health/live`, `/health/ready` and a summary `/health`.
+   */
+  admin: z
+    .strictObject({
+      port: z.number().int().min(0).max(65_535),
+      host: z.string().min(1).default('127.0.0.1'),
+    })
+    .optional(),
   http2: serverHttp2.default(serverHttp2.parse({})),
   /** CIDRs whose X-Forwarded-For / -Proto / -Host are believed. */
   trustProxy: z.array(cidr).default([]),

@@ -14,7 +14,9 @@ import type { AccessLog } from '../observability/access-log.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { UpgradeContext } from '../proxy/forward.js';
 import { closeSoon } from '../proxy/websocket-tunnel.js';
+import { Router } from '../routing/router.js';
 import type { Runtime } from '../runtime.js';
+import type { RequestTracer } from '../types.js';
 import { answerError } from './answer-error.js';
 import { routeRequest } from './route-request.js';
 
@@ -30,7 +32,14 @@ export interface RequestDeps {
   closeIdle(): void;
   /** Client sockets on the upgrade path (handshaking or joined), for the gateway to cut on close. */
   upgraded: Set<Duplex>;
+  /** A plugin's tracer, when one traces requests. */
+  tracer: RequestTracer | undefined;
+  /** The admin listener's requests: routed among the admin built-ins (`server.admin`). */
+  admin?: boolean;
 }
+
+// The admin listener of a runtime without one (a reload took `server.admin` away): nothing to route.
+const NO_ROUTES = new Router([]);
 
 /**
  * One request's life, HTTP or WebSocket upgrade: context, the checks before routing, the route's
@@ -55,6 +64,7 @@ export class RequestLifecycle {
     res.on('close', done); // fires once; `on` spares `once`'s wrapper
     this.#handle(ctx, rt).then(done, (err: unknown) => {
       try {
+        ctx.trace?.failed(err);
         answerError(ctx, err);
       } finally {
         done();
@@ -86,6 +96,7 @@ export class RequestLifecycle {
     socket.once('close', finish);
     this.#handleUpgrade(ctx, rt)
       .catch((err) => {
+        ctx.trace?.failed(err);
         answerError(ctx, err);
         res.once('finish', () => closeSoon(socket as Socket));
       })
@@ -95,7 +106,8 @@ export class RequestLifecycle {
   };
 
   async #handle(ctx: RequestContext, rt: Runtime): Promise<void> {
-    if (!routeRequest(ctx, rt)) return; // answered by CORS preflight
+    const router = this.deps.admin ? (rt.adminRouter ?? NO_ROUTES) : rt.router;
+    if (!routeRequest(ctx, rt, router)) return; // answered by CORS preflight
     rt.limitBody(ctx);
     const chain = rt.chains.get(ctx.route.route);
     if (chain === undefined) throw new Error(`no chain for route "${ctx.route.route.id}"`);
@@ -115,7 +127,7 @@ export class RequestLifecycle {
 
   /** One request's state, from what the gateway itself knows about the connection. */
   #context(req: IncomingMessage, res: ServerResponse, rt: Runtime): RequestContext {
-    return new RequestContext(
+    const ctx = new RequestContext(
       req,
       res,
       requestIdOf(req),
@@ -123,6 +135,8 @@ export class RequestLifecycle {
       clientAddress(req, rt.trust),
       this.deps.logger,
     );
+    if (this.deps.tracer !== undefined) ctx.trace = this.deps.tracer.start(ctx);
+    return ctx;
   }
 
   #finish(ctx: RequestContext, rt: Runtime, answered?: number): void {
@@ -136,6 +150,7 @@ export class RequestLifecycle {
       ctx.grpcStatus = grpcStatusAtEnd(ctx, status);
       this.deps.metrics.grpcFinished(ctx.route?.route.id ?? 'unmatched', grpcStatusName(ctx.grpcStatus));
     }
+    ctx.trace?.end(ctx, status);
     this.deps.metrics.requestFinished(
       ctx.route?.route.id ?? 'unmatched',
       ctx.req.method ?? 'GET',

@@ -3,6 +3,7 @@ import type { RequestContext } from '../context.js';
 import { GatewayError } from '../errors.js';
 import { hasDuplicateHost } from '../http/client-address.js';
 import { normalizePath } from '../http/normalize-path.js';
+import type { Router } from '../routing/router.js';
 import type { Runtime } from '../runtime.js';
 import type { RoutedContext } from '../types.js';
 
@@ -11,7 +12,11 @@ import type { RoutedContext } from '../types.js';
  * all use it), drop client-sent identity headers, check the Host, answer a CORS preflight, route.
  * Returns false when the request was answered already (a preflight); throws a `GatewayError` to refuse.
  */
-export function routeRequest(ctx: RequestContext, rt: Runtime): ctx is RequestContext & RoutedContext {
+export function routeRequest(
+  ctx: RequestContext,
+  rt: Runtime,
+  router: Router = rt.router,
+): ctx is RequestContext & RoutedContext {
   const { path, search } = normalizePath(ctx.req.url ?? '');
   ctx.path = path;
   ctx.search = search;
@@ -26,7 +31,7 @@ export function routeRequest(ctx: RequestContext, rt: Runtime): ctx is RequestCo
   }
   rt.checkHost?.(ctx);
   if (rt.cors?.(ctx)) return false;
-  const match = rt.router.match(ctx.req.method ?? 'GET', ctx.forwarded.host, path);
+  const match = router.match(ctx.req.method ?? 'GET', ctx.forwarded.host, path);
   if ('miss' in match) {
     throw match.miss === 404
       ? new GatewayError('GW_ROUTE_NOT_FOUND', { detail: `no route for ${path}` })

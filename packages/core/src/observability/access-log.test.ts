@@ -124,6 +124,22 @@ describe('accessLog', () => {
     expect(plain.lines[0]).not.toHaveProperty('grpcStatus');
   });
 
+  it('adds traceId and spanId when a tracer follows the request, the same line as pino would write', () => {
+    const fast = capture();
+    const slow = capture();
+    const trace = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
+    const ctx = ctxOf({ trace: trace as GatewayContext['trace'] });
+    accessLog(fast.logger)(ctx, 200, 0);
+    logAccess(slow.logger, ctx, 200, 0);
+    const [a, b] = [fast.lines[0]!, slow.lines[0]!];
+    expect(Object.keys(a)).toEqual(Object.keys(b));
+    expect({ ...a, time: 0, ms: 0 }).toEqual({ ...b, time: 0, ms: 0 });
+    expect(a).toMatchObject(trace);
+    const plain = capture();
+    accessLog(plain.logger)(ctxOf({}), 200, 0);
+    expect(plain.lines[0]).not.toHaveProperty('traceId');
+  });
+
   it('escapes what needs escaping and follows the logger level', () => {
     const { logger, lines } = capture();
     const log = accessLog(logger);

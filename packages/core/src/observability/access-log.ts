@@ -19,6 +19,8 @@ function fieldsOf(ctx: GatewayContext, status: number, bytes: number) {
     http: ctx.req.httpVersion,
     // Only on gRPC calls, so plain HTTP lines stay as they were.
     ...(ctx.grpc !== undefined && { grpcStatus: ctx.grpcStatus ?? null }),
+    // Only when a tracer follows the request: the ids to find its trace by.
+    ...(ctx.trace !== undefined && { traceId: ctx.trace.traceId, spanId: ctx.trace.spanId }),
   };
 }
 
@@ -52,7 +54,7 @@ export function accessLog(logger: Logger): AccessLog {
     if (logger.levelVal > INFO) return;
     const f = fieldsOf(ctx, status, bytes);
     stream.write(
-      `{"level":"info","time":${Date.now()}${bindings},"reqId":${q(f.reqId)},"method":${q(f.method)},"path":${q(f.path)},"route":${q(f.route)},"status":${f.status},"ms":${f.ms},"upstream":${q(f.upstream)},"bytes":${f.bytes},"ip":${q(f.ip)},"http":${q(f.http)}${f.grpcStatus === undefined ? '' : `,"grpcStatus":${f.grpcStatus}`},"msg":"request"}
+      `{"level":"info","time":${Date.now()}${bindings},"reqId":${q(f.reqId)},"method":${q(f.method)},"path":${q(f.path)},"route":${q(f.route)},"status":${f.status},"ms":${f.ms},"upstream":${q(f.upstream)},"bytes":${f.bytes},"ip":${q(f.ip)},"http":${q(f.http)}${f.grpcStatus === undefined ? '' : `,"grpcStatus":${f.grpcStatus}`}${f.traceId === undefined ? '' : `,"traceId":${q(f.traceId)},"spanId":${q(f.spanId)}`},"msg":"request"}
 `,
     );
   };

@@ -18,7 +18,11 @@ export interface GatewayMetrics {
   targetHealth(service: string, target: string, healthy: boolean): void;
   /** Drops a target's series once discovery removed it, so gone targets do not linger in /metrics. */
   targetRemoved(service: string, target: string): void;
+  /** A target's circuit breaker opened, or outlier detection ejected it. */
+  targetEvent(service: string, target: string, event: TargetEvent): void;
 }
+
+export type TargetEvent = 'breaker_opened' | 'ejected';
 
 export type UpstreamOutcome = 'ok' | 'error' | 'timeout' | 'unavailable';
 
@@ -126,6 +130,18 @@ export function createMetrics(registry: Registry, prefix: string): GatewayMetric
     'Whether an upstream target is in rotation (1: passes its checks, not ejected, breaker closed) or not (0).',
     ['service', 'target'],
   );
+  const breakerOpens = counterOn(
+    registry,
+    `${prefix}upstream_breaker_opens_total`,
+    "Times a target's circuit breaker opened (consecutive connect failures or timeouts, or a failed probe).",
+    ['service', 'target'],
+  );
+  const ejections = counterOn(
+    registry,
+    `${prefix}upstream_ejections_total`,
+    'Times outlier detection took a target out of rotation (consecutive 5xx or failed connections).',
+    ['service', 'target'],
+  );
   if (!registry.getSingleMetric(`${prefix}process_cpu_seconds_total`)) {
     for (const metric of processMetrics(prefix)) registry.registerMetric(metric);
   }
@@ -199,6 +215,11 @@ export function createMetrics(registry: Registry, prefix: string): GatewayMetric
     },
     targetRemoved(service, target) {
       targetHealthy.remove(service, target);
+      breakerOpens.remove(service, target);
+      ejections.remove(service, target);
+    },
+    targetEvent(service, target, event) {
+      (event === 'breaker_opened' ? breakerOpens : ejections).labels(service, target).inc();
     },
   };
 }

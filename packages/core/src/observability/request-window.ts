@@ -4,10 +4,21 @@ import { quantile } from './quantile.js';
 export const LATENCY_BOUNDS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 30_000];
 const BOUNDS = LATENCY_BOUNDS_MS.length;
 const WIDTH = BOUNDS + 1;
-const SLOT_MS = 10_000;
-const SLOTS = 30;
+/** One slot of the window: its counts are the resolution of the history. */
+export const SLOT_MS = 10_000;
+/** Slots kept: the history reaches back 15 minutes. */
+export const HISTORY_SLOTS = 90;
+const SLOTS = HISTORY_SLOTS;
+const SUMMARY_SLOTS = 30;
 /** How far back a window's summary looks. */
-export const WINDOW_MS = SLOT_MS * SLOTS;
+export const WINDOW_MS = SLOT_MS * SUMMARY_SLOTS;
+
+/** Per slot, oldest first, ending with the slot being filled; `p99Ms` is null for a slot without requests. */
+export interface WindowSeries {
+  requests: number[];
+  errors: number[];
+  p99Ms: Array<number | null>;
+}
 
 export interface WindowSummary {
   requests: number;
@@ -18,9 +29,9 @@ export interface WindowSummary {
 }
 
 /**
- * Requests, errors and latency of one target over the last five minutes, in fixed 10-second
+ * Requests, errors and latency of one target over the last fifteen minutes, in fixed 10-second
  * slots that are reused as time moves on: recording is a few array writes, and the memory is
- * fixed (under 2 kB) however much traffic passes. `now` is milliseconds on one clock used for every
+ * fixed (under 7 kB) however much traffic passes. The summary covers the last five minutes. `now` is milliseconds on one clock used for every
  * call (the proxy passes `performance.timeOrigin + performance.now()`, which it has read anyway).
  *
  * @example
@@ -64,7 +75,7 @@ export class RequestWindow {
   }
 
   summary(now: number): WindowSummary {
-    const oldest = Math.floor(now / SLOT_MS) - SLOTS + 1;
+    const oldest = Math.floor(now / SLOT_MS) - SUMMARY_SLOTS + 1;
     const counts = new Array<number>(WIDTH).fill(0);
     let requests = 0;
     let errors = 0;
@@ -80,6 +91,27 @@ export class RequestWindow {
       p50Ms: round(quantile(counts, LATENCY_BOUNDS_MS, 0.5)),
       p99Ms: round(quantile(counts, LATENCY_BOUNDS_MS, 0.99)),
     };
+  }
+
+  /** The last fifteen minutes slot by slot (a slot not touched in that time counts zero). */
+  series(now: number): WindowSeries {
+    const current = Math.floor(now / SLOT_MS);
+    const out: WindowSeries = { requests: [], errors: [], p99Ms: [] };
+    const counts = new Array<number>(WIDTH);
+    for (let epoch = current - SLOTS + 1; epoch <= current; epoch++) {
+      const slot = epoch % SLOTS;
+      if (this.#epochs[slot] !== epoch) {
+        out.requests.push(0);
+        out.errors.push(0);
+        out.p99Ms.push(null);
+        continue;
+      }
+      out.requests.push(this.#requests[slot]!);
+      out.errors.push(this.#errors[slot]!);
+      for (let b = 0; b < WIDTH; b++) counts[b] = this.#latency[slot * WIDTH + b]!;
+      out.p99Ms.push(round(quantile(counts, LATENCY_BOUNDS_MS, 0.99)));
+    }
+    return out;
   }
 }
 

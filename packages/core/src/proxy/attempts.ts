@@ -11,6 +11,8 @@ const NONE: readonly TargetState[] = [];
 export interface AttemptResult {
   outcome: Extract<RequestOutcome, 'ok' | 'http-5xx' | 'aborted'>;
   at?: number;
+  /** The upstream's status (for the attempt's span). */
+  status?: number;
 }
 
 export interface AttemptPolicy {
@@ -45,12 +47,20 @@ export async function withRetries(
   const { pool, metrics, serviceName } = policy;
   let tried = NONE;
   let fresh = false;
+  let retryReason: string | undefined;
   for (;;) {
     const state = pool.pick(tried);
     ctx.target = state.target;
+    const span = ctx.trace?.attempt(state.target, {
+      number: tried.length + 1,
+      retryReason,
+      breaker: state.breaker,
+    });
+    if (span !== undefined) ctx.traceparent = span.traceparent;
     const started = performance.now();
     try {
       const result = await attempt(state, fresh);
+      span?.end({ status: result.status });
       pool.release(state, result.outcome);
       if (result.outcome !== 'aborted') {
         const ended = result.at ?? performance.now();
@@ -62,6 +72,7 @@ export async function withRetries(
       return;
     } catch (err) {
       const code = errorCode(err);
+      span?.end({ error: code ?? 'error' });
       if (code === 'LUCID_CLIENT_ABORTED') {
         pool.release(state, 'aborted');
         return;
@@ -82,6 +93,7 @@ export async function withRetries(
         pool.tryRetry(state, outcome)
       ) {
         tried = [...tried, state];
+        retryReason = code ?? outcome;
         ctx.log.debug({ target: state.target.id, code: errorCode(err), retry: tried.length }, 'retrying');
         // A lost pooled connection: its idle siblings may be closing too, so retry on a new one.
         fresh = outcome === 'error';

@@ -78,7 +78,7 @@ export function grpcForwarder(
             ...(deadline !== undefined && { deadline }),
           });
           ctx.bytesSent = result.bytes;
-          return { outcome: result.status >= 500 ? 'http-5xx' : 'ok' };
+          return { outcome: result.status >= 500 ? 'http-5xx' : 'ok', status: result.status };
         },
       );
     } finally {

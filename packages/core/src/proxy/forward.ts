@@ -81,7 +81,7 @@ export function forwardTo(route: ProxyRoute, deps: ForwardDeps) {
           fresh,
         });
         ctx.bytesSent = result.bytes;
-        return { outcome: result.status >= 500 ? 'http-5xx' : 'ok' };
+        return { outcome: result.status >= 500 ? 'http-5xx' : 'ok', status: result.status };
       },
     );
   };
@@ -128,7 +128,11 @@ export function upgradeTo(
         });
         ctx.tunnelStatus = result.status;
         if (result.status === 0) return { outcome: 'aborted' };
-        return { outcome: result.status >= 500 ? 'http-5xx' : 'ok', at: result.answeredAt };
+        return {
+          outcome: result.status >= 500 ? 'http-5xx' : 'ok',
+          at: result.answeredAt,
+          status: result.status,
+        };
       },
     );
   };

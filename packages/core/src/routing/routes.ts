@@ -41,6 +41,34 @@ function proxyRoute(config: RouteConfig, gateway: GatewayConfig): ProxyRoute {
 export interface BuiltinEntry {
   spec: BuiltinSpec;
   handler: Handler;
+  /** What the public port answers with an admin listener configured (a summary), when not `handler`. */
+  publicHandler?: Handler | undefined;
+}
+
+/**
+ * The routes of each listener. Without `server.admin` the one port serves them all. With it, the
+ * admin listener serves the built-ins, and the public port the proxy routes and the built-ins that
+ * are not for operators only (with their public answer, such as the summary /health).
+ */
+export function listenerRoutes(
+  routes: readonly Route[],
+  config: GatewayConfig,
+  builtins: ReadonlyMap<string, BuiltinEntry>,
+): { public: Route[]; admin: Route[] | undefined } {
+  if (config.server.admin === undefined) return { public: [...routes], admin: undefined };
+  const publicRoutes: Route[] = [];
+  const admin: Route[] = [];
+  for (const route of routes) {
+    if (route.kind !== 'builtin') {
+      publicRoutes.push(route);
+      continue;
+    }
+    admin.push(route);
+    const entry = builtins.get(route.builtin);
+    if (entry?.spec.admin) continue;
+    publicRoutes.push(entry?.publicHandler ? { ...route, handler: entry.publicHandler } : route);
+  }
+  return { public: publicRoutes, admin };
 }
 
 function builtinRoutes(

@@ -22,6 +22,8 @@ export class CircuitBreaker {
     private readonly logger: Logger,
     /** Called when a target's availability may have changed. */
     private readonly publish: (s: TargetState, now: number) => void,
+    /** Called each time the breaker opens (for the metrics). */
+    private readonly opened: (s: TargetState) => void = () => {},
   ) {}
 
   /** Closed: yes. Open: no until the cooldown ends, then half-open. Half-open: one probe at a time. */
@@ -58,6 +60,7 @@ export class CircuitBreaker {
     s.probeInFlight = false;
     s.breakerOpenUntil = now + wait;
     this.logger.warn({ service: this.service, target: s.target.id, openMs: wait }, 'circuit opened');
+    this.opened(s);
     this.publish(s, now);
   }
 

@@ -22,6 +22,8 @@ export class OutlierEjection {
     private readonly logger: Logger,
     private readonly publish: (s: TargetState, now: number) => void,
     private readonly now: () => number,
+    /** Called on each ejection (for the metrics). */
+    private readonly ejected: (s: TargetState) => void = () => {},
   ) {}
 
   /** Counts a failed request; ejects the target when it crossed the threshold and another can serve. */
@@ -54,6 +56,7 @@ export class OutlierEjection {
     s.ejectedUntil = now + ms;
     s.consecutiveErrors = 0;
     this.logger.warn({ service: this.service, target: s.target.id, ejectedMs: ms }, 'target ejected');
+    this.ejected(s);
     this.publish(s, now);
     const timer = setTimeout(() => {
       this.#timers.delete(timer);

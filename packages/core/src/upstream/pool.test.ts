@@ -22,6 +22,8 @@ interface Harness {
   health: Map<string, boolean>;
   /** What each probe should answer, by target id (default: healthy). */
   probeAnswers: Map<string, boolean>;
+  /** Breaker openings and ejections as the metrics heard them: `breaker_opened <target>`. */
+  events: string[];
 }
 
 const pools: UpstreamPool[] = [];
@@ -33,6 +35,7 @@ function harness(service: Record<string, unknown>, extra: Partial<PoolDeps> = {}
   const clock = { now: 1_000_000 };
   const health = new Map<string, boolean>();
   const probeAnswers = new Map<string, boolean>();
+  const events: string[] = [];
   const metrics: GatewayMetrics = {
     requestStarted() {},
     requestFinished() {},
@@ -44,6 +47,9 @@ function harness(service: Record<string, unknown>, extra: Partial<PoolDeps> = {}
     targetRemoved(_service, target) {
       health.delete(target);
     },
+    targetEvent(_service, target, event) {
+      events.push(`${event} ${target}`);
+    },
   };
   const probe: Probe = async (url) => probeAnswers.get(url.origin) ?? true;
   const pool = new UpstreamPool('svc', serviceSchema.parse(service), {
@@ -54,7 +60,7 @@ function harness(service: Record<string, unknown>, extra: Partial<PoolDeps> = {}
     ...extra,
   });
   pools.push(pool);
-  return { pool, clock, health, probeAnswers };
+  return { pool, clock, health, probeAnswers, events };
 }
 
 /** Picks and releases `n` times with the given outcome for each target, counting picks per target id. */
@@ -174,11 +180,13 @@ describe('UpstreamPool: targets and balancing', () => {
 
 describe('UpstreamPool: passive outlier detection', () => {
   it('ejects a target after consecutive 5xx, and takes it back when the ejection ends', () => {
-    const { pool, clock, health } = harness({ targets: [A, B] });
+    const { pool, clock, health, events } = harness({ targets: [A, B] });
     failTimes(pool, A, 4, 'http-5xx');
     expect(pool.snapshot()[0]?.ejected).toBe(false);
+    expect(events).toEqual([]);
     failTimes(pool, A, 1, 'http-5xx');
     expect(pool.snapshot()[0]).toMatchObject({ target: A, ejected: true, available: false });
+    expect(events).toEqual([`ejected ${A}`]);
     expect(health.get(A)).toBe(false);
     expect(drive(pool, 100)[A]).toBeUndefined();
     clock.now += 10_000;
@@ -246,9 +254,11 @@ describe('UpstreamPool: circuit breaker', () => {
   const breakerService = { targets: [A], breaker: { failures: 3, cooldown: '2s' } };
 
   it('opens after consecutive connect failures or timeouts and answers 503 at once', () => {
-    const { pool, health } = harness(breakerService);
+    const { pool, health, events } = harness(breakerService);
     failTimes(pool, A, 2, 'unavailable');
+    expect(events).toEqual([]);
     failTimes(pool, A, 1, 'timeout');
+    expect(events).toEqual([`breaker_opened ${A}`]);
     const err = caught(() => pool.pick());
     expect(isGatewayError(err) && [err.code, err.status, err.headers?.['retry-after']]).toEqual([
       'GW_UPSTREAM_UNAVAILABLE',

@@ -100,8 +100,17 @@ export class UpstreamPool {
     this.#balancer = service.balancer === 'round-robin' ? roundRobin() : leastRequest();
     this.#budget = new RetryBudget(service.retry.budget, this.#now);
     const publish = (s: TargetState, now: number) => this.#publish(s, now);
-    this.#breaker = new CircuitBreaker(service.breaker, name, deps.logger, publish);
-    this.#outliers = new OutlierEjection(service.outlier, name, deps.logger, publish, this.#now);
+    const event = (kind: 'breaker_opened' | 'ejected') => (s: TargetState) =>
+      deps.metrics.targetEvent(name, s.target.id, kind);
+    this.#breaker = new CircuitBreaker(service.breaker, name, deps.logger, publish, event('breaker_opened'));
+    this.#outliers = new OutlierEjection(
+      service.outlier,
+      name,
+      deps.logger,
+      publish,
+      this.#now,
+      event('ejected'),
+    );
     const check = resolveHealthCheck(
       service.health,
       deps.healthDefaults ?? { interval: 10_000, timeout: 2_000 },
