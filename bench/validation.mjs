@@ -103,6 +103,7 @@ if (process.argv[2] === '--serve') {
   const { createGateway } = await import('@lucid/gateway-core');
   const { requestValidation } = await import('@lucid/openapi');
   const checked = process.argv[3] === 'validated';
+  // The document is handed over as the catalog would after a fetch round (no fetching during the run).
   const feed = {
     watch(on) {
       on(new Map([['api', { doc: DOCUMENT }]]));
@@ -112,9 +113,8 @@ if (process.argv[2] === '--serve') {
   const gateway = createGateway(
     {
       logging: { level: 'warn', pretty: false, accessLog: false },
-      services: { api: { targets: [process.env.UPSTREAM], openapi: '/openapi.json' } },
+      services: { api: { targets: [process.env.UPSTREAM] } },
       routes: [{ prefix: '/api', service: 'api', auth: 'public', ...(checked && { validate: true }) }],
-      builtins: { openapi: false, docs: false },
     },
     { plugins: [requestValidation(() => feed)] },
   );

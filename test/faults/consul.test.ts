@@ -1,8 +1,11 @@
+import { readdirSync } from 'node:fs';
+import type { GatewayConfigInput, GatewayPlugin } from '@lucid/gateway-core';
 import { type ConsulMeshPlugin, consulMesh } from '@lucid/mesh-consul';
 import {
   freePort,
   type RunningGateway,
   send,
+  serverCertificate,
   startGateway,
   startUpstream,
   type Upstream,
@@ -124,3 +127,82 @@ describe.skipIf(realAgent)('Consul down', () => {
     await gw.close();
   });
 });
+
+const descriptors = () => readdirSync('/proc/self/fd').length;
+
+describe.skipIf(realAgent)('failed reloads', () => {
+  it('ten reloads that fail (a certificate, a watch that fails to start) leave Consul watches and descriptors where they were', async () => {
+    const cert = await serverCertificate();
+    cleanups.push(() => cert.close());
+    const name = consul.unique('sessions');
+    await consul.registerInstance({ name, port: (await named('a')).port });
+    const mesh = {
+      consul: { url: consul.url, token: consul.token, wait: '10s', backoff: { min: 20, max: 200 } },
+    };
+    const plugin = consulMesh(mesh);
+    // A second discovery whose watch cannot start: it fails the reload after Consul's watch began.
+    const broken: GatewayPlugin = {
+      name: 'broken-registry',
+      discovery: {
+        name: 'broken',
+        watch() {
+          throw new Error('the registry refused the watch');
+        },
+      },
+    };
+    const cfg = (certFile: string, withBroken: boolean) =>
+      ({
+        server: { tls: { cert: certFile, key: cert.keyFile } },
+        logging: { level: 'silent', pretty: false, accessLog: false },
+        services: {
+          sessions: { discovery: 'consul', consul: { service: name }, health: false },
+          ...(withBroken && { other: { discovery: 'broken', health: false } }),
+        },
+        routes: [{ prefix: '/sessions', service: 'sessions', auth: 'public' }],
+        mesh,
+      }) as GatewayConfigInput;
+    const gw = await startGateway(cfg(cert.certFile, false), [plugin, broken]);
+    cleanups.push(() => gw.close());
+    expect((await send(`${gw.url}/sessions/x`, { ca: cert.ca })).text).toBe('a');
+    const server = consul.server!;
+    await untilValue(
+      () => server.blocking(),
+      (n) => n === 1,
+    );
+    const reads = server.requests.length;
+    const before = descriptors();
+
+    for (let i = 0; i < 5; i++) {
+      // Refused before anything is built: the certificate file cannot be read.
+      await expect(gw.gateway.reload(cfg(`${cert.certFile}.missing`, false))).rejects.toThrow(
+        /server\.tls\.cert: cannot read/,
+      );
+      // Built and started (Consul's watch began), then refused: every watch it began is stopped.
+      await expect(gw.gateway.reload(cfg(cert.certFile, true))).rejects.toThrow(
+        'the registry refused the watch',
+      );
+    }
+    // Every watch still running answers a change: leaked ones would be waiting again too.
+    await consul.registerInstance({ name, port: (await named('b')).port });
+    await whenDiscovered(plugin, (s) => s.targets === 2);
+    await untilValue(
+      () => server.blocking(),
+      (n) => n >= 1,
+    );
+    expect(server.blocking()).toBe(1);
+    // The failed attempts' watches asked Consul nothing beyond the live watch's reads.
+    const health = server.requests.slice(reads).filter((r) => r.path.startsWith('/v1/health/'));
+    expect(health.length).toBeLessThanOrEqual(2 + 5);
+    await untilValue(descriptors, (n) => n <= before + 4);
+    expect((await send(`${gw.url}/sessions/x`, { ca: cert.ca })).status).toBe(200);
+    const failures = (await gw.gateway.registry.getSingleMetricAsString('lucid_gateway_config_reloads_total'))
+      .split('\n')
+      .find((l) => l.includes('result="failure"'));
+    expect(failures).toMatch(/ 10$/);
+  });
+});
+
+async function untilValue(read: () => number, done: (n: number) => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !done(read()); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(done(read()), `last value ${read()}`).toBe(true);
+}

@@ -12,6 +12,7 @@ import {
   startRedis,
   startUpstream,
   type Upstream,
+  until,
 } from '@lucid/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -200,4 +201,63 @@ describe('a hung Redis (SIGSTOP) still follows onStoreError after the command ti
     },
     60_000,
   );
+});
+
+describe('a Redis that hangs costs a few timeouts, not one per request', () => {
+  it('opens the breaker after consecutive timeouts, answers 200 more by policy without waiting, then counts in Redis again', async () => {
+    const hung = await startRedis();
+    const plugin = rateLimit({
+      store: 'redis',
+      redis: { url: hung.url, commandTimeout: '200ms' },
+      keyBy: 'ip',
+      tiers: { free: '1000/hour' },
+      onStoreError: 'closed',
+    });
+    const g = await startGateway(
+      {
+        logging: { level: 'error', pretty: false, accessLog: false },
+        services: { api: { targets: [upstream.url], health: false } },
+        routes: [{ prefix: '/api', service: 'api', auth: 'public' }],
+      },
+      [plugin],
+    );
+    const store = plugin.store as RedisStore;
+    try {
+      expect((await send(`${g.url}/api/breaker`)).status).toBe(200);
+      process.kill(hung.pid!, 'SIGSTOP');
+      try {
+        // One at a time until the breaker opened: each of these waited the command timeout.
+        const first: Reply[] = [];
+        while (!store.breaker.open) first.push(await send(`${g.url}/api/breaker`));
+        expect(statuses(first)).toEqual({ 503: 3 });
+        expect(store.timedOut).toBe(3);
+        const during = await Promise.all(Array.from({ length: 200 }, () => send(`${g.url}/api/breaker`)));
+        // Each answered by the policy (closed: 503), none sent to Redis.
+        expect(statuses(during)).toEqual({ 503: 200 });
+        expect(store.timedOut).toBe(3);
+      } finally {
+        process.kill(hung.pid!, 'SIGCONT');
+      }
+      // A background probe finds Redis back; requests are counted there again.
+      const back = await until(
+        async () => (await send(`${g.url}/api/breaker`)).status,
+        (s) => s === 200,
+      );
+      expect(back).toBe(200);
+      expect(store.breaker.open).toBe(false);
+      const keys = await promisify(execFile)('redis-cli', [
+        '-p',
+        String(hung.port),
+        '--scan',
+        '--pattern',
+        'lucid:rl:*',
+      ]);
+      expect(keys.stdout.trim()).not.toBe('');
+      // Redis counted the first request, the three that timed out (they ran once it resumed) and those since.
+      expect(store.breaker.probes).toBeGreaterThanOrEqual(1);
+    } finally {
+      await g.close();
+      await hung.stop();
+    }
+  }, 60_000);
 });

@@ -12,7 +12,7 @@ const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 
 // Run as a command (npm's bin link, or ./bin.js), the CLI tunes V8 for a small device by itself.
 describe.skipIf(process.platform === 'win32')('the built bin as a command', () => {
-  beforeAll(ensureBuilt, 180_000);
+  beforeAll(ensureBuilt, 300_000);
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'lucid-cli-flags-'));

@@ -21,7 +21,7 @@ describe('the compile cache folder', () => {
 });
 
 describe('the built bin keeps its compiled code between runs', () => {
-  beforeAll(ensureBuilt, 180_000);
+  beforeAll(ensureBuilt, 300_000);
   let home: string;
   beforeEach(async () => {
     home = await mkdtemp(join(tmpdir(), 'lucid-cli-cache-'));

@@ -33,7 +33,7 @@ const packageOf = (url: string) => /.*node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec
 describe.skipIf(!('registerHooks' in nodeModule))(
   'lucid-gateway start loads heavy dependencies only when used',
   () => {
-    beforeAll(ensureBuilt, 180_000);
+    beforeAll(ensureBuilt, 300_000);
     let dir: string;
     let upstream: Upstream;
     let child: ChildProcess | undefined;

@@ -95,7 +95,7 @@ describe('the heap cap follows the cgroup memory limit', () => {
 // `node dist/bin.js` (the image's ENTRYPOINT runs it so) gets the flags by replacing itself, same pid.
 // process.execve is Node 23.11+ (engines allow 22): there only, this part cannot run.
 describe.skipIf(typeof process.execve !== 'function')('node dist/bin.js', () => {
-  beforeAll(ensureBuilt, 180_000);
+  beforeAll(ensureBuilt, 300_000);
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'lucid-cli-v8-'));

@@ -14,8 +14,9 @@ import { guardConnections } from './http/connection-guard.js';
 import { PluginPhases } from './lifecycle/phases.js';
 import { RequestLifecycle } from './lifecycle/requests.js';
 import { type AccessLog, accessLog } from './observability/access-log.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, releaseLogger } from './observability/logger.js';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.js';
+import { type Counter, counterOn } from './observability/series.js';
 import type { Handler } from './pipeline/compose.js';
 import type { GatewayPlugin, GatewayView } from './plugin.js';
 import { BodyBudget } from './proxy/body-buffer.js';
@@ -30,9 +31,11 @@ import {
   createGatewayServer,
   drain,
   type GatewayServer,
+  installCertificate,
   listenOn,
-  reloadServerTls,
+  readServerTls,
 } from './server/http-server.js';
+import { checkedCertificate } from './server/tls-reload.js';
 import type {
   CloseOptions,
   ComponentHealth,
@@ -42,6 +45,7 @@ import type {
   RouteSummary,
   TlsOptions,
 } from './types.js';
+import { TargetRegistry } from './upstream/target-registry.js';
 import { staticTls } from './upstream/tls.js';
 import { VERSION } from './version.js';
 
@@ -99,6 +103,9 @@ class LucidGateway implements Gateway {
   /** Packages built over the gateway's view (the API reference, the dashboard) follow its events here. */
   readonly #observers: Observers;
   readonly #bodyBudget: BodyBudget;
+  /** What is known of each service's targets, kept across reloads that leave the service unchanged. */
+  readonly #targets = new TargetRegistry();
+  readonly #reloadCount: Counter;
   #runtime: Runtime;
   #server: GatewayServer | undefined;
   /** The admin listener (`server.admin`), when `listen()` opened one. */
@@ -106,6 +113,7 @@ class LucidGateway implements Gateway {
   /** The plain port beside an ACME-fed HTTPS port (challenges, /health/live, redirects). */
   #plain: Server | undefined;
   #started = false;
+  readonly #ownLogger: boolean;
   /** True while the first round of health checks is pending in start(). */
   #checking = false;
   #draining = false;
@@ -126,9 +134,16 @@ class LucidGateway implements Gateway {
     );
     const config = this.#parse(input);
     this.logger = options.logger ?? createLogger(config.logging);
+    this.#ownLogger = options.logger === undefined;
     this.#accessLog = accessLog(this.logger);
     this.registry = options.registry ?? new Registry();
     this.#metrics = createMetrics(this.registry, METRIC_PREFIX);
+    this.#reloadCount = counterOn(
+      this.registry,
+      `${METRIC_PREFIX}config_reloads_total`,
+      'Config reloads, by result: success (the new config serves) or failure (the previous one keeps serving).',
+      ['result'],
+    );
     this.#engine =
       options.engine ?? (config.server.engine === 'http-proxy' ? new HttpProxyEngine() : new UndiciEngine());
     this.#makeHttp2 = () => options.http2Engine ?? new Http2Engine();
@@ -141,6 +156,7 @@ class LucidGateway implements Gateway {
     this.#bodyBudget = new BodyBudget(config.server.limits.bufferTotal);
     this.#builtins = this.#builtinEntries(this.#view(config.name));
     this.#runtime = this.#build(config);
+    this.#targets.commit(this.#runtime.targetShares);
     const requests = new RequestLifecycle({
       runtime: () => this.#runtime,
       logger: this.logger,
@@ -180,7 +196,9 @@ class LucidGateway implements Gateway {
     if (this.#draining) return ['draining'];
     if (this.#started) return [];
     const plugins = this.#phases.starting();
-    return this.#checking ? ['health-checks', ...plugins] : plugins;
+    if (this.#checking) return ['health-checks', ...plugins];
+    // Embedded and not started yet: start() (or listen()) is what it waits for.
+    return plugins.length > 0 ? plugins : ['start'];
   }
 
   /** Use as `http.createServer(gateway.handler)`: the per-request entry point. */
@@ -208,6 +226,7 @@ class LucidGateway implements Gateway {
         this.#observers.emit('targetsRemoved', service, targets, at),
       provides: this.#provides,
       bodyBudget: this.#bodyBudget,
+      targets: this.#targets,
     });
   }
 
@@ -329,47 +348,56 @@ class LucidGateway implements Gateway {
     // Only now: nothing is left that could need a plugin's store, key set or client.
     await this.#phases.close();
     await Promise.all([this.#engine.close(), this.#http2?.close()]);
-    this.logger.flush?.();
+    // The logger it made ends its flush timer; one handed in belongs to the host.
+    if (this.#ownLogger) releaseLogger(this.logger);
+    else this.logger.flush?.();
   }
 
   async reload(input: GatewayConfigInput): Promise<void> {
     let config: GatewayConfig;
-    let next: Runtime;
+    let next: Runtime | undefined;
+    const previous = this.#runtime;
     try {
       config = this.#parse(input);
+      const { tls: nextTls, ...nextServer } = config.server;
+      const { tls: previousTls, ...previousServer } = previous.config.server;
+      // Certificates are read again on every reload (rotation keeps the paths): read and checked
+      // before anything is built, used once the new config serves; open connections keep theirs.
+      const certificate =
+        this.#server && previousTls && nextTls && !nextTls.acme
+          ? checkedCertificate(nextTls, readServerTls(nextTls))
+          : undefined;
       next = this.#build(config);
+      if (
+        JSON.stringify(previousServer) !== JSON.stringify(nextServer) ||
+        (previousTls === undefined) !== (nextTls === undefined)
+      ) {
+        this.logger.warn(
+          'server settings (port, limits, timeouts, TLS on or off) apply on restart, not on reload',
+        );
+      }
+      if (this.#started) await next.start();
+      if (certificate && nextTls && this.#server)
+        installCertificate(this.#server.server, nextTls, certificate);
     } catch (err) {
+      // Nothing the attempt started stays behind (watches, checks, holds on target state); the
+      // previous config keeps serving.
+      await next?.stop();
       this.reloadFailed(err);
       throw err;
     }
-    const previous = this.#runtime;
-    const { tls: nextTls, ...nextServer } = config.server;
-    const { tls: previousTls, ...previousServer } = previous.config.server;
-    if (
-      JSON.stringify(previousServer) !== JSON.stringify(nextServer) ||
-      (previousTls === undefined) !== (nextTls === undefined)
-    ) {
-      this.logger.warn(
-        'server settings (port, limits, timeouts, TLS on or off) apply on restart, not on reload',
-      );
-    }
-    try {
-      // Certificates are read again on every reload (rotation keeps the paths); open connections keep theirs.
-      if (this.#server && previousTls && nextTls) reloadServerTls(this.#server.server, nextTls);
-    } catch (err) {
-      this.reloadFailed(err);
-      throw err;
-    }
-    if (this.#started) await next.start();
     this.#runtime = next;
+    this.#targets.commit(next.targetShares);
+    this.#reloadCount.labels('success').inc();
     if (this.#started) this.#observers.emit('configured', config);
     this.logger.info({ routes: next.routes.length }, 'config reloaded');
-    // Stops once its last request finished (at once when idle); then engines close the connection
-    // pools of targets that are gone.
+    // Its background work (checks, discovery, timers) stops now; once its last request or tunnel
+    // finished, engines close the connection pools of targets that are gone.
     await previous.retire();
   }
 
   reloadFailed(reason: unknown): void {
+    this.#reloadCount.labels('failure').inc();
     this.#observers.emit('reloadFailed', reason);
   }
 
@@ -440,9 +468,10 @@ class LucidGateway implements Gateway {
     const handlers = new Map<string, Handler>(Object.entries(coreBuiltinHandlers(view)));
     for (const plugin of this.#plugins) {
       for (const [name, handler] of Object.entries(plugin.builtins?.(view) ?? {})) {
-        if (!this.#schema.builtins.has(name)) {
+        // Only for a built-in its own schema declares: never core's, nor another plugin's.
+        if (!Object.hasOwn(plugin.schema?.builtins ?? {}, name)) {
           throw new Error(
-            `plugin "${plugin.name}": a handler for "${name}", which no schema declares as a built-in`,
+            `plugin "${plugin.name}": a handler for "${name}", which its schema does not declare as a built-in`,
           );
         }
         handlers.set(name, handler);

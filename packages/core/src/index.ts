@@ -19,7 +19,8 @@ export {
 } from './http/response-capture.js';
 export { sendJson } from './http/send-json.js';
 export type { AuthChallenge, AuthRefusal, Identity } from './identity.js';
-export { createLogger } from './observability/logger.js';
+export { DependencyBreaker, type DependencyBreakerOptions } from './lifecycle/dependency-breaker.js';
+export { createLogger, releaseLogger } from './observability/logger.js';
 export {
   createMetrics,
   DURATION_BUCKETS,

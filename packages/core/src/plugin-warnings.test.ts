@@ -47,7 +47,12 @@ describe('a plugin that fails: what operators read', () => {
         reason: 'connect ECONNREFUSED 10.1.2.3:6379',
         msg: 'health check failed',
       }),
-      expect.objectContaining({ plugin: 'flaky', reason: 'socket hang up', msg: 'plugin stop failed' }),
+      expect.objectContaining({
+        plugin: 'flaky',
+        phase: 'close',
+        reason: 'socket hang up',
+        msg: 'plugin close failed',
+      }),
     ]);
     for (const w of warnings) expect(w).not.toHaveProperty('err');
     const debug = lines.filter((l) => l.level === 'debug' && l.plugin === 'flaky');

@@ -22,6 +22,7 @@ import type { GatewayContext, Middleware, ProxyEngine, Route, Target, TlsProvide
 import { admission } from './upstream/admission.js';
 import { UpstreamPool } from './upstream/pool.js';
 import { speaksHttp2 } from './upstream/protocol.js';
+import type { ServiceTargets, TargetRegistry } from './upstream/target-registry.js';
 
 export interface RuntimeDeps {
   plugins: readonly GatewayPlugin[];
@@ -42,6 +43,8 @@ export interface RuntimeDeps {
   provides: ReadonlySet<string>;
   /** Gateway-wide: outlives reloads, as the memory it bounds does. */
   bodyBudget: BodyBudget;
+  /** Gateway-wide: what is known of each service's targets, kept across reloads that leave it unchanged. */
+  targets: TargetRegistry;
 }
 
 /**
@@ -56,6 +59,8 @@ export class Runtime {
   readonly chains = new Map<Route, Handler>();
   readonly upgradeChains = new Map<Route, Handler>();
   readonly pools = new Map<string, UpstreamPool>();
+  /** Each service's target states (shared with other runtimes built with the same settings). */
+  readonly targetShares = new Map<string, ServiceTargets>();
   readonly trust: TrustCheck | undefined;
   readonly checkHost: ((ctx: GatewayContext) => void) | undefined;
   readonly cors: ((ctx: GatewayContext) => boolean) | undefined;
@@ -66,6 +71,8 @@ export class Runtime {
   #retired = false;
   #stopped: Promise<void> | undefined;
   readonly #unwatch: Array<() => void> = [];
+  readonly #watches: Array<() => () => void> = [];
+  #letGoDone = false;
   readonly #onTargetsChanged: () => void;
 
   constructor(
@@ -101,24 +108,27 @@ export class Runtime {
       // Asked once per service: proxying, upgrades and health probes all use the plugin's TLS.
       const tls = plugins.map((p) => p.upstreamTls?.(name, service)).find(Boolean);
       tlsProviders.set(name, tls);
+      const share = deps.targets.share(name, service);
+      this.targetShares.set(name, share);
       const pool = new UpstreamPool(name, service, {
         logger,
         metrics,
         healthDefaults: config.health,
+        targets: share,
         tls,
         ...(deps.onTargetsRemoved && { onTargetsRemoved: deps.onTargetsRemoved }),
       });
       this.pools.set(name, pool);
-      const admit = service.maxConnections
-        ? [
-            admission({
-              perTarget: service.maxConnections,
-              queueSize: service.queue.size,
-              queueTimeout: service.queue.timeout,
-              targets: () => pool.targets().length,
-            }),
-          ]
-        : [];
+      // One gate per service across runtimes: an old and a new one that overlap share the cap.
+      if (service.maxConnections) {
+        share.admission ??= admission({
+          perTarget: service.maxConnections,
+          queueSize: service.queue.size,
+          queueTimeout: service.queue.timeout,
+          targets: () => share.inRotation(Date.now()),
+        });
+      }
+      const admit = share.admission ? [share.admission] : [];
       beforeProxy.set(name, {
         buffered: limits.bufferBody > 0 ? [buffered] : streamedRate,
         streamed: streamedRate,
@@ -138,7 +148,8 @@ export class Runtime {
         pool.setTargets(targets);
         deps.onTargetsChanged();
       };
-      this.#unwatch.push(provider.watch(name, onTargets, { service }));
+      // Watched from start(): a runtime that is built but never goes live starts nothing.
+      this.#watches.push(() => provider.watch(name, onTargets, { service }));
     }
 
     const webBridge = grpcWebBridge();
@@ -221,28 +232,40 @@ export class Runtime {
     return into;
   }
 
-  /** Starts the pools' checks; resolves once each has had its first round. */
-  async start(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((pool) => pool.start()));
+  /** Starts watching discovery and the pools' checks; resolves once each pool had its first round. */
+  start(): Promise<void> {
+    // Synchronously: a discovery plugin starting next to this finds its watches there.
+    if (this.#stopped === undefined) for (const watch of this.#watches.splice(0)) this.#unwatch.push(watch());
+    return Promise.all([...this.pools.values()].map((pool) => pool.start())).then(() => {});
   }
 
-  /** Stops background work once the last request that started on this runtime has finished. */
+  /**
+   * Replaced by a newer runtime: its background work (discovery watches, checks, timers) stops at
+   * once; requests and tunnels that started on it finish on it, and once the last one did, engines
+   * may close the connections of targets no runtime uses any more.
+   */
   retire(): Promise<void> {
     this.#retired = true;
-    return this.inFlight === 0 ? this.stop() : Promise.resolve();
+    const stopped = this.stop();
+    if (this.inFlight === 0) this.#letGo();
+    return stopped;
   }
 
   requestDone(): void {
-    if (--this.inFlight === 0 && this.#retired) void this.stop();
+    if (--this.inFlight === 0 && this.#retired) this.#letGo();
   }
 
-  /** Stops watching discovery and the pools' checks; resolves once every pool has stopped. */
+  #letGo(): void {
+    if (this.#letGoDone) return;
+    this.#letGoDone = true;
+    this.#onTargetsChanged();
+  }
+
+  /** Stops watching discovery and the pools' checks and timers; resolves once every pool has stopped. */
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
       for (const unwatch of this.#unwatch.splice(0)) unwatch();
       await Promise.all([...this.pools.values()].map((p) => p.stop()));
-      // Its targets are no longer this runtime's: engines may close the connections of gone ones.
-      this.#onTargetsChanged();
     })();
     return this.#stopped;
   }

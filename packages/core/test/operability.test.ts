@@ -573,10 +573,11 @@ describe('/health/ready follows the lifecycle', () => {
     const drainHold = new Promise<void>((resolve) => {
       releaseStop = resolve;
     });
-    // Holds the gateway in its draining phase until the test has looked at /health/ready.
+    // Holds the gateway in its first stop phase (leave, before the drain: still accepting) until
+    // the test has looked at /health/ready.
     const holdDrain: GatewayPlugin = {
       name: 'hold-drain',
-      async stop() {
+      async leave() {
         stopCalled();
         await drainHold;
       },
@@ -599,7 +600,7 @@ describe('/health/ready follows the lifecycle', () => {
     const embeddedUrl = `http://127.0.0.1:${(embedded.address() as { port: number }).port}`;
 
     const starting = await send(`${embeddedUrl}/health/ready`);
-    expect([starting.status, starting.json()]).toEqual([503, { status: 'not ready' }]);
+    expect([starting.status, starting.json()]).toEqual([503, { status: 'not ready', waiting: ['start'] }]);
     expect((await send(`${embeddedUrl}/health/live`)).status).toBe(200);
 
     const { port } = await gateway.listen({ port: 0, host: '127.0.0.1' });
@@ -610,7 +611,7 @@ describe('/health/ready follows the lifecycle', () => {
     const closing = gateway.close({ graceMs: 1_000 });
     await stopping;
     const draining = await send(`${url}/health/ready`);
-    expect(draining.status).toBe(503);
+    expect([draining.status, draining.json()]).toEqual([503, { status: 'not ready', waiting: ['draining'] }]);
     expect((await send(`${url}/health/live`)).status).toBe(200);
     releaseStop();
     await closing;

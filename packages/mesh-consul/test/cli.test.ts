@@ -17,7 +17,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 const bin = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
 
 describe('lucid-gateway start with mesh.consul', () => {
-  beforeAll(ensureBuilt, 180_000);
+  beforeAll(ensureBuilt, 300_000);
   let consul: ConsulUnderTest;
   let upstream: Upstream;
   let dir: string;

@@ -85,6 +85,32 @@ describe('the /cache built-in (memory store)', () => {
     expect((await send(`${gw.url}/cache`, { method: 'DELETE' })).status).toBe(400);
   });
 
+  it('the dashboard shows a cache column and the results by kind', async () => {
+    const ui = await startGateway(
+      {
+        services: { api: { targets: [up.url] } },
+        routes: [
+          { prefix: '/a', service: 'api', auth: 'public', cache: { ttl: '30s', perUser: true } },
+          { prefix: '/b', service: 'api', auth: 'public' },
+        ],
+        cache: {},
+        builtins: { ui: { auth: 'public' } },
+      },
+      [responseCache()],
+    );
+    try {
+      const state = (await send(`${ui.url}/ui/state.json`)).json<{
+        routes: Array<Record<string, unknown>>;
+        columns?: unknown;
+      }>();
+      const byId = Object.fromEntries(state.routes.map((r) => [r.id, r]));
+      expect(byId['/a']!.cache).toBe('ttl 30s, per user');
+      expect(byId['/b']!.cache).toBe('off');
+    } finally {
+      await ui.close();
+    }
+  });
+
   it('the memory store survives a reload', async () => {
     await send(`${gw.url}/other`);
     await gw.gateway.reload(gw.gateway.config as never);

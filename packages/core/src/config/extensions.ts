@@ -11,14 +11,14 @@
  * }
  */
 
-/** Top-level config sections plugins bring (`auth`, `rateLimit`, `mesh`, ...). Every key optional. */
+/** Top-level config sections plugins bring. Every key optional. */
 // biome-ignore lint/suspicious/noEmptyInterface: filled by plugins through declaration merging
 export interface GatewayConfigExtensions {}
 
-/** Per-route options plugins bring (`claims`, `rateLimit`, ...). Every key optional. */
+/** Per-route options plugins bring. Every key optional. */
 // biome-ignore lint/suspicious/noEmptyInterface: filled by plugins through declaration merging
 export interface RouteOptionsExtensions {}
 
-/** Per-service options plugins bring (`consul`, ...). Every key optional. */
+/** Per-service options plugins bring. Every key optional. */
 // biome-ignore lint/suspicious/noEmptyInterface: filled by plugins through declaration merging
 export interface ServiceOptionsExtensions {}

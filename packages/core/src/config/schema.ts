@@ -112,7 +112,10 @@ const serviceShape = {
   preserveHost: z.boolean().default(false),
   /** `false` streams request bodies always; by default small ones are read whole first. */
   requestBuffering: z.boolean().default(true),
-  /** Most requests in flight to one target; more wait in `queue` (unset: no cap). */
+  /**
+   * Requests in flight per target (not TCP connections): the service admits this many times its
+   * targets in rotation, one count across reloads; more wait in `queue` (unset: no cap).
+   */
   maxConnections: z.number().int().min(1).optional(),
   /** The bounded wait for a connection under `maxConnections`: full or timed out -> 503 with Retry-After. */
   queue: z
@@ -288,8 +291,9 @@ export const serverSchema = z.strictObject({
 const builtin = (spec: BuiltinSpec) => {
   const settings = z.strictObject({
     path: pathPrefix.default(spec.path),
-    auth: authPolicy.default('public'),
-    scopes: z.array(z.string()).default([]),
+    // With `access`, what is left out is the built-in's to decide (given what the plugins provide).
+    auth: spec.access ? authPolicy.optional() : authPolicy.default('public'),
+    scopes: spec.access ? z.array(z.string()).optional() : z.array(z.string()).default([]),
     ...spec.options,
   });
   type Settings = z.output<typeof settings>;

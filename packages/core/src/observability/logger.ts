@@ -34,7 +34,8 @@ export type LoggerOptionsInput = GatewayConfig['logging'] & {
  * logger.info({ port }, 'listening');
  */
 export function createLogger(opts: LoggerOptionsInput, destination?: DestinationStream): Logger {
-  const { logger, json } = buildLogger(opts, destination);
+  const { logger, json, flusher } = buildLogger(opts, destination);
+  if (flusher) flushers.set(logger, flusher);
   const stream = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym];
   if (stream && json) {
     const base = JSON.stringify({ name: opts.name ?? 'lucid-gateway', ...opts.base });
@@ -51,6 +52,24 @@ export interface RawLineTarget {
 }
 
 const rawLines = new WeakMap<Logger, RawLineTarget>();
+/** The periodic flush of a logger writing to stdout asynchronously. */
+const flushers = new WeakMap<Logger, NodeJS.Timeout>();
+
+/**
+ * Ends what a logger made by `createLogger` keeps running (its periodic flush), after a last
+ * flush; a logger from elsewhere is left alone. Lines logged later are still written.
+ */
+export function releaseLogger(logger: Logger): void {
+  const flusher = flushers.get(logger);
+  if (flusher === undefined) return;
+  clearInterval(flusher);
+  flushers.delete(logger);
+  try {
+    logger.flush();
+  } catch {
+    // closed or mid-write: pino's exit flush writes what is left
+  }
+}
 const LEVEL_NAMES = { level: (label: string) => ({ level: label }) };
 
 /** The raw destination of a JSON logger made by `createLogger`, else undefined (a logger from elsewhere). */
@@ -61,7 +80,7 @@ export function rawLineTargetOf(logger: Logger): RawLineTarget | undefined {
 function buildLogger(
   opts: LoggerOptionsInput,
   destination?: DestinationStream,
-): { logger: Logger; json: boolean } {
+): { logger: Logger; json: boolean; flusher?: NodeJS.Timeout } {
   const options: LoggerOptions = {
     level: opts.level,
     base: { name: opts.name ?? 'lucid-gateway', ...opts.base },
@@ -82,12 +101,12 @@ function buildLogger(
   // Lines are gathered up to 12 KiB per write (one system call for ~60 access lines under load)
   // and flushed at least every 250 ms, so a quiet gateway's lines still appear promptly.
   const stream = pino.destination({ dest: 1, sync: false, minLength: 12 * 1024 });
-  setInterval(() => {
+  const flusher = setInterval(() => {
     try {
       stream.flush();
     } catch {
       // closed or mid-write: the next tick or pino's exit flush writes what is left
     }
   }, 250).unref();
-  return { logger: pino(options, stream), json: true };
+  return { logger: pino(options, stream), json: true, flusher };
 }

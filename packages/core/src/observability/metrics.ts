@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, type Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import {
   type CounterSeries,
   counterOn,
@@ -143,7 +143,7 @@ export function createMetrics(registry: Registry, prefix: string): GatewayMetric
     ['service', 'target'],
   );
   if (!registry.getSingleMetric(`${prefix}process_cpu_seconds_total`)) {
-    collectDefaultMetrics({ register: registry, prefix });
+    for (const metric of processMetrics(prefix)) registry.registerMetric(metric);
   }
 
   // route id -> series indexed by method * CLASSES.length + class.
@@ -222,4 +222,22 @@ export function createMetrics(registry: Registry, prefix: string): GatewayMetric
       (event === 'breaker_opened' ? breakerOpens : ejections).labels(service, target).inc();
     },
   };
+}
+
+/** The process's metrics (CPU, memory, GC, event loop), made once per prefix and shown by every gateway's registry. */
+const processRegistries = new Map<string, Registry>();
+
+/**
+ * prom-client's default metrics start a GC observer and an event-loop monitor that nothing can
+ * stop: made once per process, not once per gateway, so gateways made and closed by the thousand
+ * leave nothing running.
+ */
+function processMetrics(prefix: string) {
+  let shared = processRegistries.get(prefix);
+  if (shared === undefined) {
+    shared = new Registry();
+    collectDefaultMetrics({ register: shared, prefix });
+    processRegistries.set(prefix, shared);
+  }
+  return shared.getMetricsAsArray() as unknown as Array<Parameters<Registry['registerMetric']>[0]>;
 }

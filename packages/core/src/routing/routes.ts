@@ -83,7 +83,10 @@ function builtinRoutes(
     const spec = config.builtins[name];
     if (spec === false || spec === undefined) continue;
     const builtin = entry.spec;
-    const { auth, scopes } = builtin.access?.(spec, provides) ?? spec;
+    const { auth, scopes } = builtin.access?.(spec, provides) ?? {
+      auth: spec.auth ?? 'public',
+      scopes: spec.scopes ?? [],
+    };
     for (const path of [spec.path, ...(builtin.twins?.(spec.path) ?? [])]) {
       if (taken.has(path)) {
         logger.warn({ builtin: name, path }, 'a configured route uses the built-in path; the route wins');

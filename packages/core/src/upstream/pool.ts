@@ -11,7 +11,8 @@ import { OutlierEjection } from './outlier.js';
 import { probeFor } from './probes.js';
 import { transportUrl } from './protocol.js';
 import { RetryBudget } from './retry-budget.js';
-import { TargetState } from './target-state.js';
+import { ServiceTargets } from './target-registry.js';
+import type { TargetState } from './target-state.js';
 
 /**
  * How a request to a target ended. `http-5xx`: the target answered with a server error;
@@ -30,6 +31,8 @@ export interface PoolDeps {
   probe?: Probe;
   /** The top-level `health` section: interval and timeout for checks that set none. */
   healthDefaults?: { interval: number; timeout: number };
+  /** Where the targets' states live (shared across reloads); by default this pool's own. */
+  targets?: ServiceTargets;
   /**
    * TLS a plugin provides for this service (a mesh's mTLS): health probes use it as proxying does,
    * and the service's own `tls` files only without it.
@@ -82,6 +85,8 @@ export class UpstreamPool {
   readonly #breaker: CircuitBreaker;
   readonly #outliers: OutlierEjection;
   readonly #checks: ActiveChecks;
+  readonly #shared: ServiceTargets;
+  #stopped = false;
   // Reused on every pick: the balancer runs synchronously, so one scratch array is enough.
   readonly #candidates: TargetState[] = [];
 
@@ -91,6 +96,7 @@ export class UpstreamPool {
     private readonly deps: PoolDeps,
   ) {
     this.#now = deps.now ?? Date.now;
+    this.#shared = deps.targets ?? new ServiceTargets('');
     this.#balancer = service.balancer === 'round-robin' ? roundRobin() : leastRequest();
     this.#budget = new RetryBudget(service.retry.budget, this.#now);
     const publish = (s: TargetState, now: number) => this.#publish(s, now);
@@ -132,6 +138,8 @@ export class UpstreamPool {
    * requests in flight); their weight and metadata follow the new list.
    */
   setTargets(targets: readonly Target[]): void {
+    // A stopped pool (a retired runtime's) takes no more targets: it holds no state any longer.
+    if (this.#stopped) return;
     const previous = new Map(this.#states.map((s) => [s.target.id, s]));
     const next: TargetState[] = [];
     const seen = new Set<string>();
@@ -143,12 +151,14 @@ export class UpstreamPool {
         known.target = t;
         next.push(known);
       } else {
-        const state = new TargetState(t);
+        // Known from a runtime before this one (a reload): its breaker, checks and load carry on.
+        const { state, fresh } = this.#shared.acquire(t);
         next.push(state);
-        this.#publish(state, this.#now());
+        if (fresh) this.#publish(state, this.#now());
       }
     }
     const gone = this.#states.filter((s) => !seen.has(s.target.id));
+    for (const s of gone) this.#shared.release(s.target.id);
     for (const s of gone) this.deps.metrics.targetRemoved(this.name, s.target.id);
     if (gone.length > 0)
       this.deps.onTargetsRemoved?.(
@@ -287,6 +297,10 @@ export class UpstreamPool {
 
   /** Stops checks (aborting probes in flight) and timers; resolves once they have stopped. */
   async stop(): Promise<void> {
+    if (!this.#stopped) {
+      this.#stopped = true;
+      for (const s of this.#states) this.#shared.release(s.target.id);
+    }
     this.#outliers.stop();
     await this.#checks.stop();
   }

@@ -47,6 +47,9 @@ export function blockingLoop<T>(opts: BlockingLoopOptions<T>): BlockingLoop {
   const wait = opts.pause ?? pause;
 
   async function run(): Promise<void> {
+    // The first read goes out on the next turn: a loop stopped right after it was made (a reload
+    // refused while starting) sends nothing, and opens no connection that would outlive it.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     let index = 0n;
     let failures = 0;
     let changed = true;

@@ -7,7 +7,12 @@ import {
   type RouteConfig,
 } from '@lucid/gateway-core';
 import { z } from 'zod';
-import { cacheConfigSchema, type RouteCache, routeCacheSchema } from '../config/schema.js';
+import {
+  type CacheConfigInput,
+  cacheConfigSchema,
+  type RouteCache,
+  routeCacheSchema,
+} from '../config/schema.js';
 
 /**
  * The purge endpoint as a built-in, `builtins.cache`: off unless turned on, DELETE only, and with
@@ -75,3 +80,15 @@ export const cachePluginSchema: PluginSchema = {
     return issues;
   },
 };
+
+// The `cache` section and a route's `cache`, in the config's type once this package is imported.
+declare module '@lucid/gateway-core' {
+  interface GatewayConfigExtensions {
+    /** The RFC 9111 shared response cache, in memory or Redis (`@lucid/middleware-cache`). */
+    cache?: CacheConfigInput;
+  }
+  interface RouteOptionsExtensions {
+    /** Cache this route's GET answers: `true` (the upstream's freshness) or options (`@lucid/middleware-cache`). */
+    cache?: z.input<typeof routeCacheSchema>;
+  }
+}

@@ -1,4 +1,4 @@
-import type { ComponentHealth } from '@lucid/gateway-core';
+import { type ComponentHealth, DependencyBreaker } from '@lucid/gateway-core';
 import type { Cluster, Redis } from 'ioredis';
 import { type ConsumeResult, intervalUs, type Policy, usToMs } from '../algorithm/gcra.js';
 import { withDeadline } from './deadline.js';
@@ -25,6 +25,12 @@ export interface RedisStoreTimings {
    * past it a call fails at once, so a stuck Redis cannot make the process hold without bound.
    */
   maxPending?: number;
+  /**
+   * Consecutive timeouts after which the store fails at once (to `onStoreError`) instead of each
+   * call waiting `commandTimeout`, while one PING every `breakerCooldown` tests Redis.
+   */
+  breakerFailures?: number;
+  breakerCooldown?: number;
 }
 
 export type RedisStoreOptions = RedisStoreTimings &
@@ -41,6 +47,8 @@ export const REDIS_STORE_DEFAULTS = {
   slowReply: 50,
   maxPending: 10_000,
   connectTimeout: 2_000,
+  breakerFailures: 3,
+  breakerCooldown: 1_000,
 } as const;
 
 /**
@@ -94,12 +102,21 @@ export class RedisStore implements RateLimitStore {
   readonly #timedOut: () => Error;
   #pending = 0;
   #lastConnectionError: unknown;
+  /** Opens after consecutive timeouts: a hung Redis costs a few timeouts, not one per request. */
+  readonly breaker: DependencyBreaker;
+  /** Commands given up on after `commandTimeout` (probes not included). */
+  timedOut = 0;
 
   constructor(options: RedisStoreOptions = {}) {
     this.#commandTimeout = options.commandTimeout ?? REDIS_STORE_DEFAULTS.commandTimeout;
     this.#slowReply = options.slowReply ?? REDIS_STORE_DEFAULTS.slowReply;
     this.#maxPending = options.maxPending ?? REDIS_STORE_DEFAULTS.maxPending;
     this.#timedOut = () => new StoreTimeoutError(this.#commandTimeout);
+    this.breaker = new DependencyBreaker({
+      failures: options.breakerFailures ?? REDIS_STORE_DEFAULTS.breakerFailures,
+      cooldown: options.breakerCooldown ?? REDIS_STORE_DEFAULTS.breakerCooldown,
+      probe: () => withDeadline(this.client.ping(), this.#commandTimeout, this.#timedOut),
+    });
     if (options.client) {
       this.client = options.client;
       this.#owned = false;
@@ -153,9 +170,21 @@ export class RedisStore implements RateLimitStore {
     if (this.#pending >= this.#maxPending) {
       throw new StoreUnavailableError(`${this.#pending} commands await a reply`);
     }
+    if (!this.breaker.allows())
+      throw new StoreUnavailableError('it stopped answering; probing in the background');
     const args = [String(intervalUs(policy)), String(policy.limit), String(cost)];
     const started = performance.now();
-    const reply = await withDeadline(this.#run(key, args), this.#commandTimeout, this.#timedOut);
+    let reply: Reply;
+    try {
+      reply = await withDeadline(this.#run(key, args), this.#commandTimeout, this.#timedOut);
+    } catch (err) {
+      if (err instanceof StoreTimeoutError) {
+        this.timedOut++;
+        this.breaker.timedOut();
+      }
+      throw err;
+    }
+    this.breaker.succeeded();
     const ms = performance.now() - started;
     if (ms >= this.#slowReply) this.onSlowReply?.(ms);
     return {
@@ -207,6 +236,7 @@ export class RedisStore implements RateLimitStore {
   }
 
   async close(): Promise<void> {
+    this.breaker.close();
     if (!this.#owned || this.client.status === 'end') return;
     // A client that never connected has nothing to say goodbye to (and QUIT would make it connect).
     if (this.client.status === 'wait') {

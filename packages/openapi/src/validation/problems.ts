@@ -93,7 +93,7 @@ function describe(e: ErrorObject): { pointer: string; message: string } {
     case 'maxItems':
       return { pointer: at, message: `should have at most ${p.limit} items` };
     case 'uniqueItems':
-      return { pointer: at, message: `should have no duplicate items (items ${p.j} and ${p.i} are equal)` };
+      return { pointer: at, message: 'should have no duplicate items' };
     case 'minProperties':
       return { pointer: at, message: `should have at least ${p.limit} properties` };
     case 'maxProperties':

@@ -25,6 +25,7 @@ import {
 import { byConcreteness, PathTemplate } from './path-template.js';
 import { MAX_PROBLEMS, type Problem, toProblems } from './problems.js';
 import { linearRegExp } from './regexp.js';
+import { linearUniqueItems } from './unique-items.js';
 
 // ajv-formats is CommonJS with a default export; its type and its value differ under NodeNext.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -289,6 +290,7 @@ export class OpenApiValidator {
     };
     const ajv: Ajv = version === '3.1' ? new Ajv2020(ajvOptions) : new Ajv(ajvOptions);
     addFormats(ajv);
+    linearUniqueItems(ajv);
     ajv.addSchema(doc, DOCUMENT_ID);
     const ref = (pointer: string) => ({
       $ref: `${DOCUMENT_ID}#${pointer.split('/').map(encodeURIComponent).join('/')}`,

@@ -89,6 +89,8 @@ export interface ConsulTestServer {
    * `index`: proof that the client processed the answer at that index (it asks from there on).
    */
   readFrom(path: string, index: number): Promise<void>;
+  /** Blocking reads held open now (one per watch a client keeps). */
+  blocking(): number;
   /** Goes down: stops listening and cuts every open connection (state is kept). */
   stop(): Promise<void>;
   /** Comes back on the same port. */
@@ -128,6 +130,7 @@ export async function startConsulTestServer(opts: ConsulTestServerOptions = {}):
   const sockets = new Set<Socket>();
   let index = 10;
   let failing: number | undefined;
+  let held = 0;
   let closed = false;
   const cas: TestCa[] = [];
   let caIndex = 0;
@@ -303,8 +306,13 @@ export async function startConsulTestServer(opts: ConsulTestServerOptions = {}):
     let wait = parseGoDuration(url.searchParams.get('wait') ?? '') ?? 5 * 60_000;
     wait = Math.min(wait, MAX_WAIT_MS);
     wait += Math.floor(Math.random() * (wait / 16));
+    held++;
     await new Promise<void>((resolve) => {
+      let open = true;
       const done = () => {
+        if (!open) return;
+        open = false;
+        held--;
         clearTimeout(timer);
         changes.off('change', check);
         res.off('close', done);
@@ -544,6 +552,7 @@ export async function startConsulTestServer(opts: ConsulTestServerOptions = {}):
     trustDomain: opts.pki?.trustDomain,
     requests,
     nextRequest,
+    blocking: () => held,
     readFrom,
     stop,
     async start() {
