@@ -23,7 +23,10 @@ afterEach(() => {
   for (const p of projects.splice(0)) p.cleanup();
 });
 
+// With an admin port: /metrics off the public port, so a sound config draws no warning.
 const valid = `
+server:
+  admin: { port: 9901 }
 services:
   auth: { targets: ["\${AUTH_URL:-http://127.0.0.1:8089}"] }
   nodes: { targets: [http://127.0.0.1:8096] }

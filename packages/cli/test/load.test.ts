@@ -163,7 +163,8 @@ describe('loadConfig: the embedded default', () => {
     ]);
     expect(loaded.config.services.nodes!.targets[0]!.url).toBe('http://127.0.0.1:7096');
     expect(loaded.config.services.auth!.targets[0]!.url).toBe('http://lucid-auth-service:8089');
-    expect(loaded.warnings).toEqual([]);
+    // The embedded default keeps /metrics on its one port (no server.admin), and says so.
+    expect(loaded.warnings.map((w) => w.path)).toEqual(['builtins.metrics']);
   });
 });
 

@@ -24,6 +24,8 @@ export const CACHE_BUILTINS = {
     path: '/cache',
     exact: true,
     optIn: true,
+    // With server.admin, purges are taken on the admin listener only.
+    admin: true,
     methods: ['DELETE'],
     options: {
       path: pathPrefix
