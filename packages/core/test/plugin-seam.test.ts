@@ -90,7 +90,11 @@ describe('a third-party plugin through the seam', () => {
   };
 
   it('adds a section, a route option, a service option and a discovery kind that validate', () => {
-    const { config: parsed, issues } = validateConfig(config, { schema });
+    // With an admin listener, as a sound config has it: /metrics on the public port is warned about.
+    const { config: parsed, issues } = validateConfig(
+      { ...config, server: { admin: { port: 9901 } } },
+      { schema },
+    );
     expect(issues).toEqual([]);
     expect(parsed?.quota).toEqual({ perDay: 10, message: 'come back tomorrow' });
     expect(parsed?.routes[0]?.quota).toBe(2);
@@ -100,6 +104,7 @@ describe('a third-party plugin through the seam', () => {
   it("reports mistakes in its settings and its own checks together with core's, in one pass", () => {
     const { issues } = validateConfig(
       {
+        server: { admin: { port: 9901 } },
         services: { files: { discovery: 'static-flie' } },
         routes: [
           { prefix: '/f', service: 'files', quota: 20 },
