@@ -137,7 +137,12 @@ describe('the dashboard page in a real browser', () => {
       () => chart.getAttribute('data-latest'),
       (latest) => latest !== latestBefore,
     );
-    const pixelsAfter = await chart.locator('canvas').screenshot();
+    // The canvas is composited into a frame of its own after the redraw: read it until it shows the change
+    // (until() fails the test when it never does).
+    const pixelsAfter = await until(
+      () => chart.locator('canvas').screenshot(),
+      (pixels) => Buffer.compare(pixelsBefore, pixels) !== 0,
+    );
     expect(Buffer.compare(pixelsBefore, pixelsAfter)).not.toBe(0);
     expect(await chart.locator('figcaption').textContent()).toMatch(/\/users [1-9][\d.]*\/s/);
     // The target chart names each target by service and origin, as /metrics does.

@@ -170,7 +170,10 @@ describe('the README, followed in a fresh clone', () => {
     // TOKEN=$(...) kept the token (and only the token) for the lines after it.
     expect(readFileSync(state, 'utf8')).toMatch(/^declare -x TOKEN="[\w-]+\.[\w-]+\.[\w-]+"$/m);
     expect(out(/admin\/users/)).toMatch(/^HTTP\/1\.1 50[23] /);
-    expect(out(/\/health/)).toMatch(/^\{"status":"\w+",.*"services":\{"auth":(true|false),/);
+    // The starter config has an admin port: the public /health is a summary, the detail is on the admin port.
+    expect(out(/8080\/health/)).toMatch(/^\{"status":"\w+",/);
+    expect(out(/8080\/health/)).not.toMatch(/"services"/);
+    expect(out(/9901\/health/)).toMatch(/^\{"status":"\w+",.*"services":\{"auth":(true|false),/);
     expect(out(/\/metrics/)).toMatch(/^# HELP /m);
     // Off a terminal the gateway logs JSON lines, one per request, and drains on `kill %1`.
     const gatewayLog = out(/^kill %1/);

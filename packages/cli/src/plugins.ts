@@ -99,8 +99,22 @@ const ASSEMBLED: readonly PluginSchema[] = [
 /** Every plugin schema the CLI knows, composed with core's: what a config file may hold. */
 export const cliSchema = composeConfigSchema([...ASSEMBLED, ...WIRING.map((w) => w.schema)]);
 
-/** The names of the plugins every CLI gateway has, whatever its config (the start line lists the others). */
-export const ASSEMBLED_NAMES: ReadonlySet<string> = new Set(ASSEMBLED.map((s) => s.name));
+/** The names of the plugins every CLI gateway has, whatever its config. */
+const ASSEMBLED_NAMES: ReadonlySet<string> = new Set(ASSEMBLED.map((s) => s.name));
+
+/**
+ * The plugins a config turned on, for the start line: not the assembled ones, nor one built always
+ * (the cache) whose section the config leaves out.
+ */
+export function configuredPluginNames(
+  plugins: readonly GatewayPlugin[],
+  input: Record<string, unknown>,
+): string[] {
+  const unwritten = new Set(
+    WIRING.filter((w) => w.always && input[w.section] === undefined).map((w) => w.schema.name),
+  );
+  return plugins.flatMap((p) => (ASSEMBLED_NAMES.has(p.name) || unwritten.has(p.name) ? [] : [p.name]));
+}
 
 /** The API reference (with request validation over its documents) and the dashboard, as every CLI gateway has them. */
 export function assembledPlugins(): [OpenApiPlugin, ...GatewayPlugin[]] {

@@ -5,8 +5,12 @@ import { fullConfigSchema } from '../src/config/schema.js';
 const services = { a: { targets: ['http://127.0.0.1:1'] }, b: { targets: ['http://127.0.0.1:2'] } };
 const auth = { jwt: { secret: 'x'.repeat(32), issuer: 'lucid-auth', audience: 'lucid-api' } };
 
-/** Every problem, schema and semantic, as `validate` and `start` find them. */
-const problemsOf = (input: Record<string, unknown>) => checkConfig(input).problems;
+/**
+ * Every problem, schema and semantic, as `validate` and `start` find them; with an admin listener, as a
+ * sound config has it (a public /metrics is warned about: test/observability/admin.test.ts).
+ */
+const problemsOf = (input: Record<string, unknown>) =>
+  checkConfig({ server: { admin: { port: 9901 } }, ...input }).problems;
 
 function check(input: Record<string, unknown>, severity: 'error' | 'warning' = 'error'): string[] {
   return problemsOf({ services, ...input })

@@ -4,7 +4,7 @@ import { describeDefault } from '../config/default.js';
 import { envFileLoader } from '../config/env.js';
 import { type LoadedConfig, type LoadOptions, loadConfig } from '../config/load.js';
 import { InvalidConfigError, problemsOf } from '../config/problems.js';
-import { ASSEMBLED_NAMES, buildPlugins, certificatePlugins, PLUGIN_SECTIONS } from '../plugins.js';
+import { buildPlugins, certificatePlugins, configuredPluginNames, PLUGIN_SECTIONS } from '../plugins.js';
 import { type StartFlags, WORKER_SLOT_ENV } from './start-flags.js';
 import { watchFiles } from './watch.js';
 
@@ -51,13 +51,7 @@ export async function serve(flags: StartFlags): Promise<Gateway> {
     ...buildPlugins(current.input, { register: slot === undefined || slot === '0' }),
     ...(await certificatePlugins(current.input)),
   ];
-  announce(
-    logger,
-    current,
-    envVars,
-    flags.envFile,
-    plugins.flatMap((p) => (ASSEMBLED_NAMES.has(p.name) ? [] : [p.name])),
-  );
+  announce(logger, current, envVars, flags.envFile, configuredPluginNames(plugins, current.input));
 
   const gateway = createGateway(current.input, { plugins, logger });
   try {
