@@ -19,6 +19,7 @@ export {
 } from './http/response-capture.js';
 export { sendJson } from './http/send-json.js';
 export type { AuthChallenge, AuthRefusal, Identity } from './identity.js';
+export { withDeadline } from './lifecycle/deadline.js';
 export { DependencyBreaker, type DependencyBreakerOptions } from './lifecycle/dependency-breaker.js';
 export { createLogger, releaseLogger } from './observability/logger.js';
 export {

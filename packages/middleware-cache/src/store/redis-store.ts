@@ -1,8 +1,7 @@
 import { createRequire } from 'node:module';
-import type { ComponentHealth } from '@lucid/gateway-core';
+import { type ComponentHealth, withDeadline } from '@lucid/gateway-core';
 import type * as Ioredis from 'ioredis';
 import type { Redis } from 'ioredis';
-import { withDeadline } from './deadline.js';
 import { type CacheRecord, CorruptRecordError, decodeRecord, encodeRecord } from './record.js';
 import type { CacheStore } from './types.js';
 

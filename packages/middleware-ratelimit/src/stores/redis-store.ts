@@ -1,7 +1,6 @@
-import { type ComponentHealth, DependencyBreaker } from '@lucid/gateway-core';
+import { type ComponentHealth, DependencyBreaker, withDeadline } from '@lucid/gateway-core';
 import type { Cluster, Redis } from 'ioredis';
 import { type ConsumeResult, intervalUs, type Policy, usToMs } from '../algorithm/gcra.js';
-import { withDeadline } from './deadline.js';
 import { GCRA_LUA, GCRA_SHA } from './gcra-script.js';
 import {
   createRedisClient,
