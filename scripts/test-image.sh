@@ -434,13 +434,16 @@ refused() {
 }
 
 # The Dockerfile's runtime stage alone (with its global ARGs), its files taken from an image already
-# built: the stage that decides what an image declares, without rebuilding the bundle.
+# built: the stage that decides what an image declares, without rebuilding the bundle. The bundle
+# (/out in the builder) is /app in the image; anything else copied from the builder (the ACME storage
+# folder) is at its destination there.
 runtime_stage_of() {
   local dockerfile="$1" from_image="$2" first last
   first="$(grep -n '^FROM ' "$dockerfile" | head -n1 | cut -d: -f1)"
   last="$(grep -n '^FROM ' "$dockerfile" | tail -n1 | cut -d: -f1)"
   { head -n "$((first - 1))" "$dockerfile"; tail -n "+$last" "$dockerfile"; } |
-    sed -E "s#^COPY --from=builder (.*)/out /app\$#COPY --from=$from_image \1/app /app#"
+    sed -E -e "s#^COPY --from=builder (.*)/out /app\$#COPY --from=$from_image \1/app /app#" \
+      -e "s#^COPY --from=builder (.*) [^ ]+ ([^ ]+)\$#COPY --from=$from_image \1 \2 \2#"
 }
 
 if [ "$negative" = 1 ] && pm image exists "localhost/lucid-gateway:test-${platforms[0]}"; then
