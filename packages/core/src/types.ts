@@ -210,6 +210,11 @@ export interface OutgoingRequest {
 export interface TransportOptions {
   /** A key naming this transport; engines keep one connection pool per (origin, key). */
   key: string;
+  /**
+   * `key` without what names the TLS material (which a rotation changes): an engine that keeps one
+   * pool per (slot, target) replaces it when `key` changes, instead of adding one beside it.
+   */
+  slot?: string;
   connectTimeout: number;
   idleTimeout: number;
   tls?: TlsOptions | undefined;

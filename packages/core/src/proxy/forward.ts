@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ProxyRoute, RoutedContext, TlsProvider, TransportOptions } from '../types.js';
+import type { ProxyRoute, RoutedContext, TlsOptions, TlsProvider, TransportOptions } from '../types.js';
 import { staticTls } from '../upstream/tls.js';
 import { withRetries } from './attempts.js';
 import type { ForwardDeps } from './forward-deps.js';
@@ -29,12 +30,20 @@ export function transportFor(route: ProxyRoute, tlsProvider: TlsProvider | undef
     connectTimeout === service.timeouts.connect && idleTimeout === service.timeouts.idle
       ? serviceName
       : `${serviceName}~${connectTimeout}~${idleTimeout}`;
-  const base: TransportOptions = { key, connectTimeout, idleTimeout, tls: staticTls(service.tls) };
+  const tls = staticTls(service.tls);
+  // The files are read once per build (a reload re-reads them); their digest tells a rotation apart.
+  const base: TransportOptions = {
+    key: tls ? `${key}:${tlsDigest(tls)}` : key,
+    slot: key,
+    connectTimeout,
+    idleTimeout,
+    tls,
+  };
   return {
     timeout: route.config.timeout ?? service.timeout,
     transport(): TransportOptions {
-      const tls = tlsProvider?.current();
-      return tls ? { ...base, key: `${key}:${tls.version}`, tls } : base;
+      const current = tlsProvider?.current();
+      return current ? { ...base, key: `${key}:${current.version}`, tls: current } : base;
     },
   };
 }
@@ -136,4 +145,13 @@ export function upgradeTo(
       },
     );
   };
+}
+
+/** A digest of static TLS material (CA, certificate, key): equal exactly when the files are. */
+function tlsDigest(tls: TlsOptions): string {
+  const hash = createHash('sha256');
+  for (const part of [tls.ca, tls.cert, tls.key]) {
+    for (const piece of Array.isArray(part) ? part : [part]) hash.update(piece ?? '').update('\0');
+  }
+  return hash.digest('base64url').slice(0, 16);
 }

@@ -25,6 +25,8 @@ export interface UndiciEngineOptions {
 export class UndiciEngine implements ProxyEngine {
   readonly name = 'undici';
   readonly #pools = new Map<string, Pool>();
+  /** The transport key each pool was made for (see `TransportOptions.slot`). */
+  readonly #keys = new Map<string, string>();
   readonly #connections: number;
 
   constructor(opts: UndiciEngineOptions = {}) {
@@ -64,6 +66,7 @@ export class UndiciEngine implements ProxyEngine {
       const id = key.slice(key.indexOf('|') + 1);
       if (!liveTargetIds.has(id)) {
         this.#pools.delete(key);
+        this.#keys.delete(key);
         void pool.close().catch(() => {});
       }
     }
@@ -72,15 +75,28 @@ export class UndiciEngine implements ProxyEngine {
   async close(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
+    this.#keys.clear();
     await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())));
   }
 
+  /** Connection pools held (one per transport key and target). */
+  get size(): number {
+    return this.#pools.size;
+  }
+
   #pool(target: Target, transport: TransportOptions): Pool {
-    const key = `${transport.key}|${target.id}`;
+    const key = `${transport.slot ?? transport.key}|${target.id}`;
     let pool = this.#pools.get(key);
+    if (pool !== undefined && this.#keys.get(key) !== transport.key) {
+      // Rotated TLS material: one pool per target, so the old one goes. close() lets the requests
+      // it carries finish first, then closes its sockets.
+      void pool.close().catch(() => {});
+      pool = undefined;
+    }
     if (pool === undefined) {
       pool = this.#newPool(target, transport, this.#connections);
       this.#pools.set(key, pool);
+      this.#keys.set(key, transport.key);
     }
     return pool;
   }

@@ -11,6 +11,9 @@ export interface AdmissionOptions {
   targets: () => number;
 }
 
+/** The gate, and a way to tell it that capacity may have grown (a target came back into rotation). */
+export type Admission = Middleware & { wake(): void };
+
 interface Waiter {
   admit: () => void;
   timer: NodeJS.Timeout;
@@ -25,7 +28,7 @@ interface Waiter {
  * @example
  * compose([...chain, admission({ perTarget: 64, queueSize: 100, queueTimeout: 5_000, targets })], proxy)
  */
-export function admission(opts: AdmissionOptions): Middleware {
+export function admission(opts: AdmissionOptions): Admission {
   let inFlight = 0;
   const queue: Waiter[] = [];
   const retryAfter = String(Math.max(1, Math.ceil(opts.queueTimeout / 1000)));
@@ -33,14 +36,19 @@ export function admission(opts: AdmissionOptions): Middleware {
     new GatewayError('GW_UPSTREAM_UNAVAILABLE', { detail, headers: { 'retry-after': retryAfter } });
   const capacity = () => opts.perTarget * Math.max(1, opts.targets());
 
-  const leave = () => {
-    inFlight--;
+  // Lets waiters in while there is room; room also grows when a target comes back into rotation,
+  // so a queued request does not wait for one in flight to finish when a target just became free.
+  const drain = () => {
     while (queue.length > 0 && inFlight < capacity()) {
       const next = queue.shift()!;
       clearTimeout(next.timer);
       inFlight++;
       next.admit();
     }
+  };
+  const leave = () => {
+    inFlight--;
+    drain();
   };
 
   const enter = (ctx: GatewayContext): Promise<void> => {
@@ -76,7 +84,7 @@ export function admission(opts: AdmissionOptions): Middleware {
     });
   };
 
-  return async function admission(ctx: GatewayContext, next: () => Promise<void>): Promise<void> {
+  const gate = async function admission(ctx: GatewayContext, next: () => Promise<void>): Promise<void> {
     await enter(ctx);
     try {
       await next();
@@ -84,4 +92,5 @@ export function admission(opts: AdmissionOptions): Middleware {
       leave();
     }
   };
+  return Object.assign(gate, { wake: drain });
 }

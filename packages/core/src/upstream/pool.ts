@@ -331,5 +331,7 @@ export class UpstreamPool {
     s.published = available;
     s.changedAt = now;
     this.deps.metrics.targetHealth(this.name, s.target.id, available);
+    // Back in rotation: the service holds more places now, so queued requests may go in.
+    if (available) this.#shared.admission?.wake();
   }
 }

@@ -1,5 +1,6 @@
 import type { ServiceConfig } from '../config/schema.js';
-import type { Middleware, Target } from '../types.js';
+import type { Target } from '../types.js';
+import type { Admission } from './admission.js';
 import { TargetState } from './target-state.js';
 
 /**
@@ -11,7 +12,7 @@ import { TargetState } from './target-state.js';
 export class ServiceTargets {
   readonly #states = new Map<string, { state: TargetState; holders: number }>();
   /** The service's one admission gate (set by the first runtime that needs it). */
-  admission: Middleware | undefined;
+  admission: Admission | undefined;
 
   constructor(readonly settings: string) {}
 

@@ -23,7 +23,15 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function setup(opts: { cooldown?: number; timeout?: number; cacheMaxAge?: number } = {}) {
+async function setup(
+  opts: {
+    cooldown?: number;
+    timeout?: number;
+    cacheMaxAge?: number;
+    breakerFailures?: number;
+    breakerCooldown?: number;
+  } = {},
+) {
   server = await startJwksServer([oldKey.jwk]);
   const jwt = authConfigSchema.parse({ jwt: { jwks: server.url, issuer: ISSUER, audience: AUDIENCE } }).jwt!;
   keySet = createRemoteKeySet({
@@ -116,5 +124,55 @@ describe('createRemoteKeySet', () => {
     expect((await verify(await sign(newKey.privateKey, 'RS256'))).sub).toBe('user-1');
     const other = await testKey('RS256');
     expect(await reasonOf(verify(await sign(other.privateKey, 'RS256')))).toBe('bad_signature');
+  });
+
+  describe('breaker for an endpoint that accepts and never answers', () => {
+    it('after 3 timeouts in a row, requests fail fast without a fetch each', async () => {
+      const { server, verify, keySet } = await setup({
+        cooldown: 0,
+        timeout: 150,
+        breakerFailures: 3,
+        breakerCooldown: 3_600_000,
+      });
+      server.mode = 'hang';
+      const token = await sign(oldKey.privateKey, 'RS256', { kid: 'old' });
+      for (let i = 0; i < 3; i++) expect(await reasonOf(verify(token))).toBe('keys_unavailable');
+      expect(server.fetches).toBe(3);
+      expect(keySet.state().breakerOpen).toBe(true);
+      // Open: ten more requests get the outage answer, and the hung server sees none of them.
+      for (let i = 0; i < 10; i++) expect(await reasonOf(verify(token))).toBe('keys_unavailable');
+      expect(server.fetches).toBe(3);
+      expect(keySet.state()).toMatchObject({ lastError: 'timed out', breakerOpen: true });
+    });
+
+    it('probes in the background, one at a time, and resumes verification once the endpoint answers', async () => {
+      const { server, verify, keySet } = await setup({
+        cooldown: 0,
+        timeout: 150,
+        breakerFailures: 2,
+        breakerCooldown: 50,
+      });
+      server.mode = 'hang';
+      const token = await sign(oldKey.privateKey, 'RS256', { kid: 'old' });
+      for (let i = 0; i < 2; i++) expect(await reasonOf(verify(token))).toBe('keys_unavailable');
+      expect(keySet.state().breakerOpen).toBe(true);
+      // Two probes reach the hung server and time out; requests meanwhile add no fetches of their own.
+      const before = server.fetches;
+      for (let i = 0; i < 5; i++) expect(await reasonOf(verify(token))).toBe('keys_unavailable');
+      await server.waitForFetches(before + 2);
+      expect(keySet.state().breakerOpen).toBe(true);
+      server.mode = 'ok';
+      await expect.poll(() => keySet.state().breakerOpen).toBe(false);
+      expect((await verify(token)).sub).toBe('user-1');
+      expect(keySet.state()).toMatchObject({ keys: 1, lastError: undefined });
+    });
+
+    it('is not opened by endpoints that answer with an error (those already wait before retrying)', async () => {
+      const { server, verify, keySet } = await setup({ cooldown: 0, breakerFailures: 1 });
+      server.mode = 'error';
+      const token = await sign(oldKey.privateKey, 'RS256', { kid: 'old' });
+      expect(await reasonOf(verify(token))).toBe('keys_unavailable');
+      expect(keySet.state().breakerOpen).toBe(false);
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { DependencyBreaker } from '@lucid/gateway-core';
 import {
   type CryptoKey,
   createRemoteJWKSet,
@@ -18,6 +19,10 @@ export interface RemoteKeySetOptions {
   cacheMaxAge: number;
   /** Told about each failed fetch (for a log line). */
   onFetchError?: (err: Error) => void;
+  /** Fetches timing out in a row that open the breaker (default 3). */
+  breakerFailures?: number;
+  /** While open, one background probe of the endpoint per this long (ms, default 5000). */
+  breakerCooldown?: number;
 }
 
 export interface RemoteKeySetState {
@@ -25,6 +30,8 @@ export interface RemoteKeySetState {
   /** Milliseconds since the last successful fetch; undefined before the first one. */
   ageMs: number | undefined;
   lastError: string | undefined;
+  /** The endpoint timed out repeatedly: fetches fail fast until a background probe gets an answer. */
+  breakerOpen: boolean;
 }
 
 export interface RemoteKeySet {
@@ -56,9 +63,22 @@ export function createRemoteKeySet(opts: RemoteKeySetOptions): RemoteKeySet {
   let lastSuccessAt: number | undefined;
   let lastFailureAt = Number.NEGATIVE_INFINITY;
   let lastError: string | undefined;
+  // An endpoint that accepts the connection and never answers would hold every request that needs a
+  // refetch for the whole timeout; after a few such timeouts those requests fail fast instead, and
+  // one probe at a time tests the endpoint in the background until it answers again.
+  const breaker = new DependencyBreaker({
+    failures: opts.breakerFailures ?? 3,
+    cooldown: opts.breakerCooldown ?? 5_000,
+    probe: async () => {
+      const signal = AbortSignal.any([AbortSignal.timeout(opts.timeout), abort.signal]);
+      const res = await fetch(opts.uri, { signal, redirect: 'manual' });
+      await res.body?.cancel();
+    },
+  });
 
   const fetchKeySet: FetchImplementation = async (url, init) => {
     if (abort.signal.aborted) throw new KeysUnavailableError('key set closed');
+    if (!breaker.allows()) throw new KeysUnavailableError('key set endpoint not answering (circuit open)');
     if (Date.now() - lastFailureAt < retryAfterFailure) {
       throw new KeysUnavailableError(`key set fetch failed recently (${lastError})`);
     }
@@ -72,6 +92,7 @@ export function createRemoteKeySet(opts: RemoteKeySetOptions): RemoteKeySet {
         throw new KeysUnavailableError('key set is not JSON', { cause });
       });
       if (!isKeySet(body)) throw new KeysUnavailableError('key set has no "keys" array');
+      breaker.succeeded();
       lastSuccessAt = Date.now();
       lastError = undefined;
       lastFailureAt = Number.NEGATIVE_INFINITY;
@@ -80,6 +101,7 @@ export function createRemoteKeySet(opts: RemoteKeySetOptions): RemoteKeySet {
     } catch (err) {
       lastFailureAt = Date.now();
       lastError = describe(err);
+      if (lastError === 'timed out') breaker.timedOut();
       const error =
         err instanceof KeysUnavailableError ? err : new KeysUnavailableError(lastError, { cause: err });
       opts.onFetchError?.(error);
@@ -125,9 +147,11 @@ export function createRemoteKeySet(opts: RemoteKeySetOptions): RemoteKeySet {
         keys: remote.jwks()?.keys.length ?? 0,
         ageMs: lastSuccessAt === undefined ? undefined : Date.now() - lastSuccessAt,
         lastError,
+        breakerOpen: breaker.open,
       };
     },
     close() {
+      breaker.close();
       abort.abort();
     },
   };

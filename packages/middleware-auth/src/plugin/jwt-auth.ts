@@ -161,6 +161,7 @@ export function jwtAuth(input: AuthOptionsInput): GatewayPlugin {
         keys: state.keys,
         ...(state.ageMs !== undefined && { ageSeconds: Math.round(state.ageMs / 1000) }),
         ...(state.lastError !== undefined && { lastError: state.lastError }),
+        ...(state.breakerOpen && { breakerOpen: true }),
       };
       return { healthy: state.keys > 0, detail };
     },
