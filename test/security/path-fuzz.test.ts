@@ -109,8 +109,10 @@ describe('path normalization fuzzed through the gateway', () => {
           return;
         }
         // The gateway's own root answers `/` (what `/auth/..` and the like come to).
+        // The request target ends at the first space: what follows a space is read as the gap before
+        // the HTTP version (`GET //  HTTP/1.1` asks for `//`).
         if (reached.length === 0) {
-          expect(normalizePath(path).path).toBe('/');
+          expect(normalizePath(path.split(' ')[0]!).path).toBe('/');
           return;
         }
         expect(reached).toHaveLength(1);
