@@ -137,10 +137,15 @@ describe('the dashboard page in a real browser', () => {
       () => chart.getAttribute('data-latest'),
       (latest) => latest !== latestBefore,
     );
-    // The canvas is composited into a frame of its own after the redraw: read it until it shows the change
-    // (until() fails the test when it never does).
+    // The canvas is composited into a frame of its own after the redraw, and a rebuilt chart replaces it
+    // (a read of the detached one counts as no change): read it until it shows the change (until() fails
+    // the test when it never does).
     const pixelsAfter = await until(
-      () => chart.locator('canvas').screenshot(),
+      () =>
+        chart
+          .locator('canvas')
+          .screenshot()
+          .catch(() => pixelsBefore),
       (pixels) => Buffer.compare(pixelsBefore, pixels) !== 0,
     );
     expect(Buffer.compare(pixelsBefore, pixelsAfter)).not.toBe(0);
